@@ -1,0 +1,1 @@
+"""raqib crawler package."""

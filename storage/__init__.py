@@ -1,0 +1,1 @@
+"""raqib storage package."""
