@@ -1,0 +1,462 @@
+"""Loading and validating raqib's configuration directory (sources, rules, settings).
+
+A wrong configuration is refused before anything runs, with one line that names the file,
+the source (or rule, or digest) id and the field.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+SHIPPED_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+GCC_COUNTRIES = {"SA", "AE", "BH", "KW", "OM", "QA"}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
+
+
+class ConfigError(Exception):
+    """A configuration problem, reported as one line naming file, item and field."""
+
+    def __init__(self, file: str | Path, message: str, item: str | None = None,
+                 field_name: str | None = None) -> None:
+        self.file = str(file)
+        self.item = item
+        self.field_name = field_name
+        self.message = message
+        where = [self.file]
+        if item:
+            where.append(item)
+        if field_name:
+            where.append(f"field '{field_name}'")
+        super().__init__(": ".join(where) + ": " + message)
+
+
+def parse_duration(value: str | int | float) -> float:
+    """Seconds in a duration such as `30s`, `15m`, `2h`, `1d` (a bare number is seconds)."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"invalid duration {value!r} (use 30s, 15m, 2h or 1d)")
+    number, unit = float(match.group(1)), match.group(2)
+    return number * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+
+
+def parse_size(value: str | int) -> int:
+    """Bytes in a size such as `10MB`, `512KB` or a bare number of bytes."""
+    if isinstance(value, int):
+        return value
+    match = _SIZE.match(str(value))
+    if not match:
+        raise ValueError(f"invalid size {value!r} (use e.g. 10MB, 512KB)")
+    return int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "B").upper()])
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Riyadh)") from exc
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Schedule(_Strict):
+    """When a job runs: `every` a duration or a five-field `cron` expression."""
+
+    every: str | None = None
+    cron: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Schedule:
+        if (self.every is None) == (self.cron is None):
+            raise ValueError("give exactly one of 'every' or 'cron'")
+        if self.every is not None:
+            if parse_duration(self.every) <= 0:
+                raise ValueError("'every' must be positive")
+        else:
+            from apscheduler.triggers.cron import CronTrigger
+
+            if len(self.cron.split()) != 5:
+                raise ValueError(f"cron {self.cron!r} must have five fields")
+            try:
+                CronTrigger.from_crontab(self.cron)
+            except ValueError as exc:
+                raise ValueError(f"invalid cron {self.cron!r}: {exc}") from exc
+        return self
+
+    @property
+    def seconds(self) -> float | None:
+        """The interval in seconds, for `every` schedules."""
+        return parse_duration(self.every) if self.every else None
+
+
+class Listing(_Strict):
+    """An HTML index page whose links lead to articles."""
+
+    url: str
+    links: str
+    next: str | None = None
+    max_pages: int = Field(default=1, ge=1, le=100)
+
+
+class Source(_Strict):
+    """One monitored site, as configured in sources.yaml."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    name: str
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    language: str = Field(pattern=r"^[a-z]{2}$")
+    kind: Literal["agency", "government", "press"]
+    timezone: str = "Asia/Riyadh"
+    schedule: Schedule = Schedule(every="30m")
+    feeds: list[str] = []
+    sitemaps: list[str] = []
+    listings: list[Listing] = []
+    allow: list[str] = []
+    deny: list[str] = []
+    domains: list[str] = []
+    enabled: bool = True
+    disabled_reason: str | None = None
+    evidence: str | None = None
+
+    _check_tz = field_validator("timezone")(_check_timezone)
+
+    @field_validator("feeds", "sitemaps")
+    @classmethod
+    def _urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not re.match(r"^https?://[^/\s]+", url):
+                raise ValueError(f"{url!r} is not an http(s) URL")
+        return urls
+
+    @field_validator("allow", "deny")
+    @classmethod
+    def _regexes(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from exc
+        return patterns
+
+    @model_validator(mode="after")
+    def _has_entry_points(self) -> Source:
+        if self.enabled and not (self.feeds or self.sitemaps or self.listings):
+            raise ValueError("an enabled source needs at least one of feeds, sitemaps or listings")
+        return self
+
+    @property
+    def start_urls(self) -> list[str]:
+        """Every discovery address of the source."""
+        return [*self.feeds, *self.sitemaps, *(listing.url for listing in self.listings)]
+
+
+class CrawlSettings(_Strict):
+    """How politely and how hard raqib crawls."""
+
+    user_agent: str = "raqib/1.0 (+https://example.org/raqib)"
+    download_timeout: float = Field(default=30, gt=0)
+    max_page_size: str | int = "10MB"
+    concurrency_per_site: int = Field(default=2, ge=1, le=32)
+    total_concurrency: int = Field(default=32, ge=1, le=512)
+    allow_private_addresses: bool = False
+    obey_robots_txt: bool = True
+    retry_times: int = Field(default=2, ge=0, le=10)
+    autothrottle: bool = True
+    autothrottle_start_delay: float = Field(default=1.0, ge=0)
+    autothrottle_max_delay: float = Field(default=30.0, ge=0)
+    download_delay: float = Field(default=0.0, ge=0)
+    extraction_workers: int = Field(default=2, ge=0, le=64)
+    max_failed_attempts: int = Field(default=3, ge=1)
+    source_time_limit: str | int = "30m"
+
+    @field_validator("max_page_size")
+    @classmethod
+    def _size(cls, value: str | int) -> str | int:
+        parse_size(value)
+        return value
+
+    @field_validator("source_time_limit")
+    @classmethod
+    def _duration(cls, value: str | int) -> str | int:
+        parse_duration(value)
+        return value
+
+    @field_validator("user_agent")
+    @classmethod
+    def _names_raqib(cls, value: str) -> str:
+        if "raqib" not in value.lower() or "http" not in value:
+            raise ValueError("the user agent must name raqib and a contact URL")
+        return value
+
+    @property
+    def max_page_bytes(self) -> int:
+        return parse_size(self.max_page_size)
+
+
+class SmtpSettings(_Strict):
+    """The outgoing mail server; the password only ever comes from the environment."""
+
+    host: str = "localhost"
+    port: int = Field(default=587, ge=1, le=65535)
+    starttls: bool = True
+    ssl: bool = False
+    username: str | None = None
+    password_env: str | None = "RAQIB_SMTP_PASSWORD"
+    from_: str = Field(default="raqib <raqib@localhost>", alias="from")
+    timeout: float = 30
+
+    @model_validator(mode="after")
+    def _not_both(self) -> SmtpSettings:
+        if self.ssl and self.starttls:
+            raise ValueError("'ssl' and 'starttls' exclude each other: set one to false")
+        return self
+
+    @property
+    def password(self) -> str | None:
+        """The secret, read from the environment variable named by `password_env`."""
+        return os.environ.get(self.password_env) if self.password_env else None
+
+
+class DigestSettings(_Strict):
+    """One e-mail digest: which rules, to whom, when."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    name: str | None = None
+    rules: list[str]
+    recipients: list[str] = Field(min_length=1)
+    schedule: Schedule | Literal["immediate"]
+    timezone: str = "Asia/Riyadh"
+    language: Literal["ar", "en"] = "ar"
+    min_items: int = Field(default=1, ge=1)
+
+    _check_tz = field_validator("timezone")(_check_timezone)
+
+    @field_validator("recipients")
+    @classmethod
+    def _addresses(cls, recipients: list[str]) -> list[str]:
+        for address in recipients:
+            if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", address):
+                raise ValueError(f"{address!r} is not an e-mail address")
+        return recipients
+
+
+class NearDuplicateSettings(_Strict):
+    """How similar two articles must be, and how far apart in time, to be one story."""
+
+    threshold: float = Field(default=0.6, gt=0, le=1)
+    window: str | int = "7d"
+
+    @property
+    def window_seconds(self) -> float:
+        return parse_duration(self.window)
+
+
+class HealthSettings(_Strict):
+    """When a source counts as unhealthy, and who hears about it."""
+
+    failures_in_a_row: int = Field(default=3, ge=1)
+    quiet_after: str | int = "2d"
+    operators: list[str] = []
+
+
+class DaemonSettings(_Strict):
+    """How `raqib run` schedules and bounds crawl runs."""
+
+    jitter: str | int = "10s"
+    max_parallel_crawls: int = Field(default=2, ge=1, le=64)
+    crawl_time_limit: str | int = "30m"
+    grace_period: str | int = "30s"
+    health_check: Schedule = Schedule(every="10m")
+
+
+class DatabaseSettings(_Strict):
+    """Connection pool settings for server databases (ignored by SQLite)."""
+
+    pool_size: int = Field(default=5, ge=1)
+    max_overflow: int = Field(default=10, ge=0)
+    pool_timeout: float = Field(default=30, gt=0)
+    connect_timeout: float = Field(default=10, gt=0)
+
+
+class Settings(_Strict):
+    """settings.yaml: database, crawl politeness, mail, digests, daemon."""
+
+    database_url: str = "sqlite:///data/raqib.db"
+    broker_url: str | None = None
+    database: DatabaseSettings = DatabaseSettings()
+    crawl: CrawlSettings = CrawlSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    digests: list[DigestSettings] = []
+    near_duplicates: NearDuplicateSettings = NearDuplicateSettings()
+    health: HealthSettings = HealthSettings()
+    daemon: DaemonSettings = DaemonSettings()
+
+
+class RuleSpec(_Strict):
+    """One watch rule as written in rules.yaml (compiled by monitor.rules)."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    name: str
+    query: str
+    languages: list[str] = []
+    fields: list[Literal["title", "body"]] = ["title", "body"]
+    enabled: bool = True
+    description: str | None = None
+
+
+@dataclass
+class Config:
+    """A validated configuration directory."""
+
+    directory: Path
+    sources: list[Source]
+    rules: list[RuleSpec]
+    settings: Settings
+    warnings: list[str] = field(default_factory=list)
+
+    def source(self, source_id: str) -> Source:
+        """The source with this id (ConfigError when there is none)."""
+        for source in self.sources:
+            if source.id == source_id:
+                return source
+        known = ", ".join(s.id for s in self.sources) or "none"
+        raise ConfigError(self.directory / "sources.yaml", f"no source '{source_id}' (known: {known})")
+
+    def select_sources(self, source_ids: list[str] | None) -> list[Source]:
+        """The named sources (even if disabled), or every enabled one."""
+        if source_ids:
+            return [self.source(source_id) for source_id in source_ids]
+        return [source for source in self.sources if source.enabled]
+
+    def rule_set(self):
+        """The enabled watch rules, compiled."""
+        from monitor.rules import RuleSet, WatchRule
+
+        return RuleSet(_watch_rule(WatchRule, spec) for spec in self.rules)
+
+
+def _watch_rule(watch_rule_class: Any, spec: RuleSpec) -> Any:
+    return watch_rule_class(id=spec.id, name=spec.name, query=spec.query,
+                            languages=tuple(spec.languages), fields=tuple(spec.fields),
+                            enabled=spec.enabled)
+
+
+def default_config_dir() -> Path:
+    """`RAQIB_CONFIG_DIR`, else the shipped `config/` directory."""
+    env = os.environ.get("RAQIB_CONFIG_DIR")
+    return Path(env) if env else SHIPPED_CONFIG_DIR
+
+
+def _read_yaml(path: Path, required: bool) -> Any:
+    if not path.exists():
+        if required:
+            raise ConfigError(path, "file not found")
+        return None
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(path, f"{where}not valid YAML ({problem})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, "not UTF-8 text") from exc
+
+
+def _first_error(exc: ValidationError) -> tuple[str, str]:
+    error = exc.errors()[0]
+    location = ".".join(str(part) for part in error["loc"] if not isinstance(part, int))
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key (check its spelling)"
+    elif error["type"] == "missing":
+        message = "required but missing"
+    return location, message
+
+
+def _validate_list(path: Path, data: Any, key: str, model: type[BaseModel], kind: str) -> list:
+    if data is None:
+        return []
+    if not isinstance(data, dict) or not isinstance(data.get(key, []), list):
+        raise ConfigError(path, f"expected a mapping with a list under '{key}:'")
+    items, seen = [], set()
+    for index, raw in enumerate(data.get(key) or []):
+        label = f"{kind} #{index + 1}"
+        if isinstance(raw, dict) and raw.get("id"):
+            label = f"{kind} '{raw['id']}'"
+        if not isinstance(raw, dict):
+            raise ConfigError(path, "expected a mapping of keys", item=label)
+        try:
+            item = model.model_validate(raw)
+        except ValidationError as exc:
+            location, message = _first_error(exc)
+            raise ConfigError(path, message, item=label, field_name=location or None) from exc
+        if item.id in seen:
+            raise ConfigError(path, "duplicate id", item=label, field_name="id")
+        seen.add(item.id)
+        items.append(item)
+    return items
+
+
+def _validate_settings(path: Path, data: Any) -> Settings:
+    data = data or {}
+    if not isinstance(data, dict):
+        raise ConfigError(path, "expected a mapping of settings")
+    digests = _validate_list(path, {"digests": data.get("digests") or []}, "digests",
+                             DigestSettings, "digest")
+    try:
+        return Settings.model_validate({**data, "digests": digests})
+    except ValidationError as exc:
+        location, message = _first_error(exc)
+        raise ConfigError(path, message, field_name=location or None) from exc
+
+
+def _compile_rules(path: Path, specs: list[RuleSpec]) -> None:
+    from monitor.rules import QuerySyntaxError, WatchRule
+
+    for spec in specs:
+        try:
+            _watch_rule(WatchRule, spec)
+        except QuerySyntaxError as exc:
+            raise ConfigError(path, f"{exc} (at position {exc.position})",
+                              item=f"rule '{spec.id}'", field_name="query") from exc
+
+
+def load_config(directory: str | Path | None = None, *, database_url: str | None = None) -> Config:
+    """Read and validate sources.yaml, rules.yaml and settings.yaml from a directory."""
+    directory = Path(directory) if directory else default_config_dir()
+    if not directory.is_dir():
+        raise ConfigError(directory, "configuration directory not found")
+    sources_path = directory / "sources.yaml"
+    rules_path = directory / "rules.yaml"
+    settings_path = directory / "settings.yaml"
+    sources = _validate_list(sources_path, _read_yaml(sources_path, True), "sources", Source, "source")
+    rules = _validate_list(rules_path, _read_yaml(rules_path, False), "rules", RuleSpec, "rule")
+    _compile_rules(rules_path, rules)
+    settings = _validate_settings(settings_path, _read_yaml(settings_path, False))
+    database_url = database_url or os.environ.get("RAQIB_DATABASE_URL")
+    if database_url:
+        settings = settings.model_copy(update={"database_url": database_url})
+    rule_ids = {rule.id for rule in rules}
+    for digest in settings.digests:
+        unknown = [rule_id for rule_id in digest.rules if rule_id not in rule_ids]
+        if unknown:
+            raise ConfigError(settings_path, f"unknown rule id(s): {', '.join(unknown)}",
+                              item=f"digest '{digest.id}'", field_name="rules")
+    warnings = [f"{sources_path}: source '{s.id}' is in {s.country}, outside the GCC"
+                for s in sources if s.country not in GCC_COUNTRIES]
+    return Config(directory, sources, rules, settings, warnings)

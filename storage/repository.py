@@ -1,0 +1,346 @@
+"""The one door to the database: every read and write raqib makes goes through `Repository`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine, delete, func, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage import db
+from storage.models import (
+    Article,
+    CrawlRun,
+    HttpValidator,
+    RuleMatchRow,
+    SeenUrl,
+    SourceHealth,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+SETTLED_OUTCOMES = ("article", "duplicate", "not_article")
+_MIGRATION_LOCK = 727_001  # PostgreSQL advisory lock key: one migrator at a time
+
+
+@dataclass(frozen=True)
+class NewArticle:
+    """An extracted article on its way into storage."""
+
+    source: str
+    url: str
+    fetched_url: str
+    title: str | None
+    text: str
+    language: str | None
+    content_fingerprint: str
+    fetched_at: datetime
+    published_at: datetime | None = None
+    published_raw: str | None = None
+    published_method: str | None = None
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What storing an article did: `new`, or `duplicate` of an already stored article."""
+
+    status: str
+    article_id: int
+    duplicate_of: int | None = None
+
+
+@dataclass
+class ArticleView:
+    """A stored article as listings and digests show it."""
+
+    id: int
+    source: str
+    url: str
+    title: str | None
+    text: str
+    language: str | None
+    published_at: datetime | None
+    published_raw: str | None
+    fetched_at: datetime
+    cluster: int | None
+    rules: list[str] = field(default_factory=list)
+    explanations: dict[str, dict] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """The jsonl record of `raqib items` (keys are part of the contract)."""
+        return {
+            "id": self.id,
+            "source": self.source,
+            "url": self.url,
+            "title": self.title,
+            "published_at": self.published_at.isoformat() if self.published_at else None,
+            "published_raw": self.published_raw,
+            "language": self.language,
+            "text": self.text,
+            "rules": self.rules,
+            "explanations": self.explanations,
+            "cluster": self.cluster,
+            "fetched_at": self.fetched_at.isoformat(),
+        }
+
+
+@dataclass
+class RunSummary:
+    """One source's crawl history, as `raqib sources list` shows it."""
+
+    source: str
+    last_run_at: datetime | None = None
+    last_status: str | None = None
+    last_new_article_at: datetime | None = None
+    consecutive_failures: int = 0
+    articles: int = 0
+
+
+class Repository:
+    """Reads and writes raqib's state; accepts an Engine or a database URL."""
+
+    def __init__(self, engine: Engine | str, *, migrate: bool = True) -> None:
+        self.engine = db.make_engine(engine) if isinstance(engine, str) else engine
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if migrate:
+            self.ensure_schema()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def ensure_schema(self) -> None:
+        """Create or upgrade the schema to the newest migration (a fresh database on first use)."""
+        if self.dialect == "postgresql":
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
+                try:
+                    db.upgrade(self.engine)
+                finally:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"),
+                                       {"key": _MIGRATION_LOCK})
+                    connection.commit()
+        else:
+            db.upgrade(self.engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- what the crawler has already seen -------------------------------------------------
+
+    def settled_urls(self, urls: Iterable[str], max_failed_attempts: int) -> set[str]:
+        """The URLs among `urls` that need no new download (stored, duplicate, given up on)."""
+        urls = list(set(urls))
+        settled: set[str] = set()
+        with self.session() as session:
+            for start in range(0, len(urls), 500):
+                chunk = urls[start:start + 500]
+                rows = session.execute(select(SeenUrl.url, SeenUrl.outcome, SeenUrl.attempts)
+                                       .where(SeenUrl.url.in_(chunk)))
+                settled.update(url for url, outcome, attempts in rows
+                               if outcome in SETTLED_OUTCOMES or attempts >= max_failed_attempts)
+        return settled
+
+    def is_settled(self, url: str, max_failed_attempts: int) -> bool:
+        return bool(self.settled_urls([url], max_failed_attempts))
+
+    def urls_to_retry(self, source: str, max_failed_attempts: int) -> list[str]:
+        """Article URLs of a source whose download failed fewer than the allowed times."""
+        with self.session() as session:
+            return list(session.scalars(
+                select(SeenUrl.url).where(SeenUrl.source == source, SeenUrl.outcome == "failed",
+                                          SeenUrl.attempts < max_failed_attempts)))
+
+    def record_outcome(self, url: str, source: str, outcome: str, *,
+                       article_id: int | None = None, error: str | None = None) -> None:
+        """Remember what came of a URL; failures count their attempts."""
+        now = utcnow()
+        for _ in range(3):
+            try:
+                with self.session() as session:
+                    row = session.get(SeenUrl, url)
+                    if row is None:
+                        session.add(SeenUrl(url=url, source=source, outcome=outcome,
+                                            article_id=article_id, attempts=1, last_error=error,
+                                            first_seen=now, last_seen=now))
+                    elif outcome == "failed":
+                        if row.outcome in SETTLED_OUTCOMES:
+                            return  # a settled URL is never downgraded by a later failure
+                        row.attempts, row.last_error, row.last_seen = row.attempts + 1, error, now
+                    else:
+                        row.outcome, row.last_error, row.last_seen = outcome, None, now
+                        row.article_id = article_id or row.article_id
+                return
+            except IntegrityError:
+                continue  # another process recorded the same URL at the same moment: retry
+
+    # --- conditional requests ----------------------------------------------------------------
+
+    def validators(self, url: str) -> tuple[str | None, str | None] | None:
+        """The stored (ETag, Last-Modified) of a discovery URL, or None."""
+        with self.session() as session:
+            row = session.get(HttpValidator, url)
+            return (row.etag, row.last_modified) if row else None
+
+    def save_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        with self.session() as session:
+            row = session.get(HttpValidator, url)
+            if row is None:
+                session.add(HttpValidator(url=url, etag=etag, last_modified=last_modified,
+                                          checked_at=utcnow()))
+            else:
+                row.etag, row.last_modified, row.checked_at = etag, last_modified, utcnow()
+
+    # --- articles ------------------------------------------------------------------------------
+
+    def save_article(self, new: NewArticle) -> SaveResult:
+        """Store an article once: a known URL or an already stored text is a duplicate."""
+        try:
+            with self.session() as session:
+                article = Article(
+                    source=new.source, url=new.url, title=new.title, text=new.text,
+                    language=new.language, published_at=new.published_at,
+                    published_raw=new.published_raw, published_method=new.published_method,
+                    fetched_at=new.fetched_at, content_fingerprint=new.content_fingerprint)
+                session.add(article)
+                session.flush()
+                article_id = article.id
+        except IntegrityError:
+            original = self._existing_article(new.url, new.content_fingerprint)
+            if original is None:  # the winner of a race was rolled back: try once more
+                return self.save_article(new)
+            for url in {new.url, new.fetched_url}:
+                self.record_outcome(url, new.source, "duplicate", article_id=original)
+            return SaveResult("duplicate", original, duplicate_of=original)
+        for url in {new.url, new.fetched_url}:
+            self.record_outcome(url, new.source, "article", article_id=article_id)
+        return SaveResult("new", article_id)
+
+    def _existing_article(self, url: str, fingerprint: str) -> int | None:
+        with self.session() as session:
+            return session.scalar(select(Article.id).where(
+                (Article.url == url) | (Article.content_fingerprint == fingerprint)))
+
+    def save_rule_matches(self, article_id: int, matches: Iterable[dict]) -> None:
+        """Replace an article's rule matches (`rule_id` plus its explanation)."""
+        with self.session() as session:
+            session.execute(delete(RuleMatchRow).where(RuleMatchRow.article_id == article_id))
+            for match in matches:
+                session.add(RuleMatchRow(article_id=article_id, rule_id=match["rule_id"],
+                                         explanation=match, matched_at=utcnow()))
+
+    def set_cluster(self, article_id: int, cluster_id: int, similarity: float) -> None:
+        with self.session() as session:
+            session.execute(update(Article).where(Article.id == article_id)
+                            .values(cluster_id=cluster_id, similarity=similarity))
+
+    def articles(self, *, flagged: bool = False, rule: str | None = None,
+                 source: str | None = None, since: datetime | None = None,
+                 limit: int | None = 50, ids: Iterable[int] | None = None) -> list[ArticleView]:
+        """Stored articles, newest first (by publication date, else fetch time)."""
+        newest = func.coalesce(Article.published_at, Article.fetched_at)
+        query = select(Article).order_by(newest.desc(), Article.id.desc())
+        if flagged or rule:
+            matched = select(RuleMatchRow.article_id)
+            if rule:
+                matched = matched.where(RuleMatchRow.rule_id == rule)
+            query = query.where(Article.id.in_(matched))
+        if source:
+            query = query.where(Article.source == source)
+        if since:
+            query = query.where(newest >= since)
+        if ids is not None:
+            query = query.where(Article.id.in_(list(ids)))
+        if limit:
+            query = query.limit(limit)
+        with self.session() as session:
+            rows = list(session.scalars(query))
+            matches: dict[int, dict[str, dict]] = {}
+            if rows:
+                found = session.execute(select(RuleMatchRow.article_id, RuleMatchRow.rule_id,
+                                               RuleMatchRow.explanation)
+                                        .where(RuleMatchRow.article_id.in_([r.id for r in rows])))
+                for article_id, rule_id, explanation in found:
+                    matches.setdefault(article_id, {})[rule_id] = explanation
+        return [ArticleView(id=r.id, source=r.source, url=r.url, title=r.title, text=r.text,
+                            language=r.language, published_at=r.published_at,
+                            published_raw=r.published_raw, fetched_at=r.fetched_at,
+                            cluster=r.cluster_id, rules=sorted(matches.get(r.id, {})),
+                            explanations=matches.get(r.id, {}))
+                for r in rows]
+
+    def count_articles(self, source: str | None = None) -> int:
+        query = select(func.count(Article.id))
+        if source:
+            query = query.where(Article.source == source)
+        with self.session() as session:
+            return session.scalar(query) or 0
+
+    # --- crawl runs and source health -------------------------------------------------------
+
+    def start_run(self, source: str) -> int:
+        with self.session() as session:
+            run = CrawlRun(source=source, started_at=utcnow(), status="running", counts={})
+            session.add(run)
+            session.flush()
+            return run.id
+
+    def finish_run(self, run_id: int, status: str, counts: dict, error: str | None = None) -> None:
+        with self.session() as session:
+            session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(
+                status=status, counts=counts, error=error, finished_at=utcnow()))
+
+    def abandon_running(self, reason: str) -> int:
+        """Mark runs left `running` by a dead process as failed; returns how many."""
+        with self.session() as session:
+            result = session.execute(update(CrawlRun).where(CrawlRun.status == "running").values(
+                status="failed", error=reason, finished_at=utcnow()))
+            return result.rowcount or 0
+
+    def recent_runs(self, source: str, limit: int = 20) -> list[CrawlRun]:
+        with self.session() as session:
+            return list(session.scalars(select(CrawlRun).where(CrawlRun.source == source)
+                                        .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
+                                        .limit(limit)))
+
+    def run_summary(self, source: str) -> RunSummary:
+        """Last run, last new article and consecutive failures of a source."""
+        runs = self.recent_runs(source, limit=50)
+        summary = RunSummary(source)
+        finished = [run for run in runs if run.status != "running"]
+        if runs:
+            summary.last_run_at, summary.last_status = runs[0].started_at, runs[0].status
+        for run in finished:
+            if run.status == "ok":
+                break
+            summary.consecutive_failures += 1
+        with self.session() as session:
+            summary.last_new_article_at = session.scalar(
+                select(func.max(Article.fetched_at)).where(Article.source == source))
+            summary.articles = session.scalar(
+                select(func.count(Article.id)).where(Article.source == source)) or 0
+        return summary
+
+    def health_state(self, source: str) -> SourceHealth | None:
+        with self.session() as session:
+            return session.get(SourceHealth, source)
+
+    def set_health_state(self, source: str, state: str, problem: str | None) -> None:
+        with self.session() as session:
+            row = session.get(SourceHealth, source)
+            if row is None:
+                session.add(SourceHealth(source=source, state=state, problem=problem,
+                                         changed_at=utcnow()))
+            else:
+                row.state, row.problem, row.changed_at = state, problem, utcnow()
