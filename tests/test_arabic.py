@@ -1,0 +1,124 @@
+"""Arabic normalisation, tokenisation, proclitics and light stemming (monitor.arabic)."""
+
+import pytest
+
+from monitor.arabic import (
+    has_arabic,
+    is_arabic_word,
+    light_stem,
+    normalize,
+    strip_proclitics,
+    tokenize,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("الحُكُومَةُ الإِلِكْتْرُونِيَّةُ", "الحكومه الالكترونيه"),  # tashkeel
+        ("الحكومـــــة", "الحكومه"),  # tatweel
+        ("أمانة إدارة آفاق ٱلمجلس", "امانه اداره افاق المجلس"),  # hamza-on-alef forms, wasla
+        ("مستشفى على", "مستشفي علي"),  # alef maqsura
+        ("مؤتمر هيئة رئيس", "موتمر هييه رييس"),  # hamza on waw / yeh, taa marbuta
+        ("٢٠٢٤ و۱۴۴۶", "2024 و1446"),  # Arabic-Indic and Persian digits
+        ("هل انعقد؟ نعم، «الاجتماع»؛", 'هل انعقد? نعم, "الاجتماع";'),  # Arabic punctuation
+        ("GCC eGovernment Forum", "gcc egovernment forum"),  # Latin lowercased
+        ("نظام\u200cإلكتروني\u200f", "نظامالكتروني"),  # invisible joiners dropped
+    ],
+)
+def test_normalize(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
+
+
+def test_normalize_is_idempotent() -> None:
+    text = "اجتمعت اللّجنة الوزاريّة للحكومة الإلكترونيّة بدول مجلس التّعاون ٢٠٢٤م"
+    assert normalize(normalize(text)) == normalize(text)
+
+
+def test_tokenize_offsets_point_into_original_text() -> None:
+    text = "وَعُقِدَ الاجتمـــاعُ، في «الرياض» يوم ١٥ مايو ٢٠٢٤م."
+    tokens = tokenize(text)
+    assert [t.norm for t in tokens] == [
+        "وعقد", "الاجتماع", "في", "الرياض", "يوم", "15", "مايو", "2024", "م",
+    ]
+    assert [text[t.start:t.end] for t in tokens] == [
+        "وَعُقِدَ", "الاجتمـــاعُ", "في", "الرياض", "يوم", "١٥", "مايو", "٢٠٢٤", "م",
+    ]
+
+
+def test_tokenize_splits_on_latin_punctuation_and_keeps_case_offsets() -> None:
+    text = "The GCC e-Government Committee's 5th meeting"
+    tokens = tokenize(text)
+    assert [t.norm for t in tokens] == [
+        "the", "gcc", "e", "government", "committee", "s", "5", "th", "meeting",
+    ]
+    assert text[tokens[3].start:tokens[3].end] == "Government"
+
+
+def test_tokenize_ignores_stray_marks_and_empty_text() -> None:
+    assert tokenize("") == []
+    assert tokenize(" \u064e ، . ") == []
+
+
+@pytest.mark.parametrize(
+    ("token", "reading"),
+    [
+        ("والحكومه", "حكومه"),
+        ("والحكومه", "الحكومه"),
+        ("بالحكومه", "حكومه"),
+        ("للحكومه", "الحكومه"),
+        ("للجنه", "لجنه"),  # li- + lajna, no article
+        ("وللجنه", "لجنه"),
+        ("فالمؤتمر", "المؤتمر"),
+        ("كالمنتدي", "منتدي"),
+        ("وبدول", "دول"),
+        ("لدول", "دول"),
+        ("وبالتعاون", "تعاون"),
+    ],
+)
+def test_strip_proclitics_yields_bare_and_definite_readings(token: str, reading: str) -> None:
+    forms = strip_proclitics(normalize(token))
+    assert forms[0] == normalize(token)
+    assert normalize(reading) in forms
+
+
+def test_strip_proclitics_leaves_short_latin_and_digit_tokens_alone() -> None:
+    assert strip_proclitics("ول") == ("ول",)  # nothing left after the prefix
+    assert strip_proclitics("bahrain") == ("bahrain",)
+    assert strip_proclitics("2024") == ("2024",)
+    assert strip_proclitics("مجلس") == ("مجلس",)
+
+
+@pytest.mark.parametrize(
+    ("forms", "stem"),
+    [
+        (["اجتماع", "اجتماعات", "اجتماعها", "اجتماعاتها", "اجتماعهم"], "اجتماع"),
+        (["ورشه", "ورشات", "ورشتين", "ورشتي", "ورش"], "ورش"),
+        (["خليجي", "خليجيه", "خليجيون", "خليجيين"], "خليج"),
+        (["لجنه", "لجنتها", "لجنتين", "لجنتان"], "لجن"),
+        (["مؤتمر", "مؤتمرات", "مؤتمرين"], "موتمر"),
+        (["meeting", "meetings", "meets"], "meet"),
+        (["committee", "committees"], "committee"),
+        (["ministry", "ministries"], "ministry"),
+        (["conference", "conferences"], "conference"),
+    ],
+)
+def test_light_stem_conflates_plural_feminine_relative_and_pronoun_forms(
+    forms: list[str], stem: str
+) -> None:
+    assert {light_stem(normalize(form)) for form in forms} == {stem}
+
+
+def test_light_stem_keeps_three_letters() -> None:
+    assert light_stem("دول") == "دول"
+    assert light_stem("بيت") == "بيت"
+    assert light_stem("news") == "news"
+    assert light_stem("2024") == "2024"
+
+
+def test_script_checks() -> None:
+    assert is_arabic_word("حكومه")
+    assert not is_arabic_word("gcc")
+    assert not is_arabic_word("")
+    assert has_arabic("GCC اللجنة")
+    assert not has_arabic("GCC committee 2024")
