@@ -123,7 +123,7 @@ def strip_proclitics(norm_token: str) -> tuple[str, ...]:
 # Light stemming for the `~word` operator (docs/rules.md). Arabic: one attached pronoun, then
 # one plural / dual / feminine / relative (nisba) ending, leaving at least three letters.
 _AR_PRONOUNS = ("هما", "كما", "كم", "هم", "هن", "ها", "نا")
-_AR_ENDINGS = ("يات", "يون", "يين", "تان", "تين", "ات", "ون", "ين", "يه", "تي", "ي", "ه")
+_AR_ENDINGS = ("يات", "يون", "يين", "تان", "تين", "ات", "ون", "ين", "يه", "تا", "تي", "ي", "ه")
 _AR_MIN_STEM = 3
 
 

@@ -1,0 +1,228 @@
+"""The watch-rule query language, matching, explanations and RuleSet (monitor.rules)."""
+
+import pytest
+
+from monitor.rules import (
+    QuerySyntaxError,
+    RuleMatch,
+    RuleSet,
+    WatchRule,
+    compile_query,
+)
+
+
+def matches(query: str, title: str = "", body: str = "", fields=("title", "body")) -> bool:
+    rules = RuleSet([WatchRule("r", "R", query, fields=fields)])
+    return bool(rules.evaluate(title, body))
+
+
+# --- syntax errors: refused with a position ------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("query", "position", "words"),
+    [
+        ("", 0, "empty"),
+        ("   ", 0, "empty"),
+        ("اللجنة AND", 10, "after"),
+        ("OR اللجنة", 0, "before"),
+        ("(اللجنة OR الحكومة", 0, "never closed"),
+        ("اللجنة) الحكومة", 6, "unbalanced"),
+        ('"اللجنة الوزارية', 0, "unterminated"),
+        ('""', 0, "empty phrase"),
+        ("()", 0, "empty parentheses"),
+        ("اللجنة NEAR الحكومة", 7, "distance"),
+        ("اللجنة NEAR/0 الحكومة", 7, "distance"),
+        ("اللجنة NEAR/5 (الحكومة AND الرقمية)", 14, "NEAR/5 joins"),
+        ("اللجنة NEAR/5 NOT الحكومة", 14, "cannot take a NOT"),
+        ("حك*", 2, "wildcard"),
+        ("*حكومة", 0, "'*'"),
+        ("حك*ومة", 2, "'*'"),
+        ("~اجتماع*", 0, "both"),
+        ("NOT رياضة", 0, "absent"),
+        ("NOT رياضة AND NOT نفط", 0, "absent"),
+        ("اجتماع OR NOT رياضة", 0, "absent"),
+        ("اجتماع AND ،", 11, "no letters"),
+    ],
+)
+def test_syntax_errors_carry_the_position(query: str, position: int, words: str) -> None:
+    with pytest.raises(QuerySyntaxError) as caught:
+        compile_query(query)
+    assert caught.value.position == position
+    assert words in str(caught.value)
+    assert isinstance(caught.value, ValueError)
+
+
+def test_watch_rule_compiles_on_construction() -> None:
+    with pytest.raises(QuerySyntaxError) as caught:
+        WatchRule("bad", "Bad", '"مجلس التعاون" AND (اللجنة')
+    assert caught.value.position == 19
+    with pytest.raises(ValueError, match="unknown field"):
+        WatchRule("r", "R", "اللجنة", fields=("summary",))
+
+
+def test_lowercase_operators_are_words() -> None:
+    assert matches("gcc and committee", body="GCC and the committee")
+    assert not matches("gcc and committee", body="GCC committee")
+
+
+# --- boolean logic ------------------------------------------------------------------------
+
+BODY = ("عقدت اللجنة الوزارية للحكومة الإلكترونية بدول مجلس التعاون اجتماعها السابع عشر "
+        "في الرياض يوم ١٢ مايو ٢٠٢٤م.")
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("اللجنة الحكومة", True),  # adjacent words: AND
+        ("اللجنة AND مسقط", False),
+        ("مسقط OR الرياض", True),
+        ("اللجنة NOT الرياض", False),
+        ("اللجنة NOT مسقط", True),
+        ("اللجنة AND NOT (مسقط OR الدوحة)", True),
+        ("(مسقط OR الدوحة) OR (الرياض AND 2024)", True),
+        ("الرياض ١٢", True),  # digits either way
+        ("الرياض 13", False),
+        ('"الحكومة الإلكترونية"', True),
+        ('"الإلكترونية الحكومة"', False),  # phrase order matters
+        ('"اللجنة الوزارية" "مجلس التعاون"', True),
+        ("مجلس-التعاون", True),  # a hyphenated word is a phrase
+    ],
+)
+def test_boolean_logic(query: str, expected: bool) -> None:
+    assert matches(query, body=BODY) is expected
+
+
+def test_precedence_and_binds_tighter_than_or() -> None:
+    # مسقط OR (الرياض AND الدوحة): neither side holds in BODY
+    assert not matches("مسقط OR الرياض AND الدوحة", body=BODY)
+    assert matches("(مسقط OR الرياض) AND اللجنة", body=BODY)
+
+
+# --- Arabic normalisation and proclitics, in rules and texts alike ------------------------
+
+@pytest.mark.parametrize(
+    "query",
+    ["الحكومة الالكترونية", "الحُكومة الإلكترونيّة", "الحكومه الإلكترونيه", "حكومة", "الإلكترونيـة",
+     '"للحكومة الإلكترونية"', "مجلس التعاون", "دول", "لجنة", "اللجنة"],
+)
+def test_normalisation_applies_to_queries_and_texts(query: str) -> None:
+    assert matches(query, body=BODY)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["والحكومة", "بالحكومة", "للحكومة", "فالحكومة", "كالحكومة", "وبالحكومة", "الحكومة",
+     "حكومة", "وللحكومة"],
+)
+def test_proclitic_forms_match_the_bare_word(text: str) -> None:
+    assert matches("حكومة", body=f"قال إن {text} ماضية")
+
+
+def test_query_with_article_matches_article_after_proclitics_but_not_the_bare_word() -> None:
+    assert matches("الحكومة", body="للحكومة")
+    assert matches("الحكومة", body="وبالحكومة")
+    assert not matches("الحكومة", body="حكومة قطر")
+
+
+def test_exact_word_does_not_match_plural_without_stem_or_wildcard() -> None:
+    assert not matches("اجتماع", body="الاجتماعات الدورية")
+    assert matches("اجتماع*", body="الاجتماعات الدورية")
+    assert matches("~اجتماع", body="الاجتماعات الدورية")
+    assert matches("~اجتماع", body="خلال اجتماعاتها")
+    assert matches("~ورشة", body="ورشتا عمل")
+    assert matches("~خليجي", body="الدول الخليجية")
+    assert matches("~خليجي", body="المسؤولين الخليجيين")
+
+
+def test_english_is_case_insensitive_with_stems_and_wildcards() -> None:
+    assert matches('"e-government committee"', title="GCC E-Government Committee meets")
+    assert matches("~meeting", body="The committee held two meetings")
+    assert matches("~ministry", body="ministries of the six states")
+    assert matches("digit*", body="Digital Government Authority")
+    assert not matches("meeting", body="The committee held two meetings")
+
+
+# --- NEAR ---------------------------------------------------------------------------------
+
+def test_near_counts_words_in_either_order_and_accepts_or_groups() -> None:
+    assert matches("اللجنة NEAR/1 الوزارية", body=BODY)
+    assert matches("الوزارية NEAR/1 اللجنة", body=BODY)
+    assert matches("اللجنة NEAR/3 الإلكترونية", body=BODY)
+    assert not matches("اللجنة NEAR/2 الإلكترونية", body=BODY)
+    assert matches('(الوزارية OR التنفيذية) NEAR/4 ("الحكومة الرقمية" OR الإلكترونية)', body=BODY)
+    assert matches("اللجنة NEAR/3 الحكومة NEAR/4 التعاون", body=BODY)
+
+
+def test_near_and_phrases_do_not_cross_from_title_into_body() -> None:
+    assert not matches('"اللجنة الوزارية"', title="اللجنة", body="الوزارية")
+    assert not matches("اللجنة NEAR/2 الوزارية", title="اللجنة", body="الوزارية")
+    assert matches("اللجنة الوزارية", title="اللجنة", body="الوزارية")
+
+
+def test_fields_limit_where_a_rule_looks() -> None:
+    assert matches("اللجنة", title="اللجنة", fields=("title",))
+    assert not matches("اللجنة", body="اللجنة", fields=("title",))
+    assert not matches("اللجنة الوزارية", title="اللجنة", body="الوزارية", fields=("body",))
+
+
+# --- RuleSet: enabled, languages, explanations -------------------------------------------
+
+def make_rules() -> RuleSet:
+    return RuleSet([
+        WatchRule("egov", "E-gov", '"الحكومة الإلكترونية" NOT رياضة', languages=("ar",)),
+        WatchRule("any", "Any", "مجلس"),
+        WatchRule("off", "Off", "مجلس", enabled=False),
+        WatchRule("en", "English", "committee", languages=("en",)),
+    ])
+
+
+def test_evaluate_skips_disabled_rules_and_filters_by_language() -> None:
+    rules = make_rules()
+    assert [m.rule_id for m in rules.evaluate("", BODY, "ar")] == ["egov", "any"]
+    assert [m.rule_id for m in rules.evaluate("", BODY, "ar-SA")] == ["egov", "any"]
+    assert [m.rule_id for m in rules.evaluate("", BODY, "en")] == ["any"]
+    assert [m.rule_id for m in rules.evaluate("", BODY + " committee", None)] == [
+        "egov", "any", "en"]
+
+
+def test_match_explains_clauses_and_original_snippets() -> None:
+    title = "اجتماع اللجنة الوزاريّة للحكومة الإلكترونيّة"
+    rules = RuleSet([WatchRule("egov", "E-gov", '"الحكومة الالكترونية" AND (مسقط OR الرياض)')])
+    [match] = rules.evaluate(title, BODY, "ar")
+    assert match.clauses == ['"الحكومة الالكترونية"', "الرياض"]
+    assert match.snippets[0] == title  # original spelling, with its shadda
+    assert "الرياض يوم ١٢ مايو ٢٠٢٤م" in match.snippets[1]  # original digits
+    assert match.snippets[1].startswith("…") or match.snippets[1].startswith("عقدت")
+    assert match.to_dict() == {"rule_id": "egov", "clauses": match.clauses,
+                               "snippets": match.snippets}
+    assert isinstance(match, RuleMatch)
+
+
+def test_snippets_are_merged_and_bounded() -> None:
+    body = " ".join(["مجلس التعاون"] * 200)
+    [match] = RuleSet([WatchRule("r", "R", "مجلس")]).evaluate("", body)
+    assert 1 <= len(match.snippets) <= 5
+    assert all(len(snippet) < len(body) for snippet in match.snippets)
+
+
+def test_explain_gives_every_rules_verdict_and_why() -> None:
+    verdicts = {v.rule_id: v for v in make_rules().explain("", BODY + " في بطولة رياضة", "ar")}
+    assert set(verdicts) == {"egov", "any", "off", "en"}
+    assert not verdicts["egov"].matched
+    assert "excluded by NOT رياضة" in verdicts["egov"].reason
+    assert any("رياضة" in s for s in verdicts["egov"].snippets)
+    assert verdicts["any"].matched and verdicts["any"].clauses == ["مجلس"]
+    assert verdicts["off"].reason == "disabled"
+    assert "language" in verdicts["en"].reason
+    missing = RuleSet([WatchRule("m", "M", "اللجنة AND مسقط")]).explain("", BODY)[0]
+    assert missing.reason == "missing: مسقط"
+    assert missing.to_dict()["matched"] is False
+
+
+def test_rule_set_refuses_duplicate_ids_and_accepts_lists() -> None:
+    with pytest.raises(ValueError, match="duplicate"):
+        RuleSet([WatchRule("a", "A", "x"), WatchRule("a", "B", "y")])
+    rule = WatchRule("a", "A", "x", languages=["AR"], fields=["title"])  # as YAML gives them
+    assert rule.languages == ("ar",) and rule.fields == ("title",)
+    assert RuleSet([rule]).get("a") is rule and len(RuleSet([rule])) == 1
