@@ -38,7 +38,7 @@ META_KEYS = (
     "article:published", "datepublished", "pubdate", "publishdate", "publish-date",
     "publish_date", "published_time", "published-date", "dc.date.issued", "dcterms.issued",
     "sailthru.date", "parsely-pub-date", "cxenseparse:recs:publishtime", "date", "dc.date",
-    "dcterms.date", "dcterms.created",
+    "dcterms.date", "dcterms.created", "dc:date", "dc:created", "dcterms:created",
 )  # fmt: skip
 ARTICLE_TYPES = {"newsarticle", "article", "reportagenewsarticle", "blogposting",
                  "analysisnewsarticle", "report", "liveblogposting", "opinionnewsarticle"}  # fmt: skip
@@ -72,8 +72,10 @@ def find_published_date(
 ) -> PublishedDate | None:
     """Best publication date of an article page, or None when unsure."""
     zone = ZoneInfo(timezone)
+    # lxml refuses a str that still carries its <?xml encoding=…?> declaration.
+    html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html or "")
     try:
-        doc = lxml.html.fromstring(html) if html and html.strip() else None
+        doc = lxml.html.fromstring(html) if html.strip() else None
     except (etree.ParserError, ValueError):
         doc = None
     if doc is not None:
@@ -208,13 +210,15 @@ def _from_json_ld(doc: etree._Element, zone: tzinfo, now: datetime) -> Published
 
 def _from_meta(doc: etree._Element, zone: tzinfo, now: datetime) -> PublishedDate | None:
     values: dict[str, str] = {}
-    for el in doc.xpath("//meta[@content] | //*[@itemprop='datePublished']"):
-        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
+    # <meta>, plus microdata / RDFa on any element (Drupal: <span property="dc:date" content=…>).
+    for el in doc.xpath("//meta[@content] | //*[@itemprop or @property][@content or @datetime]"):
+        names = el.get("property") or el.get("name") or el.get("itemprop") or ""
         content = el.get("content") or el.get("datetime") or ""
-        if key in META_KEYS and content.strip() and key not in values:
-            if el.tag != "meta" and _in_decoy(el):
-                continue
-            values[key] = content
+        if not content.strip() or (el.tag != "meta" and _in_decoy(el)):
+            continue
+        for key in names.lower().split():
+            if key in META_KEYS and key not in values:
+                values[key] = content
     for key in META_KEYS:
         if key in values:
             found = _machine(values[key], zone, now, "meta")
@@ -232,7 +236,10 @@ def _in_decoy(el: etree._Element, stop: etree._Element | None = None) -> bool:
     for node in (el, *el.iterancestors()):
         if node is stop:
             return False
-        if node.tag in ("aside", "nav", "footer") or _DECOY.search(_classes(node)):
+        if node.tag in ("aside", "nav") or _DECOY.search(_classes(node)):
+            return True
+        # An article's own <footer> holds its byline and date (Drupal); the page's does not.
+        if node.tag == "footer" and not any(a.tag == "article" for a in node.iterancestors()):
             return True
     return False
 
@@ -271,8 +278,10 @@ def _article_container(
             return node
         if depth >= 3 or node.tag == "body":
             break
+    # No article markup: the title's wrapper, or one level more unless that is the whole page.
     parent = heading.getparent()
-    return parent.getparent() if parent is not None and parent.getparent() is not None else parent
+    grand = parent.getparent() if parent is not None else None
+    return parent if grand is None or grand.tag in ("body", "html") else grand
 
 
 def _from_time_tags(
@@ -318,7 +327,9 @@ def _from_near_title(
         # The lines just before and after the title (or its <header>), never a list of links.
         anchor = heading
         parent = heading.getparent()
-        if parent is not None and parent is not container and len(parent) <= 4:
+        if (
+            parent is not None and len(parent) == 1 and parent is not container
+        ):  # a title alone in its wrapper <div>
             anchor = parent
         siblings = [
             *list(anchor.itersiblings(preceding=True))[:2],
@@ -328,7 +339,7 @@ def _from_near_title(
             e
             for e in siblings
             if isinstance(e.tag, str)
-            and e.tag not in ("ul", "ol", "nav")
+            and e.tag not in ("ul", "ol", "nav", "header", "footer")
             and not e.xpath(".//a")
             and not _in_decoy(e, container)
             and not _is_update(e, container)

@@ -202,6 +202,8 @@ def _read_date(kind: str, g: dict[str, str | None], today: date) -> tuple[date, 
 
 
 def _short_gap(gap: str) -> bool:
+    if _UPDATE.search(gap):  # "6 يونيو 2024، آخر تحديث 14:00": that time is not the date's
+        return False
     return not re.search(r"\d", gap) and len(re.findall(r"[^\W\d]+", gap)) <= 2
 
 
@@ -263,12 +265,15 @@ def _weekday_mismatch(text: str, start: int, day: date, calendar: str) -> date |
     return None
 
 
-def _labels_block(text: str, pos: int) -> bool:
-    """True when the nearest label before `pos` says 'updated' (or a © line is next to it)."""
+def _labels_block(text: str, pos: int, end: int) -> bool:
+    """True when the date at text[pos:end] is labelled 'updated' or sits in a © line."""
     head = text[:pos]
     upd = max((m.end() for m in _UPDATE.finditer(head)), default=-1)
     pub = max((m.end() for m in _PUBLISH.finditer(head)), default=-1)
-    return upd > pub or bool(_COPYRIGHT.search(text, max(0, pos - 30), pos))
+    if upd > pub or _COPYRIGHT.search(text, max(0, pos - 30), pos):
+        return True
+    # CNN Arabic writes "الأربعاء، 28 آب 2013، آخر تحديث 14:00": the date belongs to the update.
+    return pub < 0 and bool(_UPDATE.search(text, end, end + 25))
 
 
 def scan(text: str, *, zone: tzinfo, now: datetime, yearless: bool, relative: bool) -> list[Found]:
@@ -287,7 +292,7 @@ def scan(text: str, *, zone: tzinfo, now: datetime, yearless: bool, relative: bo
             if not free(m.start(), m.end()):
                 continue
             taken.append((m.start(), m.end()))
-            if _labels_block(text, m.start()):
+            if _labels_block(text, m.start(), m.end()):
                 continue
             read = _read_date(kind, m.groupdict(), today)
             if read is None:
@@ -321,7 +326,7 @@ def _scan_relative(text: str, zone: tzinfo, now: datetime, free) -> list[Found]:
     out: list[Found] = []
     for pattern in _RELATIVE:
         for m in pattern.finditer(text):
-            if not free(m.start(), m.end()) or _labels_block(text, m.start()):
+            if not free(m.start(), m.end()) or _labels_block(text, m.start(), m.end()):
                 continue
             groups = m.groupdict()
             if groups.get("w"):
@@ -341,6 +346,8 @@ def _scan_relative(text: str, zone: tzinfo, now: datetime, free) -> list[Found]:
             unit, implied = _UNIT_WORDS[groups["u"]]
             count_word = groups.get("n")
             if count_word is None:
+                if implied is None:
+                    continue  # "منذ ساعات" (some hours ago) names no count
                 count = implied or 1
             elif count_word in ("نصف", "ربع"):
                 if unit != "h":

@@ -114,3 +114,28 @@ def test_fast_on_a_large_page() -> None:
         )
     assert got is not None and got.value == datetime(2024, 6, 5, 21, tzinfo=UTC)
     assert (time.perf_counter() - start) / 10 < 0.05
+
+
+REAL = Path(__file__).parent / "pages" / "real"
+REAL_PAGES = [  # saved real pages (see tests/pages/real/SOURCES.md) and their true dates
+    ("aljazeera_en_helicopter_crash", "Asia/Qatar", datetime(2019, 11, 20, 8, 2, tzinfo=UTC)),
+    ("aljazeera_en_moon_shot", "Asia/Qatar", datetime(2019, 11, 19, 7, 9, tzinfo=UTC)),
+    # Drupal RDFa in the article's own <footer>: 8 February 2019, Tunis time.
+    ("assabah_tn_khaled_massa", "Africa/Tunis", datetime(2019, 2, 7, 23, tzinfo=UTC)),
+    # The only visible date is a "آخر تحديث" stamp (28 Aug) on a story of 3 Aug: None, not 28 Aug.
+    ("cnn_arabic_syria_clashes", "Asia/Dubai", None),
+]
+
+
+@pytest.mark.parametrize(("name", "zone", "want"), REAL_PAGES, ids=[p[0] for p in REAL_PAGES])
+def test_saved_real_pages(name: str, zone: str, want: datetime | None) -> None:
+    page = REAL / f"{name}.html"
+    if not page.exists():
+        pytest.skip(f"{page} not present")
+    got = find_published_date(
+        page.read_text("utf-8"),
+        url=f"https://example.org/{name}",
+        timezone=zone,
+        fetched_at=datetime(2024, 6, 7, tzinfo=UTC),
+    )
+    assert (got.value if got else None) == want
