@@ -53,6 +53,10 @@ _URL_DATES = (
     re.compile(r"(?<![\d])(?P<y>(?:19|20)\d{2})-(?P<m>[01]\d)-(?P<d>[0-3]\d)(?![\d])"),
     re.compile(r"(?:^|[/_\-=.])(?P<y>(?:19|20)\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?=$|[/_\-.?#&])"),
 )
+_DATELINE_END = re.compile(
+    r"(?:\s*م)?\s*[(/]?\s*(?:واس|وام|بنا|كونا|قنا|العمانيه|spa|wam|bna|kuna|ona|qna)(?!\w)"
+    r"|(?:\s*[^\s\d(/\-–—:|]{1,8}){0,2}\s*(?:[(/\-–—:|\n]|$)"
+)
 _MACHINE_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -169,7 +173,12 @@ def _dateline_zone(text: str, found: list[datetext.Found]) -> list[datetext.Foun
     stop = re.compile(r"\n|\(|\s[-–—]|--|:|/\s*\w+\s*/|\s+\w+\s*:")
     end = stop.search(text, first.end)
     limit = min(end.start() if end else len(text), first.end + 60)
-    return [f for f in found if f.start < limit]
+    zone = [f for f in found if f.start < limit]
+    # A dateline ends at a break ("(واس)", "/ وام /", " - ", a new line); "في 15 يونيو 2024
+    # أعمال المنتدى" runs on into the sentence, so that date is the event's, not the story's.
+    if not _DATELINE_END.match(text, max(f.end for f in zone)):
+        return []
+    return zone
 
 
 def _json_ld_objects(data: object) -> list[dict]:
