@@ -106,9 +106,13 @@ def strip_proclitics(norm_token: str) -> tuple[str, ...]:
     "والحكومه" gives "الحكومه" and "حكومه"; "للجنه" gives "لجنه", "جنه" and "الجنه". Wrong
     readings like "جنه" are harmless: they only matter if a query term equals them.
     """
-    if not norm_token or norm_token[0] not in "وفبلكا":
-        return (norm_token,)
     forms = [norm_token]
+    # Accusative tanwin is written with an alif ("اجتماعاً", "مؤتمراً صحفياً"): read the word
+    # without it too. Words that really end in alif only gain a harmless extra reading.
+    if len(norm_token) >= 4 and norm_token.endswith("ا") and is_arabic_word(norm_token):
+        forms.append(norm_token[:-1])
+    if not norm_token or norm_token[0] not in "وفبلكا":
+        return tuple(forms)
     for prefix in _ARTICLE_PROCLITICS:
         if norm_token.startswith(prefix) and len(norm_token) - len(prefix) >= _MIN_STEM:
             stem = norm_token[len(prefix):]
@@ -117,6 +121,8 @@ def strip_proclitics(norm_token: str) -> tuple[str, ...]:
     for prefix in _PLAIN_PROCLITICS:
         if norm_token.startswith(prefix) and len(norm_token) - len(prefix) >= _MIN_STEM:
             forms.append(norm_token[len(prefix):])
+    if forms[1:] and forms[1] == norm_token[:-1]:  # "واجتماعا": also the bare "اجتماع"
+        forms.extend(form[:-1] for form in forms[2:] if len(form) >= 4 and form.endswith("ا"))
     return tuple(dict.fromkeys(forms))
 
 

@@ -140,8 +140,11 @@ def _lex(query: str) -> list[_Lexeme]:
     return lexemes
 
 
-def _words(text: str, offset: int) -> list[Word]:
-    """Matching forms of one whitespace-free query word (`~` stems, a final `*` is a prefix)."""
+def _words(text: str, offset: int, in_phrase: bool = False) -> list[Word]:
+    """Matching forms of one whitespace-free query word (`~` stems, a final `*` is a prefix).
+
+    In a phrase, punctuation between words ("Information & eGovernment") is skipped as in text.
+    """
     stem = text.startswith("~")
     body = text[1:] if stem else text
     prefix = body.endswith("*")
@@ -156,6 +159,8 @@ def _words(text: str, offset: int) -> list[Word]:
         raise QuerySyntaxError("a word cannot be both stemmed (~) and a wildcard (*)", offset)
     tokens: list[Token] = tokenize(body)
     if not tokens:
+        if in_phrase and not stem and not prefix:
+            return []
         raise QuerySyntaxError(f"{text!r} has no letters or digits", offset)
     if prefix and (tokens[-1].end != len(body) or len(tokens[-1].norm) < MIN_WILDCARD_PREFIX):
         raise QuerySyntaxError(
@@ -250,7 +255,7 @@ class _Parser:
         if lexeme.kind == "PHRASE":
             words: list[Word] = []
             for part in re.finditer(r"\S+", lexeme.text):
-                words.extend(_words(part.group(), lexeme.start + 1 + part.start()))
+                words.extend(_words(part.group(), lexeme.start + 1 + part.start(), in_phrase=True))
             if not words:
                 raise QuerySyntaxError("empty phrase", lexeme.start)
             return Phrase(lexeme.start, lexeme.end, tuple(words))
@@ -510,7 +515,8 @@ class RuleSet:
                 continue
             hits = rule.compiled.match(article, rule.fields)
             if hits is not None:
-                matches.append(RuleMatch(rule.id, _clauses(rule, hits), _snippets(article, hits)))
+                matches.append(RuleMatch(rule.id, _clauses(rule, article, hits),
+                                           _snippets(article, hits)))
         return matches
 
     def explain(self, title: str, text: str, language: str | None = None) -> list[RuleVerdict]:
@@ -523,9 +529,22 @@ def _language(code: str) -> str:
     return code.strip().lower().replace("_", "-").split("-")[0]
 
 
-def _clauses(rule: WatchRule, hits: list[Hit]) -> list[str]:
-    source = rule.compiled.source
-    return list(dict.fromkeys(hit.node.describe(source) for hit in hits))
+def _clauses(rule: WatchRule, article: IndexedArticle, hits: list[Hit]) -> list[str]:
+    source, fields = rule.compiled.source, rule.fields
+    return list(dict.fromkeys(_describe(hit.node, article, fields, source) for hit in hits))
+
+
+def _describe(node: Node, article: IndexedArticle, fields: tuple[str, ...], source: str) -> str:
+    """A matched positional clause, naming only the OR alternatives that matched."""
+    if isinstance(node, Near):
+        left = _describe(node.left, article, fields, source)
+        right = _describe(node.right, article, fields, source)
+        return f"{left} NEAR/{node.distance} {right}"
+    if isinstance(node, Or):
+        found = [_describe(child, article, fields, source) for child in node.children
+                 if any(article.spans(child, name) for name in fields)]
+        return found[0] if len(found) == 1 else "(" + " OR ".join(found) + ")"
+    return " ".join(node.describe(source).split())
 
 
 def _snippets(article: IndexedArticle, hits: list[Hit]) -> list[str]:
@@ -562,7 +581,7 @@ def _verdict(rule: WatchRule, article: IndexedArticle, language: str | None) -> 
                            f"language {language!r} is not among {', '.join(rule.languages)}")
     hits = rule.compiled.match(article, rule.fields)
     if hits is not None:
-        clauses = _clauses(rule, hits)
+        clauses = _clauses(rule, article, hits)
         return RuleVerdict(rule.id, rule.name, True, "matched: " + " · ".join(clauses),
                            clauses, _snippets(article, hits))
     root, source = rule.compiled.root, rule.compiled.source
@@ -572,10 +591,10 @@ def _verdict(rule: WatchRule, article: IndexedArticle, language: str | None) -> 
         if isinstance(part, Not):
             child_hits = _hits(part.child, article, rule.fields)
             if child_hits is not None:
-                excluded.append(part.child.describe(source))
+                excluded.append(" ".join(part.child.describe(source).split()))
                 why.extend(child_hits)
         elif _hits(part, article, rule.fields) is None:
-            missing.append(part.describe(source))
+            missing.append(" ".join(part.describe(source).split()))
     reasons = [f"missing: {clause}" for clause in missing]
     reasons += [f"excluded by NOT {clause}" for clause in excluded]
     return RuleVerdict(rule.id, rule.name, False, "; ".join(reasons), [],

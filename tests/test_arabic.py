@@ -122,3 +122,9 @@ def test_script_checks() -> None:
     assert not is_arabic_word("")
     assert has_arabic("GCC اللجنة")
     assert not has_arabic("GCC committee 2024")
+
+
+def test_tanwin_alif_reads_as_the_bare_word() -> None:
+    assert "اجتماع" in strip_proclitics(normalize("اجتماعاً"))
+    assert "اجتماع" in strip_proclitics(normalize("واجتماعاً"))
+    assert "صحفي" in strip_proclitics(normalize("صحفياً"))
