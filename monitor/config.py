@@ -181,6 +181,7 @@ class CrawlSettings(_Strict):
     download_delay: float = Field(default=0.0, ge=0)
     extraction_workers: int = Field(default=2, ge=0, le=64)
     max_failed_attempts: int = Field(default=3, ge=1)
+    max_articles_per_run: int = Field(default=300, ge=1)
     source_time_limit: str | int = "30m"
 
     @field_validator("max_page_size")

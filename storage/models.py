@@ -72,7 +72,7 @@ class SeenUrl(Base):
     """Every canonical URL fetched as a possible article, and what came of it.
 
     `outcome` is `article` (stored), `duplicate` (its text was already stored), `not_article`
-    (no body) or `failed` (retried on later crawls up to a bound).
+    (no body), `gone` (404/410) or `failed` (retried on later crawls up to a bound).
     """
 
     __tablename__ = "seen_urls"

@@ -28,7 +28,7 @@ from storage.models import (
 
 log = logging.getLogger(__name__)
 
-SETTLED_OUTCOMES = ("article", "duplicate", "not_article")
+SETTLED_OUTCOMES = ("article", "duplicate", "not_article", "gone")
 _MIGRATION_LOCK = 727_001  # PostgreSQL advisory lock key: one migrator at a time
 
 
@@ -347,6 +347,83 @@ class Repository:
                                          changed_at=utcnow()))
             else:
                 row.state, row.problem, row.changed_at = state, problem, utcnow()
+
+    # --- near duplicates -----------------------------------------------------------------------
+    # The signature index of crawler.neardup: one MinHash signature per article and its LSH band
+    # keys. Reached through the tables' metadata so this block stands on its own.
+
+    @property
+    def _signature_tables(self):
+        tables = Article.metadata.tables
+        return tables["article_signatures"], tables["signature_bands"]
+
+    def add_signature(self, article_id: int, signature: bytes, band_keys: list[str],
+                      created_at: datetime) -> None:
+        """Index an article's signature (replacing an earlier one) under its band keys."""
+        self.add_signatures([(article_id, signature, band_keys, created_at)])
+
+    def add_signatures(self, entries: Iterable[tuple[int, bytes, list[str], datetime]]) -> None:
+        """Index many signatures in one transaction (re-indexing, benchmarks)."""
+        signatures, bands = self._signature_tables
+        entries = list(entries)
+        ids = [entry[0] for entry in entries]
+        with self.session() as session:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                session.execute(bands.delete().where(bands.c.article_id.in_(chunk)))
+                session.execute(signatures.delete().where(signatures.c.article_id.in_(chunk)))
+            if not entries:
+                return
+            session.execute(signatures.insert(), [
+                {"article_id": article_id, "signature": signature, "created_at": created_at}
+                for article_id, signature, _, created_at in entries])
+            session.execute(bands.insert(), [
+                {"band_key": key, "article_id": article_id}
+                for article_id, _, keys, _ in entries for key in sorted(set(keys))])
+
+    def near_duplicate_candidates(self, band_keys: list[str], *, since: datetime, until: datetime,
+                                  before_id: int | None = None) -> list[tuple[int, bytes, int | None]]:
+        """Articles sharing a band key, indexed for a time in [since, until] and stored before
+        `before_id`: (article id, signature, cluster id)."""
+        signatures, bands = self._signature_tables
+        sharing = select(bands.c.article_id).where(bands.c.band_key.in_(list(set(band_keys))))
+        query = (select(signatures.c.article_id, signatures.c.signature, Article.cluster_id)
+                 .join(Article, Article.id == signatures.c.article_id)
+                 .where(signatures.c.article_id.in_(sharing),
+                        signatures.c.created_at >= since, signatures.c.created_at <= until))
+        if before_id is not None:
+            query = query.where(signatures.c.article_id < before_id)
+        with self.session() as session:
+            return [(row[0], bytes(row[1]), row[2]) for row in session.execute(query)]
+
+    def near_duplicate_texts(self, article_ids: Iterable[int]) -> dict[int, tuple[str | None, str]]:
+        """Title and text of the given articles, to verify candidates exactly."""
+        with self.session() as session:
+            rows = session.execute(select(Article.id, Article.title, Article.text)
+                                   .where(Article.id.in_(list(article_ids))))
+            return {article_id: (title, body) for article_id, title, body in rows}
+
+    def claim_cluster_root(self, article_id: int) -> None:
+        """Mark the first article of a near-duplicate group as its own cluster, unless it has one."""
+        with self.session() as session:
+            session.execute(update(Article).where(Article.id == article_id,
+                                                  Article.cluster_id.is_(None))
+                            .values(cluster_id=article_id, similarity=1.0))
+
+    def near_duplicate_index_bytes(self) -> dict[str, int]:
+        """On-disk bytes of the signature and band tables, their indexes included."""
+        names = ("article_signatures", "signature_bands")
+        with self.session() as session:
+            if self.dialect == "postgresql":
+                return {name: session.scalar(text("SELECT pg_total_relation_size(:t)"),
+                                             {"t": name}) for name in names}
+            sizes = {}
+            for name in names:
+                # dbstat counts pages per b-tree; a table's indexes share its tbl_name
+                sizes[name] = session.scalar(text(
+                    "SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name IN "
+                    "(SELECT name FROM sqlite_master WHERE tbl_name = :t)"), {"t": name})
+            return sizes
 
     # --- digests and outbox --------------------------------------------------------------------
     # A digest is built (outbox message + its digest_items, one transaction) apart from being

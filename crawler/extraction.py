@@ -1,0 +1,147 @@
+"""Turning a fetched page into an article: title, body text, language, date, canonical link.
+
+Pure functions of their inputs (no I/O), so that they run in a process pool off the reactor
+and are tested offline on saved pages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+import lxml.html
+import trafilatura
+from lxml import etree
+
+from crawler.dates import find_published_date
+from crawler.urls import canonical_url, same_site
+
+MIN_BODY_CHARS = 200
+MIN_BODY_WORDS = 30
+_ARABIC_LETTER = re.compile(r"[\u0621-\u064A\u066E-\u06D3\u06FA-\u06FF]")
+_LATIN_LETTER = re.compile(r"[A-Za-z]")
+# Blocks that trafilatura sometimes keeps on Gulf news pages: news tickers, "related news",
+# share bars, cookie banners. Removed before extraction by class/id names.
+_BOILERPLATE = re.compile(
+    r"(^|[\s_-])(ticker|breaking|marquee|news-?bar|related|similar|more-news|read-?more|"
+    r"most-?read|popular|trending|share|sharing|social|cookie|consent|gdpr|newsletter|"
+    r"subscribe|breadcrumbs?|comments?|advert|ads?|banner|sidebar|footer|tags?|author-box|"
+    r"print-?bar|toolbar)([\s_-]|$)",
+    re.IGNORECASE,
+)
+_TASHKEEL_TATWEEL = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]")
+
+
+@dataclass(frozen=True)
+class ExtractedArticle:
+    """What extraction found in an article page."""
+
+    url: str
+    title: str | None
+    text: str
+    language: str | None
+    published_at: datetime | None
+    published_raw: str | None
+    published_method: str | None
+    content_fingerprint: str
+
+
+def extract_article(html: str, url: str, *, timezone: str, fetched_at: datetime,
+                    default_language: str | None = None) -> ExtractedArticle | None:
+    """The article in a page, or None when the page has no article body."""
+    tree = _parse(html)
+    if tree is None:
+        return None
+    canonical = _canonical_link(tree, url)
+    _drop_boilerplate(tree)
+    document = trafilatura.bare_extraction(
+        tree, url=url, with_metadata=True, include_comments=False, include_tables=False,
+        include_images=False, deduplicate=True, favor_precision=True)
+    if document is None or not document.text:
+        return None
+    title = _tidy(document.title) if document.title else None
+    text = _without_title(_tidy(document.text), title)
+    if len(text) < MIN_BODY_CHARS or len(text.split()) < MIN_BODY_WORDS:
+        return None
+    published = find_published_date(html, url=url, timezone=timezone, fetched_at=fetched_at,
+                                    title=title, body=text)
+    return ExtractedArticle(
+        url=canonical,
+        title=title,
+        text=text,
+        language=detect_language(text) or default_language,
+        published_at=published.value if published else None,
+        published_raw=published.raw if published else None,
+        published_method=published.method if published else None,
+        content_fingerprint=content_fingerprint(text),
+    )
+
+
+def _parse(html: str) -> lxml.html.HtmlElement | None:
+    if not html or not html.strip():
+        return None
+    try:
+        return lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return None
+
+
+def _canonical_link(tree: lxml.html.HtmlElement, url: str) -> str:
+    """The page's same-site `rel=canonical` address, else its own, canonicalised."""
+    for href in tree.xpath('//head/link[@rel="canonical"]/@href'):
+        candidate = canonical_url(href, base=url)
+        if candidate.startswith("http") and same_site(candidate, url):
+            return candidate
+    return canonical_url(url)
+
+
+def _drop_boilerplate(tree: lxml.html.HtmlElement) -> None:
+    body = tree.find("body")
+    page_chars = len(body.text_content()) if body is not None else 0
+    candidates = tree.xpath("//body//nav|//body//footer|//body//aside|//body//form"
+                            "|//body//*[@class or @id]")
+    for element in candidates:
+        if element.tag in ("body", "html", "article", "main") or element.getparent() is None:
+            continue
+        if element.tag not in ("nav", "footer", "aside", "form"):
+            names = f"{element.get('class', '')} {element.get('id', '')}"
+            if not _BOILERPLATE.search(names):
+                continue
+        # A block that holds most of the page's text is kept whatever it is called: some
+        # sites wrap the whole page in a <form>, or name the story "article-share-body".
+        if len(element.text_content()) < page_chars / 2:
+            element.drop_tree()
+
+
+def _without_title(text: str, title: str | None) -> str:
+    """The body without a first line that only repeats the headline."""
+    first, _, rest = text.partition("\n")
+    if title and rest and " ".join(first.split()) == " ".join(title.split()):
+        return rest
+    return text
+
+
+def _tidy(text: str) -> str:
+    lines = (re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def detect_language(text: str) -> str | None:
+    """`ar` or `en` by script, or None when the text has too few letters to tell."""
+    sample = text[:3000]
+    arabic = len(_ARABIC_LETTER.findall(sample))
+    latin = len(_LATIN_LETTER.findall(sample))
+    if arabic + latin < 20:
+        return None
+    return "ar" if arabic >= latin else "en"
+
+
+def content_fingerprint(text: str) -> str:
+    """A hash of the body text that ignores spacing, punctuation, tashkeel and tatweel."""
+    normalised = unicodedata.normalize("NFKC", text).casefold()
+    normalised = _TASHKEEL_TATWEEL.sub("", normalised)
+    words = re.findall(r"\w+", normalised)
+    return hashlib.sha256(" ".join(words).encode("utf-8")).hexdigest()

@@ -1,0 +1,265 @@
+"""The `raqib` command line: parses arguments, calls the domain code, prints.
+
+Domain errors become one clear line and an exit code: 0 success, 1 a source or job failed,
+2 a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import re
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from monitor.config import Config, ConfigError, load_config, parse_duration
+
+log = logging.getLogger("raqib")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+DESCRIPTION = """\
+raqib (رقيب) watches Gulf news sources — GCC government portals, news agencies and
+newspapers — stores every new article once, and flags the ones your watch rules match.
+
+first steps:
+  raqib demo                   crawl a bundled sample of news sites on 127.0.0.1 (no network)
+  raqib sources list           the configured sources and their last crawls
+  raqib crawl                  crawl every enabled source once, print a summary
+  raqib crawl spa wam          crawl only these sources
+  raqib items --flagged        articles that matched a watch rule, newest first
+  raqib run                    the daemon: crawl each source on its schedule, send digests
+
+configuration lives in a directory with sources.yaml, rules.yaml and settings.yaml
+(--config-dir, or RAQIB_CONFIG_DIR; default: the shipped config/). The database is
+settings.yaml's database_url (--db, or RAQIB_DATABASE_URL; default: SQLite ./data/raqib.db).
+"""
+
+
+class UsageError(Exception):
+    """A command-line value that cannot be used."""
+
+
+def _parse_since(value: str) -> datetime:
+    """An ISO date/time, or a duration back from now such as 24h or 7d."""
+    if re.fullmatch(r"\d+(\.\d+)?\s*[smhd]", value.strip()):
+        return datetime.now(UTC) - timedelta(seconds=parse_duration(value))
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"invalid date {value!r}: use YYYY-MM-DD, an ISO date-time, or 24h / 7d") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="raqib", description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config-dir", metavar="DIR",
+                        help="configuration directory (env RAQIB_CONFIG_DIR; default: shipped config/)")
+    parser.add_argument("--db", metavar="URL",
+                        help="database URL (env RAQIB_DATABASE_URL; default: settings.yaml database_url)")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output (-vv for Scrapy's own logs)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    crawl = commands.add_parser(
+        "crawl", help="crawl all enabled sources (or the named ones) once",
+        description="Crawl every enabled source, or the named sources, once. Prints a line per "
+                    "source as it finishes and a summary table. Exit 0 when every source ran, "
+                    "1 when any source failed entirely, 2 on a configuration error.")
+    crawl.add_argument("source_ids", nargs="*", metavar="SOURCE_ID")
+    crawl.add_argument("--json", action="store_true", help="print the summary as JSON")
+    crawl.set_defaults(handler=cmd_crawl)
+
+    items = commands.add_parser("items", help="list stored articles, newest first")
+    items.add_argument("--flagged", action="store_true", help="only articles a watch rule matched")
+    items.add_argument("--rule", metavar="ID", help="only articles this rule matched")
+    items.add_argument("--source", metavar="ID", help="only articles of this source")
+    items.add_argument("--since", metavar="DATE", type=_parse_since,
+                       help="published (or fetched) since: YYYY-MM-DD, ISO date-time, or 24h / 7d")
+    items.add_argument("--limit", metavar="N", type=int, default=50, help="at most N (default 50; 0: all)")
+    items.add_argument("--format", choices=("table", "jsonl", "csv"), default="table")
+    items.set_defaults(handler=cmd_items)
+
+    sources = commands.add_parser("sources", help="the source catalogue").add_subparsers(
+        dest="sources_command", metavar="SUBCOMMAND", required=True)
+    listing = sources.add_parser("list", help="configured sources with their last crawl runs")
+    listing.add_argument("--all", action="store_true", help="include disabled sources")
+    listing.set_defaults(handler=cmd_sources_list)
+
+    database = commands.add_parser("db", help="database maintenance").add_subparsers(
+        dest="db_command", metavar="SUBCOMMAND", required=True)
+    database.add_parser("upgrade", help="apply the migrations (Alembic)").set_defaults(
+        handler=cmd_db_upgrade)
+    return parser
+
+
+def _repository(config: Config):
+    from storage.repository import Repository
+
+    return Repository(config.settings.database_url)
+
+
+# --- crawl ------------------------------------------------------------------------------------
+
+def cmd_crawl(args: argparse.Namespace, config: Config) -> int:
+    from crawler.runner import COUNTS, run_crawl
+
+    sources = config.select_sources(args.source_ids)
+    if not sources:
+        raise UsageError("no enabled sources: enable one in sources.yaml or name it")
+    repository = _repository(config)
+    total = len(sources)
+    done: list[str] = []
+    _err(f"crawling {total} source{'s' if total != 1 else ''}: "
+         + ", ".join(source.id for source in sources))
+
+    def finished(report) -> None:
+        done.append(report.source)
+        line = ", ".join(f"{report[key]} {key.replace('_', ' ')}" for key in COUNTS)
+        state = "FAILED: " + (report.error or "") if report.status == "failed" else "ok"
+        _err(f"[{len(done)}/{total}] {report.source}: {state} in {report.seconds:.1f}s — {line}")
+
+    reports = run_crawl(config, sources, repository, on_finish=finished)
+    if args.json:
+        print(json.dumps([{"source": r.source, "status": r.status, "error": r.error,
+                           **{k: r[k] for k in COUNTS}} for r in reports], ensure_ascii=False))
+    else:
+        headers = ["source", "status", *COUNTS]
+        rows = [[r.source, r.status, *(str(r[k]) for k in COUNTS)] for r in reports]
+        rows.append(["total", "", *(str(sum(r[k] for r in reports)) for k in COUNTS)])
+        _print_table([h.replace("_", "-") for h in headers], rows)
+    failed = [r for r in reports if r.status == "failed"]
+    for report in failed:
+        _err(f"raqib: source '{report.source}' failed: {report.error}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+# --- items ------------------------------------------------------------------------------------
+
+def cmd_items(args: argparse.Namespace, config: Config) -> int:
+    articles = _repository(config).articles(
+        flagged=args.flagged, rule=args.rule, source=args.source, since=args.since,
+        limit=args.limit or None)
+    if args.format == "jsonl":
+        for article in articles:
+            print(json.dumps(article.to_dict(), ensure_ascii=False))
+    elif args.format == "csv":
+        writer = csv.writer(sys.stdout)
+        keys = ["id", "source", "url", "title", "published_at", "language", "rules", "cluster",
+                "fetched_at"]
+        writer.writerow(keys)
+        for article in articles:
+            record = article.to_dict()
+            record["rules"] = " ".join(record["rules"])
+            writer.writerow([record[key] for key in keys])
+    else:
+        rows = [[str(a.id), a.published_at.strftime("%Y-%m-%d %H:%M") if a.published_at else "—",
+                 a.source, a.language or "", _clip(a.title or "(no title)", 70),
+                 ",".join(a.rules), str(a.cluster or "")] for a in articles]
+        _print_table(["id", "published (UTC)", "source", "lang", "title", "rules", "cluster"], rows)
+        if not articles:
+            _err("no stored articles match (run `raqib crawl` first?)")
+    return EXIT_OK
+
+
+# --- sources ----------------------------------------------------------------------------------
+
+def cmd_sources_list(args: argparse.Namespace, config: Config) -> int:
+    repository = _repository(config)
+    rows = []
+    for source in config.sources:
+        if not source.enabled and not args.all:
+            continue
+        summary = repository.run_summary(source.id)
+        schedule = source.schedule.every or source.schedule.cron
+        rows.append([source.id, _clip(source.name, 32), source.country, source.kind,
+                     source.language, "yes" if source.enabled else "no", schedule,
+                     _when(summary.last_run_at), summary.last_status or "—",
+                     _when(summary.last_new_article_at), str(summary.consecutive_failures),
+                     str(summary.articles)])
+    _print_table(["id", "name", "country", "kind", "lang", "enabled", "schedule", "last run",
+                  "status", "last new article", "failures", "articles"], rows)
+    disabled = sum(1 for source in config.sources if not source.enabled)
+    if disabled and not args.all:
+        _err(f"{disabled} disabled source(s) not shown (--all shows them)")
+    return EXIT_OK
+
+
+# --- db ---------------------------------------------------------------------------------------
+
+def cmd_db_upgrade(args: argparse.Namespace, config: Config) -> int:
+    from storage.db import current_revision
+
+    repository = _repository(config)
+    print(f"database at revision {current_revision(repository.engine)}: "
+          f"{repository.engine.url.render_as_string(hide_password=True)}")
+    return EXIT_OK
+
+
+# --- output helpers ---------------------------------------------------------------------------
+
+def _err(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def _print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
+    for row in [headers, ["-" * w for w in widths], *rows]:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
+
+
+def _configure_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    # Scrapy's and Twisted's own chatter is for -vv; our warnings about sources always show.
+    for noisy in ("scrapy", "twisted", "filelock", "trafilatura", "htmldate", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbosity >= 2 else logging.ERROR)
+    if verbosity == 0:
+        logging.getLogger("crawler").setLevel(logging.ERROR)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `raqib` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_USAGE
+    _configure_logging(args.verbose)
+    handler: Callable[[argparse.Namespace, Config], int] = args.handler
+    try:
+        config = load_config(args.config_dir, database_url=args.db)
+        for warning in config.warnings:
+            log.warning(warning)
+        return handler(args, config)
+    except (ConfigError, UsageError) as exc:
+        _err(f"raqib: error: {exc}")
+        return EXIT_USAGE
+    except SQLAlchemyError as exc:
+        _err(f"raqib: database error: {str(exc).splitlines()[0]}")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        _err("raqib: interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

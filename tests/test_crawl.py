@@ -1,0 +1,151 @@
+"""End to end: `raqib crawl` against the local test web, twice, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+
+from storage.models import SeenUrl
+from storage.repository import Repository
+from tests.conftest import _postgres_database, run_cli
+from tests.fixture_web import FAULTY_ARTICLE, test_sources, write_config
+
+HEALTHY = ("waha", "sahifa", "gulfdaily")
+
+
+def _article_hits(web) -> Counter:
+    return Counter({(name, path): count for name, site in web.sites.items()
+                    for path, count in site.hits.items() if path.startswith("/news/")})
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def crawled(request, test_web, tmp_path_factory):
+    """Two crawls of the whole test web into one database, with what each printed."""
+    for site in test_web.sites.values():
+        site.hits.clear()
+    directory = tmp_path_factory.mktemp(f"crawl-{request.param}")
+    if request.param == "sqlite":
+        database = iter([f"sqlite:///{directory}/raqib.db"])
+    else:
+        database = _postgres_database()
+    url = next(database)
+    config_dir = write_config(directory / "config", test_sources(test_web), url)
+    started = time.monotonic()
+    first = run_cli("crawl", config_dir=config_dir)
+    first_seconds = time.monotonic() - started
+    hits_after_first = _article_hits(test_web)
+    feed_hits = {name: dict(site.hits) for name, site in test_web.sites.items()}
+    second = run_cli("crawl", *HEALTHY, config_dir=config_dir)
+    items = run_cli("items", "--format", "jsonl", "--limit", "0", config_dir=config_dir)
+    repository = Repository(url)
+    yield {"first": first, "second": second, "items": items, "seconds": first_seconds,
+           "hits_first": hits_after_first, "hits_second": _article_hits(test_web),
+           "feed_hits": feed_hits, "repository": repository, "config_dir": config_dir,
+           "web": test_web}
+    repository.close()
+    for _ in database:  # drops the PostgreSQL database
+        pass
+
+
+def _articles(crawled) -> list[dict]:
+    return [json.loads(line) for line in crawled["items"].stdout.splitlines()]
+
+
+def _summary(result) -> dict[str, dict[str, str]]:
+    lines = [line.split() for line in result.stdout.splitlines()]
+    header = lines[0]
+    return {row[0]: dict(zip(header, row, strict=False)) for row in lines[2:] if row}
+
+
+def test_first_crawl_reports_every_source_and_fails_for_the_dead_one(crawled):
+    first = crawled["first"]
+    assert first.returncode == 1, first.stderr
+    summary = _summary(first)
+    assert set(summary) >= {"waha", "sahifa", "gulfdaily", "faulty", "down", "empty", "copycat"}
+    assert summary["down"]["status"] == "failed"
+    assert "source 'down' failed" in first.stderr
+    for source in ("waha", "sahifa", "gulfdaily", "faulty", "empty", "copycat"):
+        assert summary[source]["status"] == "ok", source
+    assert summary["waha"]["new"] == "4"
+    assert summary["sahifa"]["new"] == "3"
+    assert summary["gulfdaily"]["new"] == "2"
+    assert "[7/7]" in first.stderr  # a progress line per source
+
+
+def test_faults_are_counted_and_survived(crawled):
+    summary = _summary(crawled["first"])["faulty"]
+    # stored: the real article and the broken-HTML page; failed: 500, 40-second page, 20 MB page
+    assert summary["new"] == "2"
+    assert summary["failed"] == "4"  # 500, timeout, too large, and the dead link (404)
+    assert summary["not-article"] == "1"  # the photo gallery
+    seen = {row.url.rsplit("/", 1)[-1]: row for row in _seen(crawled)}
+    assert seen["dead.html"].outcome == "gone"
+    assert seen["server-error.html"].outcome == "failed"
+    assert seen["slow.html"].last_error == "timed out"
+    assert "larger than" in seen["huge.html"].last_error
+    assert "hidden.html" not in seen  # robots.txt disallows /private/
+    assert crawled["seconds"] < 60
+
+
+def _seen(crawled) -> list[SeenUrl]:
+    with crawled["repository"].session() as session:
+        return list(session.scalars(select(SeenUrl)))
+
+
+def test_stored_articles_are_clean_and_canonical(crawled):
+    articles = _articles(crawled)
+    assert articles, crawled["items"].stderr
+    for article in articles:
+        assert {"id", "source", "url", "title", "published_at", "language", "text", "rules",
+                "cluster", "fetched_at"} <= set(article)
+        assert "utm_" not in article["url"] and "fbclid" not in article["url"]
+        assert "© 2024" not in article["text"]
+        assert "أخبار ذات صلة" not in article["text"] and "نستخدم ملفات تعريف" not in article["text"]
+    faulty = next(a for a in articles if a["source"] == "faulty" and "cait" in a["url"])
+    assert faulty["title"] == FAULTY_ARTICLE.title
+    assert faulty["published_at"].startswith("2024-11-05T07:00:00")
+
+
+def test_windows_1256_pages_come_out_as_arabic(crawled):
+    sahifa = [a for a in _articles(crawled) if a["source"] == "sahifa"]
+    expected = {a.title: a for a in crawled["web"].articles["sahifa"]}
+    assert {a["title"] for a in sahifa} == set(expected)
+    for article in sahifa:
+        assert article["language"] == "ar"
+        assert article["text"] == expected[article["title"]].expected_text
+
+
+def test_identical_text_on_a_second_site_is_a_duplicate(crawled):
+    summary = _summary(crawled["first"])["copycat"]
+    assert (summary["new"], summary["duplicate"]) == ("0", "1")
+    copies = [row for row in _seen(crawled) if "story-77" in row.url]
+    assert copies[0].outcome == "duplicate" and copies[0].article_id is not None
+    assert len({a["text"] for a in _articles(crawled)}) == len(_articles(crawled))
+
+
+def test_second_crawl_is_cheap_and_idempotent(crawled):
+    second = crawled["second"]
+    assert second.returncode == 0, second.stderr
+    summary = _summary(second)
+    for source in HEALTHY:
+        assert summary[source]["new"] == "0"
+        assert summary[source]["fetched"] == "0"
+    first_hits, second_hits = crawled["hits_first"], crawled["hits_second"]
+    healthy_first = {k: v for k, v in first_hits.items() if k[0] in HEALTHY}
+    healthy_second = {k: v for k, v in second_hits.items() if k[0] in HEALTHY}
+    assert healthy_first == healthy_second  # not one article downloaded again
+    with crawled["repository"].session():
+        pass
+    runs = crawled["repository"].recent_runs("waha")
+    assert runs[0].counts.get("not_modified", 0) >= 1  # the feed answered 304
+
+
+def test_articles_are_stored_exactly_once(crawled):
+    articles = _articles(crawled)
+    urls = [a["url"] for a in articles]
+    assert len(urls) == len(set(urls))
+    assert crawled["repository"].count_articles() == len(articles) == 4 + 3 + 2 + 2
