@@ -9,7 +9,7 @@ import pytest
 
 from monitor.mailer import MailError, SmtpSender, compose, new_message_id, send_alert, sender_domain
 
-pytest_plugins = ["conftest_smtp"]  # the SMTP server fixtures
+pytest_plugins = ["tests.conftest_smtp"]  # the SMTP server fixtures
 
 SUBJECT = "تنبيه: مصدر «واس» لا يستجيب منذ ٣ محاولات"
 TEXT = "لم يُجب موقع وكالة الأنباء السعودية على آخر ثلاث محاولات زحف.\nآخر خطأ: مهلة الاتصال."

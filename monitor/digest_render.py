@@ -1,0 +1,357 @@
+"""Rendering a digest e-mail: subject, HTML part and plain-text part, in Arabic or English.
+
+Pure functions from stored articles to text. The HTML is written for mail clients, not
+browsers: table layout, inline styles only, explicit `dir`/`align` on every block (Outlook and
+Gmail drop <style> and most CSS), and XHTML-compatible markup so that tests can parse it
+strictly. Everything that comes from a crawled page is escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from html import escape
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from monitor.arabic import has_arabic
+from monitor.config import DigestSettings, Source
+from monitor.rules import IndexedArticle, QuerySyntaxError, compile_query
+from storage.repository import ArticleView
+
+SNIPPET_FALLBACK_CHARS = 240  # body excerpt when a match left no snippet (e.g. title-only rules)
+MAX_SNIPPETS_SHOWN = 2
+
+_MONTHS = {
+    "ar": ["يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر",
+           "أكتوبر", "نوفمبر", "ديسمبر"],
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"],
+}
+_WEEKDAYS = {
+    "ar": ["الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "الأحد"],
+    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+}
+_COUNTRIES = {
+    "ar": {"SA": "السعودية", "AE": "الإمارات", "BH": "البحرين", "KW": "الكويت", "OM": "عُمان",
+           "QA": "قطر"},
+    "en": {"SA": "Saudi Arabia", "AE": "UAE", "BH": "Bahrain", "KW": "Kuwait", "OM": "Oman",
+           "QA": "Qatar"},
+}
+_CITIES_AR = {"Asia/Riyadh": "الرياض", "Asia/Dubai": "دبي", "Asia/Qatar": "الدوحة",
+              "Asia/Bahrain": "المنامة", "Asia/Kuwait": "الكويت", "Asia/Muscat": "مسقط"}
+_WORDS = {
+    "ar": {"also": "وردت أيضاً في", "unknown_date": "التاريخ غير معروف", "untitled": "(بدون عنوان)",
+           "since": "منذ النشرة السابقة", "brand": "رقيب",
+           "footer": "وصلتك هذه الرسالة لأنك مشترك في نشرة «{name}» من رقيب. "
+                     "الأوقات بتوقيت {zone}."},
+    "en": {"also": "Also reported by", "unknown_date": "date unknown", "untitled": "(untitled)",
+           "since": "since the previous digest", "brand": "raqib",
+           "footer": "You receive this because you subscribe to the raqib digest “{name}”. "
+                     "Times are {zone}."},
+}
+
+# Inline styles: the only styling that survives Gmail, Outlook and Apple Mail alike.
+_FONT = "font-family:Tahoma,'Segoe UI',Arial,sans-serif;"
+_MARK = "background-color:#fff1a8;color:#1b1f23;font-weight:bold;"
+_LINK = "color:#0b5394;text-decoration:none;"
+
+
+@dataclass
+class Story:
+    """One news story: the copy shown first and the other sources that carried it."""
+
+    lead: ArticleView
+    others: list[ArticleView] = field(default_factory=list)
+
+    @property
+    def articles(self) -> list[ArticleView]:
+        return [self.lead, *self.others]
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    """A digest ready to be put in the outbox."""
+
+    subject: str
+    html: str
+    text: str
+    stories: int
+    articles: int
+
+
+def group_stories(articles: Iterable[ArticleView], rule_ids: list[str]) -> dict[str, list[Story]]:
+    """Articles as stories under the first of `rule_ids` their lead matched, newest first.
+
+    Near duplicates share `cluster` (the id of the story's first-stored article); the
+    lowest id present leads, so the original report is linked first.
+    """
+    by_story: dict[int, list[ArticleView]] = {}
+    for article in articles:
+        by_story.setdefault(article.cluster or article.id, []).append(article)
+    groups: dict[str, list[Story]] = {rule_id: [] for rule_id in rule_ids}
+    for copies in by_story.values():
+        copies.sort(key=lambda a: a.id)
+        rule_id = next((r for r in rule_ids if any(r in a.rules for a in copies)), None)
+        if rule_id is None:
+            continue
+        lead = next(a for a in copies if rule_id in a.rules)
+        groups[rule_id].append(Story(lead, [a for a in copies if a is not lead]))
+    for stories in groups.values():
+        stories.sort(key=lambda s: (s.lead.published_at or s.lead.fetched_at, s.lead.id),
+                     reverse=True)
+    return {rule_id: stories for rule_id, stories in groups.items() if stories}
+
+
+def count_phrase(count: int, language: str) -> str:
+    """'3 أخبار جديدة' / '3 new stories', with Arabic's number agreement."""
+    if language != "ar":
+        return f"{count} new {'story' if count == 1 else 'stories'}"
+    if count == 1:
+        return "خبر جديد واحد"
+    if count == 2:
+        return "خبران جديدان"
+    tens = count % 100
+    if 3 <= tens <= 10:
+        return f"{count} أخبار جديدة"
+    if 11 <= tens <= 99:
+        return f"{count} خبراً جديداً"
+    return f"{count} خبر جديد"  # 100, 200, 101, 102…: the counted noun is singular genitive
+
+
+def format_date(moment: datetime | None, zone: ZoneInfo, language: str) -> str:
+    """A publication date in the digest's time zone, or the words for 'date unknown'."""
+    if moment is None:
+        return _WORDS[language]["unknown_date"]
+    local = moment.astimezone(zone)
+    weekday = _WEEKDAYS[language][local.weekday()]
+    month = _MONTHS[language][local.month - 1]
+    if language == "ar":
+        return f"{weekday} {local.day} {month} {local.year}، {local:%H:%M}"
+    return f"{weekday} {local.day} {month} {local.year}, {local:%H:%M}"
+
+
+def source_label(source: Source | None, source_id: str, language: str) -> str:
+    """The source's name in the digest's language: 'Okaz (عكاظ)' is 'عكاظ' in Arabic."""
+    if source is None:
+        return source_id
+    name = source.name
+    if "(" in name and name.rstrip().endswith(")"):
+        outside, _, inside = name.rstrip()[:-1].partition("(")
+        if language == "ar" and has_arabic(inside):
+            return inside.strip()
+        if language == "en" and outside.strip():
+            return outside.strip()
+    return name
+
+
+def highlight_spans(snippet: str, clauses: Iterable[str]) -> list[tuple[int, int]]:
+    """Character spans of `snippet` matched by the rule's clauses, merged and sorted.
+
+    Each clause is matched again with the rule engine itself, so highlighting agrees with
+    matching (hamza variants, tashkeel, proclitics, `word*`, `~word`, NEAR).
+    """
+    indexed = IndexedArticle(snippet, "")
+    tokens = indexed.fields["title"].tokens
+    spans: list[tuple[int, int]] = []
+    for clause in clauses:
+        try:
+            hits = compile_query(clause).match(indexed, ("title",))
+        except QuerySyntaxError:
+            continue
+        for hit in hits or []:
+            spans.extend((tokens[first].start, tokens[last].end)
+                         for _field, first, last in hit.spans)
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _marked(snippet: str, spans: list[tuple[int, int]], mark_open: str, mark_close: str,
+            escape_text) -> str:
+    parts, position = [], 0
+    for start, end in spans:
+        parts.append(escape_text(snippet[position:start]))
+        parts.append(mark_open + escape_text(snippet[start:end]) + mark_close)
+        position = end
+    parts.append(escape_text(snippet[position:]))
+    return "".join(parts)
+
+
+def _snippets(article: ArticleView, rule_id: str) -> tuple[list[str], list[str]]:
+    explanation = article.explanations.get(rule_id) or {}
+    snippets = [s for s in explanation.get("snippets") or [] if s and s.strip() != article.title]
+    if not snippets:
+        body = " ".join(article.text.split())
+        cut = body[:SNIPPET_FALLBACK_CHARS]
+        snippets = [cut + ("…" if len(body) > len(cut) else "")] if cut else []
+    return snippets[:MAX_SNIPPETS_SHOWN], list(explanation.get("clauses") or [])
+
+
+def _safe_url(url: str) -> str | None:
+    # A crawled page chooses its links: only web addresses become clickable.
+    return url if urlsplit(url).scheme in ("http", "https") else None
+
+
+def _direction(text: str, fallback: str) -> str:
+    if not text.strip():
+        return fallback
+    return "rtl" if has_arabic(text) else "ltr"
+
+
+@dataclass
+class _Context:
+    digest: DigestSettings
+    sources: Mapping[str, Source]
+    rule_names: Mapping[str, str]
+    zone: ZoneInfo
+    language: str
+    dir: str
+    align: str
+
+    def word(self, key: str) -> str:
+        return _WORDS[self.language][key]
+
+    def source(self, article: ArticleView) -> str:
+        return source_label(self.sources.get(article.source), article.source, self.language)
+
+    def country(self, article: ArticleView) -> str | None:
+        source = self.sources.get(article.source)
+        if source is None:
+            return None
+        return _COUNTRIES[self.language].get(source.country, source.country)
+
+
+def render_digest(digest: DigestSettings, groups: dict[str, list[Story]], *,
+                  sources: Mapping[str, Source], rule_names: Mapping[str, str],
+                  now: datetime) -> RenderedDigest:
+    """Subject, HTML and text of a digest of `groups` (rule id -> stories)."""
+    language = digest.language
+    rtl = language == "ar"
+    context = _Context(digest, sources, rule_names, ZoneInfo(digest.timezone), language,
+                       "rtl" if rtl else "ltr", "right" if rtl else "left")
+    stories = sum(len(s) for s in groups.values())
+    articles = sum(len(story.articles) for s in groups.values() for story in s)
+    name = digest.name or digest.id
+    subject = f"{name}: {count_phrase(stories, language)}"
+    return RenderedDigest(subject, _html(context, groups, name, stories, now),
+                          _text(context, groups, name, stories, now), stories, articles)
+
+
+def _zone_label(context: _Context, now: datetime) -> str:
+    offset = now.astimezone(context.zone).strftime("%z")
+    utc = f"UTC{offset[:3]}:{offset[3:]}"
+    if context.language == "ar":
+        return f"{_CITIES_AR.get(context.digest.timezone, context.digest.timezone)} ({utc})"
+    return f"{context.digest.timezone} ({utc})"
+
+
+def _html(context: _Context, groups: dict[str, list[Story]], name: str, stories: int,
+          now: datetime) -> str:
+    d, a, lang = context.dir, context.align, context.language
+    rows = []
+    for rule_id, rule_stories in groups.items():
+        rule_name = context.rule_names.get(rule_id, rule_id)
+        rows.append(
+            f'<tr><td dir="{d}" align="{a}" style="{_FONT}padding:18px 24px 6px 24px;'
+            f'text-align:{a};font-size:15px;font-weight:bold;color:#5a6570;'
+            f'border-bottom:2px solid #0b5394;">{escape(rule_name)} ({len(rule_stories)})</td></tr>')
+        rows.extend(_html_story(context, story, rule_id) for story in rule_stories)
+    intro = f"{count_phrase(stories, lang)} {context.word('since')} · {format_date(now, context.zone, lang)}"
+    footer = context.word("footer").format(name=name, zone=_zone_label(context, now))
+    body = "\n".join(rows)
+    return f"""<!DOCTYPE html>
+<html xmlns="http://www.w3.org/1999/xhtml" dir="{d}" lang="{lang}">
+<head>
+<meta http-equiv="Content-Type" content="text/html; charset=utf-8" />
+<meta name="viewport" content="width=device-width, initial-scale=1" />
+<title>{escape(name)}</title>
+</head>
+<body dir="{d}" style="margin:0;padding:0;background-color:#eef1f4;">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" dir="{d}" style="background-color:#eef1f4;">
+<tr><td align="center" style="padding:20px 8px;">
+<table role="presentation" width="640" cellpadding="0" cellspacing="0" border="0" dir="{d}" style="width:100%;max-width:640px;background-color:#ffffff;border:1px solid #d8dde3;">
+<tr><td dir="{d}" align="{a}" style="{_FONT}background-color:#0b5394;color:#ffffff;padding:18px 24px;text-align:{a};">
+<div style="font-size:13px;opacity:0.85;">{escape(context.word('brand'))}</div>
+<div style="font-size:21px;font-weight:bold;line-height:1.5;">{escape(name)}</div>
+<div style="font-size:13px;line-height:1.6;">{escape(intro)}</div>
+</td></tr>
+{body}
+<tr><td dir="{d}" align="{a}" style="{_FONT}padding:18px 24px;font-size:12px;line-height:1.7;color:#6a737d;text-align:{a};border-top:1px solid #e1e4e8;">{escape(footer)}</td></tr>
+</table>
+</td></tr>
+</table>
+</body>
+</html>
+"""
+
+
+def _html_link(url: str, label: str, style: str) -> str:
+    safe = _safe_url(url)
+    if safe is None:
+        return escape(label)
+    return f'<a href="{escape(safe, quote=True)}" style="{style}">{escape(label)}</a>'
+
+
+def _html_snippet(context: _Context, snippet: str, clauses: list[str]) -> str:
+    direction = _direction(snippet, context.dir)
+    marked = _marked(snippet, highlight_spans(snippet, clauses), f'<span style="{_MARK}">',
+                     "</span>", escape)
+    return (f'<div dir="{direction}" style="{_FONT}font-size:14px;line-height:1.8;color:#24292e;'
+            f'margin-top:6px;text-align:{"right" if direction == "rtl" else "left"};">'
+            f'{marked}</div>')
+
+
+def _html_story(context: _Context, story: Story, rule_id: str) -> str:
+    lead, lang, a = story.lead, context.language, context.align
+    title = lead.title or context.word("untitled")
+    title_dir = _direction(title, context.dir)
+    meta = " · ".join(escape(part) for part in (
+        context.source(lead), context.country(lead),
+        format_date(lead.published_at, context.zone, lang)) if part)
+    snippets, clauses = _snippets(lead, rule_id)
+    snippet_html = "".join(_html_snippet(context, s, clauses) for s in snippets)
+    also = ""
+    if story.others:
+        links = "، " if lang == "ar" else ", "
+        links = links.join(_html_link(o.url, context.source(o), _LINK) for o in story.others)
+        also = (f'<div style="{_FONT}font-size:13px;line-height:1.7;color:#586069;margin-top:8px;">'
+                f'{escape(context.word("also"))}: {links}</div>')
+    title_align = "right" if title_dir == "rtl" else "left"
+    return (f'<tr><td dir="{context.dir}" align="{a}" style="{_FONT}padding:14px 24px;'
+            f'text-align:{a};border-bottom:1px solid #eef0f2;">'
+            f'<div dir="{title_dir}" style="{_FONT}font-size:17px;font-weight:bold;line-height:1.6;'
+            f'text-align:{title_align};">{_html_link(lead.url, title, _LINK)}</div>'
+            f'<div style="{_FONT}font-size:12px;color:#6a737d;margin-top:2px;">{meta}</div>'
+            f'{snippet_html}{also}</td></tr>')
+
+
+def _text(context: _Context, groups: dict[str, list[Story]], name: str, stories: int,
+          now: datetime) -> str:
+    lang = context.language
+    lines = [f"{context.word('brand')} — {name}",
+             f"{count_phrase(stories, lang)} {context.word('since')} · "
+             f"{format_date(now, context.zone, lang)}", ""]
+    for rule_id, rule_stories in groups.items():
+        lines += [f"== {context.rule_names.get(rule_id, rule_id)} ({len(rule_stories)}) ==", ""]
+        for story in rule_stories:
+            lead = story.lead
+            meta = " · ".join(part for part in (
+                context.source(lead), context.country(lead),
+                format_date(lead.published_at, context.zone, lang)) if part)
+            lines += [f"• {lead.title or context.word('untitled')}", f"  {meta}", f"  {lead.url}"]
+            snippets, clauses = _snippets(lead, rule_id)
+            for snippet in snippets:
+                lines.append("  " + _marked(snippet, highlight_spans(snippet, clauses),
+                                            "*", "*", str))
+            if story.others:
+                lines.append(f"  {context.word('also')}:")
+                lines += [f"    - {context.source(o)}: {o.url}" for o in story.others]
+            lines.append("")
+    lines += ["-- ", context.word("footer").format(name=name, zone=_zone_label(context, now))]
+    return "\n".join(lines) + "\n"
