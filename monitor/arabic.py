@@ -17,6 +17,7 @@ __all__ = [
     "is_arabic_word",
     "light_stem",
     "normalize",
+    "normalized_words",
     "strip_proclitics",
     "tokenize",
 ]
@@ -84,6 +85,13 @@ def tokenize(text: str) -> list[Token]:
         if norm:  # a run of marks only (stray tashkeel) is not a word
             tokens.append(Token(norm, match.start(), match.end()))
     return tokens
+
+
+def normalized_words(text: str) -> list[str]:
+    """The normalised words of `text` in order: `[t.norm for t in tokenize(text)]`, faster."""
+    if "\u0130" in text:  # "İ".lower() grows a combining dot that would split the word
+        return [token.norm for token in tokenize(text)]
+    return _WORD.findall(normalize(text))
 
 
 def is_arabic_word(norm_token: str) -> bool:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from monitor.arabic import Token, light_stem, strip_proclitics, tokenize
+from monitor.arabic import Token, light_stem, normalized_words, strip_proclitics, tokenize
 
 FIELDS = ("title", "body")
 MAX_NEAR = 100
@@ -292,7 +293,10 @@ class Query:
 
     def match(self, article: IndexedArticle, fields: Iterable[str] = FIELDS) -> list[Hit] | None:
         """The positive clauses that matched (None when the query does not match)."""
-        return _hits(self.root, article, tuple(fields))
+        fields = tuple(fields)
+        if not article.matches(self.root, fields):
+            return None
+        return _hits(self.root, article, fields)
 
 
 def compile_query(query: str) -> Query:
@@ -303,37 +307,62 @@ def compile_query(query: str) -> Query:
 # --- an article indexed for matching -------------------------------------------------------
 
 class _Field:
-    __slots__ = ("text", "tokens", "index", "_keys", "_stems")
+    """One field's words: normalised form -> positions, and proclitic reading -> forms."""
+
+    __slots__ = ("text", "size", "by_norm", "readings", "_tokens", "_keys", "_stems")
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.tokens = tokenize(text)
-        index: dict[str, list[int]] = {}
-        for position, token in enumerate(self.tokens):
-            for form in strip_proclitics(token.norm):
-                index.setdefault(form, []).append(position)
-        self.index = index
+        norms = normalized_words(text)
+        self.size = len(norms)
+        by_norm: defaultdict[str, list[int]] = defaultdict(list)
+        for position, norm in enumerate(norms):
+            by_norm[norm].append(position)
+        readings: defaultdict[str, list[str]] = defaultdict(list)
+        for norm in by_norm:  # distinct words only: Arabic news repeats a lot
+            for form in strip_proclitics(norm):
+                readings[form].append(norm)
+        self.by_norm, self.readings = by_norm, readings
+        self._tokens: list[Token] | None = None
         self._keys: list[str] | None = None
-        self._stems: dict[str, list[int]] | None = None
+        self._stems: dict[str, list[str]] | None = None
+
+    @property
+    def tokens(self) -> list[Token]:
+        """Tokens with offsets into the original text, computed only when a snippet needs them."""
+        if self._tokens is None:
+            self._tokens = tokenize(self.text)
+        return self._tokens
+
+    def has(self, word: Word) -> bool:
+        if word.kind == "exact":
+            return word.key in self.readings
+        return bool(self._norms(word))
 
     def positions(self, word: Word) -> list[int]:
+        norms = self._norms(word)
+        if len(norms) == 1:
+            return self.by_norm[norms[0]]
+        return sorted({p for norm in norms for p in self.by_norm[norm]})
+
+    def _norms(self, word: Word) -> list[str]:
         if word.kind == "exact":
-            return self.index.get(word.key, [])
+            return self.readings.get(word.key, [])
         if word.kind == "stem":
             if self._stems is None:
-                stems: dict[str, set[int]] = {}
-                for form, positions in self.index.items():
-                    stems.setdefault(light_stem(form), set()).update(positions)
-                self._stems = {stem: sorted(p) for stem, p in stems.items()}
-            return self._stems.get(word.key, [])
+                stems: defaultdict[str, list[str]] = defaultdict(list)
+                for form, norms in self.readings.items():
+                    stems[light_stem(form)].extend(norms)
+                self._stems = stems
+            return list(dict.fromkeys(self._stems.get(word.key, [])))
         if self._keys is None:
-            self._keys = sorted(self.index)
-        found: set[int] = set()
+            self._keys = sorted(self.readings)
         keys, at = self._keys, bisect_left(self._keys, word.key)
+        found: list[str] = []
         while at < len(keys) and keys[at].startswith(word.key):
-            found.update(self.index[keys[at]])
+            found.extend(self.readings[keys[at]])
             at += 1
-        return sorted(found)
+        return list(dict.fromkeys(found))
 
 
 class Hit(NamedTuple):
@@ -350,6 +379,30 @@ class IndexedArticle:
         self.fields = {"title": _Field(title or ""), "body": _Field(text or "")}
         self._spans: dict[tuple[int, str], list[tuple[int, int]]] = {}
         self._phrases: dict[tuple[tuple[Word, ...], str], list[tuple[int, int]]] = {}
+        self._verdicts: dict[tuple[int, tuple[str, ...]], bool] = {}
+
+    def matches(self, node: Node, fields: tuple[str, ...]) -> bool:
+        """Whether a clause holds; cheap membership tests where no positions are needed."""
+        key = (id(node), fields)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = self._verdicts[key] = self._decide(node, fields)
+        return verdict
+
+    def _decide(self, node: Node, fields: tuple[str, ...]) -> bool:
+        if isinstance(node, Phrase) and len(node.words) == 1:
+            return any(self.fields[name].has(node.words[0]) for name in fields)
+        if isinstance(node, Near):  # positions only when both sides occur at all
+            if not (self.matches(node.left, fields) and self.matches(node.right, fields)):
+                return False
+        if isinstance(node, Phrase | Near):
+            return any(self.spans(node, name) for name in fields)
+        if isinstance(node, Not):
+            return not self.matches(node.child, fields)
+        if isinstance(node, And):
+            return all(self.matches(child, fields) for child in node.children)
+        assert isinstance(node, Or)
+        return any(self.matches(child, fields) for child in node.children)
 
     def spans(self, node: Node, field_name: str) -> list[tuple[int, int]]:
         """Token spans (first, last) of a positional clause in one field, sorted by start."""
@@ -362,9 +415,12 @@ class IndexedArticle:
         if isinstance(node, Phrase):
             return self._phrase(node.words, field_name)
         if isinstance(node, Or):
-            merged = {span for child in node.children for span in self.spans(child, field_name)}
+            present = (child for child in node.children if self.matches(child, (field_name,)))
+            merged = {span for child in present for span in self.spans(child, field_name)}
             return sorted(merged)
         assert isinstance(node, Near)
+        if not (self.matches(node.left, (field_name,)) and self.matches(node.right, (field_name,))):
+            return []
         left, right = self.spans(node.left, field_name), self.spans(node.right, field_name)
         if not left or not right:
             return []
@@ -404,21 +460,17 @@ def _hits(node: Node, article: IndexedArticle, fields: tuple[str, ...]) -> list[
     if isinstance(node, Phrase | Near):
         spans = [(name, start, end) for name in fields for start, end in article.spans(node, name)]
         return [Hit(node, spans)] if spans else None
+    if not article.matches(node, fields):
+        return None
     if isinstance(node, Not):
-        return [] if _hits(node.child, article, fields) is None else None
+        return []
     if isinstance(node, And):
         found: list[Hit] = []
-        for child in sorted(node.children, key=lambda c: not isinstance(c, Not)):  # NOT first: cheap exits
-            child_hits = _hits(child, article, fields)
-            if child_hits is None:
-                return None
-            found.extend(child_hits)
+        for child in node.children:
+            found.extend(_hits(child, article, fields) or [])
         return found
     assert isinstance(node, Or)
-    matched = [_hits(child, article, fields) for child in node.children]
-    if all(hits is None for hits in matched):
-        return None
-    return [hit for hits in matched if hits for hit in hits]
+    return [hit for child in node.children for hit in _hits(child, article, fields) or []]
 
 
 # --- rules, matches and explanations -------------------------------------------------------
@@ -549,24 +601,22 @@ def _describe(node: Node, article: IndexedArticle, fields: tuple[str, ...], sour
 
 def _snippets(article: IndexedArticle, hits: list[Hit]) -> list[str]:
     """Original-text windows around the matched spans, title first, overlapping ones merged."""
-    windows: dict[str, list[list[int]]] = {name: [] for name in FIELDS}
+    snippets: list[str] = []
     for name in FIELDS:
-        last = len(article.fields[name].tokens) - 1
         spans = sorted({(start, end) for hit in hits for f, start, end in hit.spans if f == name})
+        indexed = article.fields[name]
+        if not spans or len(indexed.tokens) != indexed.size:  # size differs: cannot place them
+            continue
+        last = indexed.size - 1
+        windows: list[list[int]] = []
         for start, end in spans:
             lo, hi = max(0, start - SNIPPET_CONTEXT), min(last, end + SNIPPET_CONTEXT)
-            merged = windows[name]
-            if merged and lo <= merged[-1][1] + 1 and hi - merged[-1][0] <= MAX_SNIPPET_WORDS:
-                merged[-1][1] = max(merged[-1][1], hi)
+            if windows and lo <= windows[-1][1] + 1 and hi - windows[-1][0] <= MAX_SNIPPET_WORDS:
+                windows[-1][1] = max(windows[-1][1], hi)
             else:
-                merged.append([lo, hi])
-    snippets = []
-    for name in FIELDS:
-        indexed = article.fields[name]
-        last = len(indexed.tokens) - 1
-        for lo, hi in windows[name]:
-            text = indexed.text[indexed.tokens[lo].start:indexed.tokens[hi].end]
-            text = " ".join(text.split())
+                windows.append([lo, hi])
+        for lo, hi in windows:
+            text = " ".join(indexed.text[indexed.tokens[lo].start:indexed.tokens[hi].end].split())
             if name == "body":
                 text = ("…" if lo > 0 else "") + text + ("…" if hi < last else "")
             snippets.append(text)
