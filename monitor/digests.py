@@ -49,6 +49,7 @@ class DigestReport:
     error: str | None = None
     subject: str | None = None
     preview: Path | None = None
+    text: str | None = None  # the plain-text part, for --dry-run
 
 
 @dataclass(frozen=True)
@@ -149,13 +150,20 @@ def run_digests(config: Config, repository: Repository, *, digest_id: str | None
     """Build the due digests for every recipient and send them (and earlier pending ones).
 
     `dry_run` and `preview` change nothing: they report (and `preview` writes as HTML) what
-    would go out. Without a `sender` messages are only built and stay pending.
+    would go out, including pending messages a real run would retry. Without a `sender`
+    messages are only built and stay pending.
     """
     now = now or datetime.now(UTC)
     digests = _select(config, digest_id)
     looking = dry_run or preview is not None
     reports: list[DigestReport] = []
-    if sender is not None and not looking:
+    if looking:
+        # Messages already built but not accepted yet go out first on a real run.
+        reports += [DigestReport(message.digest_id, message.recipient, built, message.message_id,
+                                 "pending", message.last_error, message.subject,
+                                 text=message.body_text)
+                    for message, built in repository.pending_outbox(digest_id)]
+    elif sender is not None:
         reports += send_pending(config, repository, sender, digest_id=digest_id)
     previews = 0
     for digest in digests:
@@ -188,7 +196,7 @@ def _look(config: Config, repository: Repository, digest: DigestSettings, recipi
             f"{preview.stem}-{previews + 1}{preview.suffix}")
         path.write_text(rendered.html, encoding="utf-8")
     return DigestReport(digest.id, recipient, rendered.articles, None, "dry-run",
-                        subject=rendered.subject, preview=path)
+                        subject=rendered.subject, preview=path, text=rendered.text)
 
 
 def _build_and_send(config: Config, repository: Repository, digest: DigestSettings,

@@ -509,3 +509,54 @@ def test_postgres_two_builders_at_once_build_each_article_once(config, pg_repo, 
     assert [r.status for r in run_digests(config, pg_repo, sender=sender)] == ["nothing", "nothing"]
     assert len(smtp_server.messages) == 2
 
+
+
+# --- the command line ------------------------------------------------------------------------
+
+def _config_dir_for(config: Config, smtp_port: int, database: str) -> Path:
+    directory = config.directory
+    settings = SETTINGS.replace("port: 2525", f"port: {smtp_port}")
+    (directory / "settings.yaml").write_text(f"database_url: {database}\n{settings}",
+                                             encoding="utf-8")
+    return directory
+
+
+def test_cli_digest_send_dry_run_preview_then_send(config, tmp_path, smtp_server):
+    from tests.conftest import run_cli
+
+    database = f"sqlite:///{tmp_path}/cli.db"
+    repository = Repository(database)
+    add_story(repository, config)
+    directory = _config_dir_for(config, smtp_server.port, database)
+
+    dry = run_cli("digest", "send", "egov", "--dry-run", config_dir=directory)
+    assert dry.returncode == 0, dry.stderr
+    assert "=== egov → analyst@example.org (dry-run): نشرة الحكومة الإلكترونية" in dry.stdout
+    assert "وردت أيضاً في" in dry.stdout
+    preview = tmp_path / "digest.html"
+    shown = run_cli("digest", "send", "egov", "--preview", str(preview), config_dir=directory)
+    assert shown.returncode == 0, shown.stderr
+    assert SPA_TITLE in preview.read_text(encoding="utf-8")
+    assert repository.outbox_messages() == [] and smtp_server.messages == []
+
+    sent = run_cli("digest", "send", "egov", config_dir=directory)
+    assert sent.returncode == 0, sent.stderr
+    assert sent.stdout.count(" sent ") == 2
+    assert sorted(m["To"] for m in smtp_server.messages) == [ANALYST, EDITOR]
+    again = run_cli("digest", "send", "egov", config_dir=directory)
+    assert again.stdout.count(" nothing ") == 2 and len(smtp_server.messages) == 2
+
+
+def test_cli_digest_send_exits_1_when_the_server_is_down(config, tmp_path, stopped_smtp_server):
+    from tests.conftest import run_cli
+
+    database = f"sqlite:///{tmp_path}/cli.db"
+    add(Repository(database), config, "spa", SPA_TITLE, SPA_TEXT)
+    directory = _config_dir_for(config, stopped_smtp_server.port, database)
+
+    down = run_cli("digest", "send", "morning", "--force", config_dir=directory)
+    assert down.returncode == 1
+    assert "not sent (queued for the next run)" in down.stderr
+    assert "Traceback" not in down.stderr
+    unknown = run_cli("digest", "send", "nope", config_dir=directory)
+    assert unknown.returncode == 2 and "no digest 'nope'" in unknown.stderr
