@@ -6,7 +6,13 @@ from pathlib import Path
 
 import yaml
 
-from monitor.demo.sites import SampleArticle, article_page, demo_sources, load_articles, populate, rss_feed
+from monitor.demo.sites import (
+    SampleArticle,
+    article_page,
+    demo_sources,
+    populate,
+    rss_feed,
+)
 from monitor.demo.web import LocalWeb, Page, Site
 
 FAULTY_ARTICLE = SampleArticle(
@@ -67,7 +73,7 @@ def build_test_web() -> tuple[LocalWeb, dict]:
     return web, by_site
 
 
-def test_sources(web: LocalWeb) -> list[dict]:
+def fixture_sources(web: LocalWeb) -> list[dict]:
     """sources.yaml entries for every site of the test web."""
     sources = demo_sources(web)
     for name, country in (("faulty", "KW"), ("down", "QA"), ("empty", "AE"), ("copycat", "BH")):

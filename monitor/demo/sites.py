@@ -176,8 +176,8 @@ def listing_page(site_name: str, links: list[tuple[str, str]], next_href: str | 
 
 
 def _rfc822(iso: str | None) -> str:
-    from email.utils import format_datetime
     from datetime import datetime
+    from email.utils import format_datetime
 
     return format_datetime(datetime.fromisoformat(iso or "2024-11-14T08:00:00+03:00"))
 
