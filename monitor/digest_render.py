@@ -8,7 +8,8 @@ strictly. Everything that comes from a crawled page is escaped.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
@@ -17,7 +18,17 @@ from zoneinfo import ZoneInfo
 
 from monitor.arabic import has_arabic
 from monitor.config import DigestSettings, Source
-from monitor.rules import IndexedArticle, QuerySyntaxError, compile_query
+from monitor.rules import (
+    And,
+    IndexedArticle,
+    Near,
+    Node,
+    Or,
+    Phrase,
+    Query,
+    QuerySyntaxError,
+    compile_query,
+)
 from storage.repository import ArticleView
 
 SNIPPET_FALLBACK_CHARS = 240  # body excerpt when a match left no snippet (e.g. title-only rules)
@@ -39,6 +50,7 @@ _COUNTRIES = {
     "en": {"SA": "Saudi Arabia", "AE": "UAE", "BH": "Bahrain", "KW": "Kuwait", "OM": "Oman",
            "QA": "Qatar"},
 }
+_PARENTHESES = re.compile(r"\(([^()]+)\)")
 _CITIES_AR = {"Asia/Riyadh": "الرياض", "Asia/Dubai": "دبي", "Asia/Qatar": "الدوحة",
               "Asia/Bahrain": "المنامة", "Asia/Kuwait": "الكويت", "Asia/Muscat": "مسقط"}
 _WORDS = {
@@ -137,32 +149,33 @@ def source_label(source: Source | None, source_id: str, language: str) -> str:
     if source is None:
         return source_id
     name = source.name
-    if "(" in name and name.rstrip().endswith(")"):
-        outside, _, inside = name.rstrip()[:-1].partition("(")
-        if language == "ar" and has_arabic(inside):
-            return inside.strip()
-        if language == "en" and outside.strip():
-            return outside.strip()
+    inside = _PARENTHESES.search(name)
+    if inside and language == "ar" and has_arabic(inside.group(1)):
+        return inside.group(1).strip()
+    if inside and language == "en" and name[:inside.start()].strip():
+        return name[:inside.start()].strip()
     return name
 
 
 def highlight_spans(snippet: str, clauses: Iterable[str]) -> list[tuple[int, int]]:
     """Character spans of `snippet` matched by the rule's clauses, merged and sorted.
 
-    Each clause is matched again with the rule engine itself, so highlighting agrees with
-    matching (hamza variants, tashkeel, proclitics, `word*`, `~word`, NEAR).
+    Each word or phrase of a clause is matched again with the rule engine itself, so that
+    highlighting agrees with matching (hamza variants, tashkeel, proclitics, `word*`, `~word`)
+    and marks the words, not everything between the two ends of a NEAR.
     """
     indexed = IndexedArticle(snippet, "")
     tokens = indexed.fields["title"].tokens
     spans: list[tuple[int, int]] = []
     for clause in clauses:
         try:
-            hits = compile_query(clause).match(indexed, ("title",))
+            query = compile_query(clause)
         except QuerySyntaxError:
             continue
-        for hit in hits or []:
-            spans.extend((tokens[first].start, tokens[last].end)
-                         for _field, first, last in hit.spans)
+        for phrase in _phrases(query.root):
+            for hit in Query(clause, phrase).match(indexed, ("title",)) or []:
+                spans.extend((tokens[first].start, tokens[last].end)
+                             for _field, first, last in hit.spans)
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
         if merged and start <= merged[-1][1]:
@@ -170,6 +183,18 @@ def highlight_spans(snippet: str, clauses: Iterable[str]) -> list[tuple[int, int
         else:
             merged.append((start, end))
     return merged
+
+
+def _phrases(node: Node) -> Iterator[Phrase]:
+    """The words and phrases of a clause that can match (not those under NOT)."""
+    if isinstance(node, Phrase):
+        yield node
+    elif isinstance(node, Near):
+        yield from _phrases(node.left)
+        yield from _phrases(node.right)
+    elif isinstance(node, And | Or):
+        for child in node.children:
+            yield from _phrases(child)
 
 
 def _marked(snippet: str, spans: list[tuple[int, int]], mark_open: str, mark_close: str,
@@ -277,7 +302,7 @@ def _html(context: _Context, groups: dict[str, list[Story]], name: str, stories:
 <tr><td align="center" style="padding:20px 8px;">
 <table role="presentation" width="640" cellpadding="0" cellspacing="0" border="0" dir="{d}" style="width:100%;max-width:640px;background-color:#ffffff;border:1px solid #d8dde3;">
 <tr><td dir="{d}" align="{a}" style="{_FONT}background-color:#0b5394;color:#ffffff;padding:18px 24px;text-align:{a};">
-<div style="font-size:13px;opacity:0.85;">{escape(context.word('brand'))}</div>
+<div style="font-size:13px;color:#d6e4f5;">{escape(context.word('brand'))}</div>
 <div style="font-size:21px;font-weight:bold;line-height:1.5;">{escape(name)}</div>
 <div style="font-size:13px;line-height:1.6;">{escape(intro)}</div>
 </td></tr>

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import Config, ConfigError, load_config
-from monitor.digest_render import count_phrase
+from monitor.digest_render import count_phrase, highlight_spans, source_label
 from monitor.digests import last_fire_time, run_digests, send_pending
 from monitor.mailer import SmtpSender
 from storage.repository import NewArticle, Repository
@@ -265,6 +265,18 @@ def test_an_arabic_digest_says_date_unknown_in_arabic(config, repo, smtp_server)
     run_digests(config, repo, sender=SmtpSender(smtp_server.settings()))
     plain = smtp_server.messages[0].get_body(("plain",)).get_content()
     assert "بنا · البحرين · التاريخ غير معروف" in plain
+
+
+def test_highlighting_marks_the_words_of_a_near_clause_not_the_words_between():
+    snippet = "عقدت اللجنةُ الوزاريةُ لدول مجلس التعاون اجتماعَها الحادي عشر"
+    spans = highlight_spans(snippet, ["~لجنة NEAR/6 اجتماعها", 'NOT "الحادي عشر"'])
+    assert [snippet[start:end] for start, end in spans] == ["اللجنةُ", "اجتماعَها"]
+
+
+def test_arabic_source_names_come_from_the_parentheses(config):
+    spa = config.source("spa")
+    assert (source_label(spa, "spa", "ar"), source_label(spa, "spa", "en")) == (
+        "واس", "Saudi Press Agency")
 
 
 @pytest.mark.parametrize(("count", "phrase"), [
