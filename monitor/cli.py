@@ -89,6 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     items.add_argument("--format", choices=("table", "jsonl", "csv"), default="table")
     items.set_defaults(handler=cmd_items)
 
+    run = commands.add_parser(
+        "run", help="the daemon: crawl every source on its schedule, send digests",
+        description="Run in the foreground until SIGINT/SIGTERM: one crawl job per enabled "
+                    "source on its schedule (each crawl in a child process), the digest jobs and "
+                    "a source-health check. SIGHUP reloads the configuration; a bad one is refused "
+                    "and the running one kept.")
+    run.set_defaults(handler=cmd_run)
+
     sources = commands.add_parser("sources", help="the source catalogue").add_subparsers(
         dest="sources_command", metavar="SUBCOMMAND", required=True)
     listing = sources.add_parser("list", help="configured sources with their last crawl runs")
@@ -171,6 +179,16 @@ def cmd_items(args: argparse.Namespace, config: Config) -> int:
         if not articles:
             _err("no stored articles match (run `raqib crawl` first?)")
     return EXIT_OK
+
+
+# --- run ------------------------------------------------------------------------------------
+
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    from monitor.daemon import Daemon
+
+    if args.verbose == 0:  # a daemon's log says what it scheduled and what each run did
+        logging.getLogger("monitor").setLevel(logging.INFO)
+    return Daemon(args.config_dir, args.db).run_forever()
 
 
 # --- sources ----------------------------------------------------------------------------------

@@ -103,6 +103,8 @@ class RunSummary:
     last_new_article_at: datetime | None = None
     consecutive_failures: int = 0
     articles: int = 0
+    last_error: str | None = None
+    first_run_at: datetime | None = None
 
 
 class Repository:
@@ -304,12 +306,21 @@ class Repository:
             session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(
                 status=status, counts=counts, error=error, finished_at=utcnow()))
 
-    def abandon_running(self, reason: str) -> int:
-        """Mark runs left `running` by a dead process as failed; returns how many."""
+    def abandon_running(self, reason: str, source: str | None = None) -> int:
+        """Mark runs left `running` by a dead or killed process as failed; returns how many."""
+        query = update(CrawlRun).where(CrawlRun.status == "running")
+        if source:
+            query = query.where(CrawlRun.source == source)
         with self.session() as session:
-            result = session.execute(update(CrawlRun).where(CrawlRun.status == "running").values(
-                status="failed", error=reason, finished_at=utcnow()))
+            result = session.execute(query.values(status="failed", error=reason,
+                                                  finished_at=utcnow()))
             return result.rowcount or 0
+
+    def record_failed_run(self, source: str, started_at: datetime, error: str) -> None:
+        """A crawl that died before it could record itself (it never started, or crashed)."""
+        with self.session() as session:
+            session.add(CrawlRun(source=source, started_at=started_at, finished_at=utcnow(),
+                                 status="failed", counts={}, error=error))
 
     def recent_runs(self, source: str, limit: int = 20) -> list[CrawlRun]:
         with self.session() as session:
@@ -328,7 +339,10 @@ class Repository:
             if run.status == "ok":
                 break
             summary.consecutive_failures += 1
+            summary.last_error = summary.last_error or run.error
         with self.session() as session:
+            summary.first_run_at = session.scalar(
+                select(func.min(CrawlRun.started_at)).where(CrawlRun.source == source))
             summary.last_new_article_at = session.scalar(
                 select(func.max(Article.fetched_at)).where(Article.source == source))
             summary.articles = session.scalar(
@@ -359,42 +373,48 @@ class Repository:
 
     def add_signature(self, article_id: int, signature: bytes, band_keys: list[str],
                       created_at: datetime) -> None:
-        """Index an article's signature (replacing an earlier one) under its band keys."""
+        """Index an article's signature under its band keys (once: a stored text never changes)."""
         self.add_signatures([(article_id, signature, band_keys, created_at)])
 
     def add_signatures(self, entries: Iterable[tuple[int, bytes, list[str], datetime]]) -> None:
-        """Index many signatures in one transaction (re-indexing, benchmarks)."""
+        """Index many signatures in one transaction; articles already indexed are left as they are."""
         signatures, bands = self._signature_tables
-        entries = list(entries)
-        ids = [entry[0] for entry in entries]
-        with self.session() as session:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
-                session.execute(bands.delete().where(bands.c.article_id.in_(chunk)))
-                session.execute(signatures.delete().where(signatures.c.article_id.in_(chunk)))
-            if not entries:
-                return
-            session.execute(signatures.insert(), [
-                {"article_id": article_id, "signature": signature, "created_at": created_at}
-                for article_id, signature, _, created_at in entries])
-            session.execute(bands.insert(), [
-                {"band_key": key, "article_id": article_id}
-                for article_id, _, keys, _ in entries for key in sorted(set(keys))])
+        pending = {entry[0]: entry for entry in entries}
+        try:
+            with self.session() as session:
+                ids = list(pending)
+                for start in range(0, len(ids), 500):
+                    for known in session.scalars(select(signatures.c.article_id).where(
+                            signatures.c.article_id.in_(ids[start:start + 500]))):
+                        del pending[known]
+                if not pending:
+                    return
+                session.execute(signatures.insert(), [
+                    {"article_id": article_id, "signature": signature, "created_at": created_at}
+                    for article_id, signature, _, created_at in pending.values()])
+                session.execute(bands.insert(), [
+                    {"band_key": key, "article_id": article_id}
+                    for article_id, _, keys, _ in pending.values() for key in sorted(set(keys))])
+        except IntegrityError:
+            log.debug("signatures indexed by another process at the same moment")
 
     def near_duplicate_candidates(self, band_keys: list[str], *, since: datetime, until: datetime,
                                   before_id: int | None = None) -> list[tuple[int, bytes, int | None]]:
         """Articles sharing a band key, indexed for a time in [since, until] and stored before
         `before_id`: (article id, signature, cluster id)."""
         signatures, bands = self._signature_tables
-        sharing = select(bands.c.article_id).where(bands.c.band_key.in_(list(set(band_keys))))
+        # From the band index outwards: a handful of key lookups, then joins by primary key.
         query = (select(signatures.c.article_id, signatures.c.signature, Article.cluster_id)
-                 .join(Article, Article.id == signatures.c.article_id)
-                 .where(signatures.c.article_id.in_(sharing),
+                 .select_from(bands)
+                 .join(signatures, signatures.c.article_id == bands.c.article_id)
+                 .join(Article, Article.id == bands.c.article_id)
+                 .where(bands.c.band_key.in_(sorted(set(band_keys))),
                         signatures.c.created_at >= since, signatures.c.created_at <= until))
         if before_id is not None:
-            query = query.where(signatures.c.article_id < before_id)
+            query = query.where(bands.c.article_id < before_id)
         with self.session() as session:
-            return [(row[0], bytes(row[1]), row[2]) for row in session.execute(query)]
+            found = {row[0]: (row[0], bytes(row[1]), row[2]) for row in session.execute(query)}
+        return list(found.values())
 
     def near_duplicate_texts(self, article_ids: Iterable[int]) -> dict[int, tuple[str | None, str]]:
         """Title and text of the given articles, to verify candidates exactly."""

@@ -1,0 +1,252 @@
+"""`raqib run`: the APScheduler daemon that crawls each source on its schedule.
+
+The daemon only schedules. A crawl is a child process (monitor.crawljob) or, with a broker,
+a Celery task; digests are monitor.digests; source health is monitor.health.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_SUBMITTED,
+    JobExecutionEvent,
+    JobSubmissionEvent,
+)
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.config import Config, ConfigError, Schedule, Source, load_config, parse_duration
+from monitor.crawljob import CrawlChildren, CrawlOutcome, crawl_in_child
+from monitor.health import assess, first_run_delay, transition
+from storage.repository import Repository
+
+log = logging.getLogger(__name__)
+
+Dispatch = Callable[[Source], CrawlOutcome | None]
+
+
+def trigger_for(schedule: Schedule, timezone: str, jitter: float):
+    """The APScheduler trigger of a schedule (`every` or five-field `cron`)."""
+    if schedule.seconds is not None:
+        return IntervalTrigger(seconds=schedule.seconds, jitter=jitter or None, timezone="UTC")
+    return CronTrigger.from_crontab(schedule.cron, timezone=timezone)
+
+
+class Daemon:
+    """Schedules crawls, digests and health checks until told to stop."""
+
+    def __init__(self, config_dir: str | Path | None, database_url: str | None = None,
+                 dispatch: Dispatch | None = None) -> None:
+        self.config_dir = config_dir
+        self.database_url = database_url
+        self.config: Config = load_config(config_dir, database_url=database_url)
+        self.repository = Repository(self.config.settings.database_url)
+        self.children = CrawlChildren()
+        self.dispatch = dispatch or self._crawl_locally
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(self.config.settings.daemon.max_parallel_crawls),
+                       "light": ThreadPoolExecutor(2)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=UTC)
+        self.scheduler.add_listener(self._on_event,
+                                    EVENT_JOB_ERROR | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_SUBMITTED)
+        self.scheduling_delays: list[float] = []
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+
+    # --- jobs -------------------------------------------------------------------------------------
+
+    def start(self, paused: bool = False) -> None:
+        """Add every job and start the scheduler (paused: jobs scheduled, none run)."""
+        stale = self.repository.abandon_running("the daemon stopped before this crawl ended")
+        if stale:
+            log.warning("marked %d crawl run(s) left running by a previous daemon as failed", stale)
+        self._schedule_sources(self.config.sources)
+        self._schedule_digests()
+        health = self.config.settings.daemon.health_check
+        self.scheduler.add_job(self.check_health, trigger_for(health, "UTC", 0), id="health",
+                               executor="light", replace_existing=True)
+        self.scheduler.start(paused=paused)
+        for job in self.scheduler.get_jobs():
+            log.info("scheduled %s: next run %s", job.id, job.next_run_time)
+
+    def _schedule_sources(self, sources: list[Source]) -> None:
+        jitter = parse_duration(self.config.settings.daemon.jitter)
+        now = datetime.now(UTC)
+        for source in sources:
+            if not source.enabled:
+                continue
+            last = self.repository.recent_runs(source.id, limit=1)
+            delay = first_run_delay(source.schedule, last[0].started_at if last else None, now)
+            first = now + timedelta(seconds=delay + random.uniform(0, min(jitter, 5.0)))
+            self.scheduler.add_job(
+                self.crawl_source, trigger_for(source.schedule, source.timezone, jitter),
+                args=[source.id], id=f"crawl:{source.id}", name=f"crawl {source.id}",
+                replace_existing=True,
+                **({"next_run_time": first} if source.schedule.seconds is not None else {}))
+
+    def _schedule_digests(self) -> None:
+        for digest in self.config.settings.digests:
+            if digest.schedule == "immediate":
+                continue  # sent after each crawl that flags something (see crawl_source)
+            self.scheduler.add_job(self.send_digests, trigger_for(digest.schedule, digest.timezone, 0),
+                                   args=[digest.id], id=f"digest:{digest.id}", executor="light",
+                                   replace_existing=True)
+
+    def crawl_source(self, source_id: str) -> CrawlOutcome | None:
+        """One scheduled crawl of a source; its failure never reaches the scheduler."""
+        source = self.config.source(source_id)
+        started = datetime.now(UTC)
+        outcome = self.dispatch(source)
+        if outcome is None:  # enqueued for a worker
+            return None
+        if outcome.status == "timeout":
+            # The child was killed: its own run record still says `running`.
+            if not self.repository.abandon_running(outcome.error or "timed out", source.id):
+                self.repository.record_failed_run(source.id, started, outcome.error or "timed out")
+        elif outcome.status == "failed" and outcome.returncode not in (0, 1):
+            self.repository.abandon_running(outcome.error or "crawl process died", source.id)
+        log.info("crawl %s: %s %s", source.id, outcome.status,
+                 {k: v for k, v in outcome.counts.items() if k in ("fetched", "new", "failed")})
+        if outcome.counts.get("flagged"):
+            self.send_digests(immediate_only=True)
+        return outcome
+
+    def _crawl_locally(self, source: Source) -> CrawlOutcome:
+        limit = parse_duration(self.config.settings.daemon.crawl_time_limit)
+        return crawl_in_child(source.id, config_dir=self.config.directory,
+                              database_url=self.config.settings.database_url, time_limit=limit,
+                              children=self.children)
+
+    def send_digests(self, digest_id: str | None = None, immediate_only: bool = False) -> None:
+        """Build and send the due digests (one digest, or every `immediate` one)."""
+        from monitor.digests import run_digests
+
+        for digest in self.config.settings.digests:
+            if digest_id and digest.id != digest_id:
+                continue
+            if immediate_only and digest.schedule != "immediate":
+                continue
+            try:
+                for report in run_digests(self.config, self.repository, digest_id=digest.id):
+                    log.info("digest %s to %s: %s", report.digest_id, report.recipient, report.status)
+            except Exception:
+                log.exception("digest %s failed; it stays pending for the next attempt", digest.id)
+
+    def check_health(self, now: datetime | None = None) -> list:
+        """Alert the operators once when a source fails or goes quiet, and when it recovers."""
+        now = now or datetime.now(UTC)
+        changes = []
+        for source in self.config.sources:
+            if not source.enabled:
+                continue
+            summary = self.repository.run_summary(source.id)
+            state, problem = assess(summary, self.config.settings.health, now)
+            previous = self.repository.health_state(source.id)
+            change = transition(source.id, previous.state if previous else None, state, problem)
+            if change is None:
+                continue
+            self.repository.set_health_state(source.id, state, problem)
+            (log.info if change.is_recovery else log.warning)("%s", change.subject(source.name))
+            self._tell_operators(change, source)
+            changes.append(change)
+        return changes
+
+    def _tell_operators(self, change, source: Source) -> None:
+        operators = self.config.settings.health.operators
+        if not operators:
+            return
+        from monitor.mailer import MailError, send_alert
+
+        try:
+            send_alert(self.config.settings.smtp, operators, change.subject(source.name),
+                       change.text(source.name))
+        except MailError as exc:
+            log.error("could not e-mail the health alert for %s: %s", source.id, exc)
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+
+    def _on_event(self, event) -> None:
+        if isinstance(event, JobSubmissionEvent):
+            for scheduled in event.scheduled_run_times:
+                delay = (datetime.now(UTC) - scheduled).total_seconds()
+                self.scheduling_delays.append(delay)
+                if delay > 5:
+                    log.warning("%s started %.1fs late", event.job_id, delay)
+        elif event.code == EVENT_JOB_MAX_INSTANCES:
+            log.warning("%s skipped: its previous run is still going", event.job_id)
+        elif isinstance(event, JobExecutionEvent) and event.exception:
+            log.error("%s raised %r; the next run stays scheduled", event.job_id, event.exception)
+
+    def reload(self) -> bool:
+        """Re-read the configuration; a bad one is refused and the running one kept."""
+        try:
+            config = load_config(self.config_dir, database_url=self.database_url)
+        except ConfigError as exc:
+            log.error("configuration not reloaded, keeping the running one: %s", exc)
+            return False
+        old = {s.id: s for s in self.config.sources if s.enabled}
+        new = {s.id: s for s in config.sources if s.enabled}
+        self.config = config
+        for source_id in old.keys() - new.keys():
+            self.scheduler.remove_job(f"crawl:{source_id}")
+            log.info("unscheduled crawl:%s", source_id)
+        changed = [s for sid, s in new.items()
+                   if sid not in old or (old[sid].schedule, old[sid].timezone) != (s.schedule, s.timezone)]
+        self._schedule_sources(changed)
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("digest:"):
+                job.remove()
+        self._schedule_digests()
+        log.info("configuration reloaded: %d sources scheduled (%d added or changed, %d removed)",
+                 len(new), len(changed), len(old.keys() - new.keys()))
+        return True
+
+    def request_stop(self, *_args) -> None:
+        self._stop.set()
+
+    def request_reload(self, *_args) -> None:
+        self._reload.set()
+
+    def run_forever(self) -> int:
+        """Run until SIGTERM/SIGINT; SIGHUP reloads the configuration."""
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+        signal.signal(signal.SIGHUP, self.request_reload)
+        self.start()
+        log.info("raqib daemon running: %d jobs", len(self.scheduler.get_jobs()))
+        while not self._stop.wait(0.2):
+            if self._reload.is_set():
+                self._reload.clear()
+                self.reload()
+        self.shutdown()
+        return 0
+
+    def shutdown(self) -> None:
+        """Stop scheduling, give running crawls the grace period, then stop them."""
+        grace = parse_duration(self.config.settings.daemon.grace_period)
+        log.info("stopping: no new jobs; %d crawl(s) running get %.0fs to finish",
+                 len(self.children.running()), grace)
+        self.scheduler.pause()
+        deadline = time.monotonic() + grace
+        while self.children.running() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if self.children.running():
+            log.warning("stopping crawls still running: %s", ", ".join(self.children.running()))
+            self.children.terminate_all()
+        self.scheduler.shutdown(wait=True)
+        self.repository.abandon_running("stopped with the daemon before it finished")
+        self.repository.close()
+        log.info("raqib daemon stopped")

@@ -1,0 +1,185 @@
+"""The daemon: schedules and health with a controlled clock, reload, and `raqib run` end to end."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import yaml
+
+from monitor.config import HealthSettings, Schedule
+from monitor.crawljob import CrawlOutcome
+from monitor.daemon import Daemon
+from monitor.demo.sites import (
+    SampleArticle,
+    article_page,
+    demo_sources,
+    demo_web,
+    populate,
+)
+from monitor.demo.web import Page, wait_for
+from monitor.health import assess, first_run_delay, transition
+from storage.models import CrawlRun
+from storage.repository import Repository, RunSummary
+from tests.conftest import ROOT
+from tests.fixture_web import write_config
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def test_first_run_after_restart_waits_out_the_interval():
+    every_15m = Schedule(every="15m")
+    assert first_run_delay(every_15m, None, NOW) == 0
+    assert first_run_delay(every_15m, NOW - timedelta(minutes=5), NOW) == 600
+    assert first_run_delay(every_15m, NOW - timedelta(hours=3), NOW) == 0  # one run, not a storm
+    assert first_run_delay(Schedule(cron="*/15 * * * *"), NOW, NOW) == 0
+
+
+def test_health_states():
+    settings = HealthSettings(failures_in_a_row=3, quiet_after="2d")
+    healthy = RunSummary("spa", last_run_at=NOW, last_status="ok",
+                         last_new_article_at=NOW - timedelta(hours=5), first_run_at=NOW - timedelta(days=9))
+    assert assess(healthy, settings, NOW) == ("ok", None)
+    failing = RunSummary("spa", last_run_at=NOW, last_status="failed", consecutive_failures=3,
+                         last_error="no feed, sitemap or listing answered")
+    state, problem = assess(failing, settings, NOW)
+    assert state == "failing" and "3 crawls in a row" in problem and "no feed" in problem
+    quiet = RunSummary("spa", last_run_at=NOW, last_status="ok",
+                       last_new_article_at=NOW - timedelta(days=3))
+    assert assess(quiet, settings, NOW)[0] == "quiet"
+    assert transition("spa", None, "ok", None) is None
+    assert transition("spa", "ok", "failing", "x").new_state == "failing"
+    assert transition("spa", "failing", "failing", "x") is None
+    assert transition("spa", "failing", "ok", None).is_recovery
+
+
+@pytest.fixture
+def daemon_config(tmp_path):
+    sources = [{"id": s, "name": f"مصدر {s}", "country": "SA", "language": "ar", "kind": "agency",
+                "schedule": {"every": "1h"}, "feeds": [f"https://{s}.example/rss.xml"]}
+               for s in ("spa", "wam")]
+    return write_config(tmp_path / "config", sources, f"sqlite:///{tmp_path}/d.db", rules="rules: []\n")
+
+
+class FakeCrawls:
+    """Stands in for crawl child processes: records calls, returns prepared outcomes."""
+
+    def __init__(self, repository_url: str) -> None:
+        self.calls: list[str] = []
+        self.status = "ok"
+        self.repository = Repository(repository_url)
+
+    def __call__(self, source) -> CrawlOutcome:
+        self.calls.append(source.id)
+        run = self.repository.start_run(source.id)
+        self.repository.finish_run(run, self.status, {"new": 0}, None if self.status == "ok" else "HTTP 503")
+        return CrawlOutcome(source.id, self.status, {"new": 0})
+
+
+def test_jobs_have_stable_ids_and_a_recent_run_is_not_repeated(daemon_config, tmp_path):
+    repository = Repository(f"sqlite:///{tmp_path}/d.db")
+    with repository.session() as session:
+        session.add(CrawlRun(source="spa", started_at=datetime.now(UTC) - timedelta(minutes=20),
+                             finished_at=datetime.now(UTC), status="ok", counts={}))
+    daemon = Daemon(daemon_config, dispatch=FakeCrawls(f"sqlite:///{tmp_path}/d.db"))
+    daemon.start(paused=True)
+    try:
+        jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
+        assert set(jobs) == {"crawl:spa", "crawl:wam", "health"}
+        assert jobs["crawl:spa"].coalesce and jobs["crawl:spa"].max_instances == 1
+        wait = (jobs["crawl:spa"].next_run_time - datetime.now(UTC)).total_seconds()
+        assert 35 * 60 <= wait <= 41 * 60  # 40 minutes left of its hour (plus jitter)
+        assert (jobs["crawl:wam"].next_run_time - datetime.now(UTC)).total_seconds() < 10
+    finally:
+        daemon.scheduler.shutdown(wait=False)
+
+
+def test_health_alert_once_then_recovery(daemon_config, tmp_path):
+    fake = FakeCrawls(f"sqlite:///{tmp_path}/d.db")
+    daemon = Daemon(daemon_config, dispatch=fake)
+    fake.status = "failed"
+    for _ in range(3):
+        daemon.crawl_source("spa")
+    changes = daemon.check_health(now=datetime.now(UTC))
+    assert [(c.source, c.new_state) for c in changes] == [("spa", "failing")]
+    assert daemon.check_health(now=datetime.now(UTC)) == []  # once, not on every check
+    fake.status = "ok"
+    daemon.crawl_source("spa")
+    changes = daemon.check_health(now=datetime.now(UTC))
+    assert [(c.source, c.new_state, c.is_recovery) for c in changes] == [("spa", "ok", True)]
+    assert fake.calls == ["spa"] * 4
+
+
+def test_reload_applies_a_good_config_and_refuses_a_bad_one(daemon_config, tmp_path):
+    daemon = Daemon(daemon_config, dispatch=FakeCrawls(f"sqlite:///{tmp_path}/d.db"))
+    daemon.start(paused=True)
+    try:
+        path = daemon_config / "sources.yaml"
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data["sources"] = data["sources"][:1] + [{**data["sources"][0], "id": "bna",
+                                                  "schedule": {"every": "10m"}}]
+        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        assert daemon.reload()
+        ids = {job.id for job in daemon.scheduler.get_jobs() if job.id.startswith("crawl:")}
+        assert ids == {"crawl:spa", "crawl:bna"}
+        path.write_text(path.read_text(encoding="utf-8").replace("10m", "10 minutes"), encoding="utf-8")
+        assert not daemon.reload()  # refused: the running configuration stays
+        assert {s.id for s in daemon.config.sources} == {"spa", "bna"}
+    finally:
+        daemon.scheduler.shutdown(wait=False)
+
+
+def test_raqib_run_end_to_end(tmp_path):
+    """Starts `raqib run`, publishes an article, sees it stored within one interval, SIGTERM → 0."""
+    web = demo_web().start()
+    try:
+        populate(web)
+        sources = [dict(s, schedule={"every": "2s"}) for s in demo_sources(web) if s["id"] == "waha"]
+        config = write_config(tmp_path / "config", sources, f"sqlite:///{tmp_path}/run.db")
+        settings = yaml.safe_load((config / "settings.yaml").read_text())
+        settings["daemon"] = {"jitter": "0s", "grace_period": "10s"}
+        (config / "settings.yaml").write_text(yaml.safe_dump(settings))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "monitor.cli", "--config-dir", str(config), "run"],
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        repository = Repository(f"sqlite:///{tmp_path}/run.db")
+        try:
+            assert wait_for(lambda: repository.count_articles("waha") == 4, timeout=60)
+            fresh = SampleArticle(
+                slug="qatar-egov-meeting", site="waha",
+                title="الدوحة تستضيف الاجتماع السابع والعشرين للجنة الوزارية للحكومة الإلكترونية الخليجية",
+                dateline="الدوحة 20 نوفمبر 2024 (واس)", jsonld_date="2024-11-20T10:00:00+03:00",
+                paragraphs=("استضافت دولة قطر الاجتماع السابع والعشرين للجنة الوزارية للحكومة الإلكترونية "
+                            "بدول مجلس التعاون لدول الخليج العربية، بمشاركة رؤساء وفود الدول الأعضاء.",
+                            "وبحث الاجتماع خطة العمل الخليجية المشتركة للتحول الرقمي للأعوام المقبلة، "
+                            "وتقارير فرق العمل المعنية بالهوية الرقمية وتبادل البيانات.",
+                            "وأقر المجتمعون عدداً من التوصيات التي سترفع إلى المجلس الوزاري."))
+            site = web["waha"]
+            site.add(fresh.path, article_page(fresh, site.url(fresh.path), "واحة", "ar"))
+            feed = site.pages["/rss.xml"].data.decode().replace(
+                "<item>", f"<item><title>x</title><link>{site.url(fresh.path)}</link>"
+                          f"<pubDate>Wed, 20 Nov 2024 07:00:00 GMT</pubDate></item><item>", 1)
+            site.add("/rss.xml", Page(feed, content_type="application/rss+xml"))
+            published = time.monotonic()
+            assert wait_for(lambda: repository.count_articles("waha") == 5, timeout=30)
+            seen_after = time.monotonic() - published
+            assert seen_after < 15
+            assert site.hits[fresh.path] == 1
+        finally:
+            process.send_signal(signal.SIGTERM)
+            out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        assert "scheduled crawl:waha" in err
+        assert "raqib daemon stopped" in err
+        with repository.session() as session:
+            statuses = {run.status for run in session.query(CrawlRun)}
+        assert "running" not in statuses  # nothing half-written
+        repository.close()
+    finally:
+        web.stop()
