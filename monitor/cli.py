@@ -240,12 +240,11 @@ def _add_digest_commands(commands: argparse._SubParsersAction) -> None:
 
 def cmd_digest_send(args: argparse.Namespace, config: Config) -> int:
     from monitor.digests import run_digests
-    from monitor.mailer import SmtpSender
 
     looking = args.dry_run or args.preview is not None
     reports = run_digests(config, _repository(config), digest_id=args.digest_id,
                           only_due=not args.force, dry_run=args.dry_run, preview=args.preview,
-                          sender=None if looking else SmtpSender(config.settings.smtp))
+                          send=not looking)
     if not reports:
         _err("no digest is due now (--force sends what is new anyway)")
         return EXIT_OK

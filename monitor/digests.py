@@ -22,7 +22,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from monitor.config import Config, ConfigError, DigestSettings
 from monitor.digest_render import RenderedDigest, group_stories, render_digest
-from monitor.mailer import MailError, Sender, compose, new_message_id
+from monitor.mailer import MailError, Sender, SmtpSender, compose, new_message_id
 from storage.models import OutboxMessage
 from storage.repository import ArticleView, Repository
 
@@ -146,12 +146,13 @@ def send_pending(config: Config, repository: Repository, sender: Sender, *,
 
 def run_digests(config: Config, repository: Repository, *, digest_id: str | None = None,
                 now: datetime | None = None, only_due: bool = True, dry_run: bool = False,
-                preview: Path | None = None, sender: Sender | None = None) -> list[DigestReport]:
+                preview: Path | None = None, sender: Sender | None = None,
+                send: bool = True) -> list[DigestReport]:
     """Build the due digests for every recipient and send them (and earlier pending ones).
 
     `dry_run` and `preview` change nothing: they report (and `preview` writes as HTML) what
-    would go out, including pending messages a real run would retry. Without a `sender`
-    messages are only built and stay pending.
+    would go out, including pending messages a real run would retry. `sender` defaults to the
+    configured SMTP server; with `send=False` messages are only built and stay pending.
     """
     now = now or datetime.now(UTC)
     digests = _select(config, digest_id)
@@ -163,8 +164,10 @@ def run_digests(config: Config, repository: Repository, *, digest_id: str | None
                                  "pending", message.last_error, message.subject,
                                  text=message.body_text)
                     for message, built in repository.pending_outbox(digest_id)]
-    elif sender is not None:
-        reports += send_pending(config, repository, sender, digest_id=digest_id)
+    else:
+        sender = (sender or SmtpSender(config.settings.smtp)) if send else None
+        if sender is not None:
+            reports += send_pending(config, repository, sender, digest_id=digest_id)
     previews = 0
     for digest in digests:
         if only_due and not is_due(digest, repository, now):

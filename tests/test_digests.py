@@ -366,7 +366,7 @@ def test_a_crash_between_building_and_sending_loses_nothing(config, repo, smtp_s
     config = only(config, "morning")
     add(repo, config, "spa", SPA_TITLE, SPA_TEXT)
 
-    [built] = run_digests(config, repo, sender=None, only_due=False)  # "crash" before sending
+    [built] = run_digests(config, repo, send=False, only_due=False)  # "crash" before sending
     assert built.status == "pending"
 
     class Crash(Exception):
@@ -412,7 +412,10 @@ def test_dry_run_and_preview_change_nothing(config, repo, smtp_server, tmp_path)
     assert SPA_TITLE in preview.read_text(encoding="utf-8")
     html_tree(preview.read_text(encoding="utf-8"))
     assert repo.outbox_messages() == [] and smtp_server.messages == []
-    assert [r.status for r in run_digests(config, repo)] == ["pending", "pending"]
+    # Without a sender, the configured SMTP server (settings.yaml `smtp`) is used.
+    configured = Config(config.directory, config.sources, config.rules,
+                        config.settings.model_copy(update={"smtp": smtp_server.settings()}))
+    assert [r.status for r in run_digests(configured, repo)] == ["sent", "sent"]
 
 
 def test_an_unknown_digest_id_is_a_config_error(config, repo):
@@ -495,7 +498,7 @@ def _together(*calls) -> list:
 def test_postgres_two_senders_at_once_send_a_message_once(config, pg_repo, smtp_server):
     config = only(config, "morning")
     add_story(pg_repo, config)
-    run_digests(config, pg_repo, sender=None, only_due=False)
+    run_digests(config, pg_repo, send=False, only_due=False)
     slow = SlowSender(SmtpSender(smtp_server.settings()))
 
     _together(lambda: send_pending(config, pg_repo, slow), lambda: send_pending(config, pg_repo, slow))
@@ -509,8 +512,8 @@ def test_postgres_two_builders_at_once_build_each_article_once(config, pg_repo, 
     config = only(config, "egov")
     story = add_story(pg_repo, config)
 
-    results = _together(lambda: run_digests(config, pg_repo, only_due=False),
-                        lambda: run_digests(config, pg_repo, only_due=False))
+    results = _together(lambda: run_digests(config, pg_repo, only_due=False, send=False),
+                        lambda: run_digests(config, pg_repo, only_due=False, send=False))
 
     built = [r for reports in results for r in reports if r.status == "pending"]
     assert sorted(r.recipient for r in built) == [ANALYST, EDITOR]
