@@ -18,6 +18,7 @@ from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 
 from crawler.context import CrawlContext
+from crawler.neardup import StoryIndex
 from crawler.spider import NewsSpider
 from monitor.config import Config, Source, parse_duration
 from storage.repository import Repository
@@ -81,15 +82,9 @@ def scrapy_settings(config: Config) -> dict[str, Any]:
 
 def build_context(config: Config, repository: Repository) -> CrawlContext:
     """The repository, compiled rules and near-duplicate index that a crawl writes through."""
-    story_index = None
-    try:
-        from crawler.neardup import StoryIndex
-    except ImportError:  # near-duplicate clustering not installed in this build
-        StoryIndex = None  # noqa: N806
-    if StoryIndex is not None:
-        near = config.settings.near_duplicates
-        story_index = StoryIndex(repository, threshold=near.threshold,
-                                 window_seconds=near.window_seconds)
+    near = config.settings.near_duplicates
+    story_index = StoryIndex(repository, threshold=near.threshold,
+                             window_seconds=near.window_seconds)
     return CrawlContext(repository=repository, settings=config.settings,
                         sources={source.id: source for source in config.sources},
                         rules=config.rule_set(), story_index=story_index)

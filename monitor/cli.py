@@ -102,6 +102,17 @@ def build_parser() -> argparse.ArgumentParser:
     listing = sources.add_parser("list", help="configured sources with their last crawl runs")
     listing.add_argument("--all", action="store_true", help="include disabled sources")
     listing.set_defaults(handler=cmd_sources_list)
+    check = sources.add_parser(
+        "check", help="check that each source's feeds, sitemaps and listings answer",
+        description="Fetch every feed, sitemap and listing page of the enabled sources (or the "
+                    "named ones) once, count their article links, and extract one sample "
+                    "article, with the crawl's politeness (robots.txt, user agent, timeouts). "
+                    "Stores nothing. Exit 0 when every checked source gave links and a sample "
+                    "article, 1 otherwise.")
+    check.add_argument("source_ids", nargs="*", metavar="SOURCE_ID")
+    check.add_argument("--all", action="store_true", help="also disabled sources")
+    check.add_argument("--json", action="store_true", help="print the results as JSON lines")
+    check.set_defaults(handler=cmd_sources_check)
 
     _add_digest_commands(commands)
 
@@ -214,6 +225,48 @@ def cmd_sources_list(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
+def cmd_sources_check(args: argparse.Namespace, config: Config) -> int:
+    from crawler.check import check_sources
+
+    sources = config.sources if args.all and not args.source_ids else \
+        config.select_sources(args.source_ids)
+    if not sources:
+        raise UsageError("no enabled sources: enable one in sources.yaml, name it, or use --all")
+    done: list[str] = []
+
+    def finished(result) -> None:
+        done.append(result.source)
+        state = "healthy" if result.healthy else f"NOT HEALTHY: {result.problem}"
+        _err(f"[{len(done)}/{len(sources)}] {result.source}: {state} ({result.seconds:.1f}s)")
+
+    results = check_sources(config, sources, on_finish=finished)
+    if args.json:
+        for result in results:
+            print(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        rows = []
+        for result in results:
+            status = "healthy" if result.healthy else "FAILING"
+            for entry in result.entries:
+                rows.append([result.source if status else "", status, entry.kind,
+                             _clip(entry.url, 60), entry.answer, str(len(entry.links)),
+                             "; ".join(entry.notes)])
+                status = ""
+            sample = result.sample
+            found = ""
+            if sample.extracted:
+                date = f"{sample.published_at:%Y-%m-%d}" if sample.published_at else "no date"
+                found = f"{_clip(sample.title or '(no title)', 40)} · {sample.chars} chars · {date}"
+            rows.append([result.source if not result.entries else "", status, "sample",
+                         _clip(sample.url or "—", 60), sample.outcome, "", found])
+        _print_table(["source", "status", "kind", "address", "answer", "links", "found"], rows)
+    healthy = [r for r in results if r.healthy]
+    line = f"{len(healthy)} of {len(results)} source{'s' if len(results) != 1 else ''} healthy"
+    failing = [f"{r.source} ({r.problem})" for r in results if not r.healthy]
+    print(line + ("; not healthy: " + ", ".join(failing) if failing else ""))
+    return EXIT_OK if len(healthy) == len(results) else EXIT_FAILED
+
+
 # --- digests ----------------------------------------------------------------------------------
 
 def _add_digest_commands(commands: argparse._SubParsersAction) -> None:
@@ -300,7 +353,8 @@ def _configure_logging(verbosity: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     # Scrapy's and Twisted's own chatter is for -vv; our warnings about sources always show.
-    for noisy in ("scrapy", "twisted", "filelock", "trafilatura", "htmldate", "asyncio"):
+    for noisy in ("scrapy", "twisted", "filelock", "trafilatura", "htmldate", "asyncio",
+                  "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbosity >= 2 else logging.ERROR)
     if verbosity == 0:
         logging.getLogger("crawler").setLevel(logging.ERROR)

@@ -186,7 +186,8 @@ class Daemon:
                 if delay > 5:
                     log.warning("%s started %.1fs late", event.job_id, delay)
         elif event.code == EVENT_JOB_MAX_INSTANCES:
-            log.warning("%s skipped: its previous run is still going", event.job_id)
+            # A crawl longer than its interval: the run is coalesced into the next one.
+            log.info("%s skipped: its previous run is still going", event.job_id)
         elif isinstance(event, JobExecutionEvent) and event.exception:
             log.error("%s raised %r; the next run stays scheduled", event.job_id, event.exception)
 
