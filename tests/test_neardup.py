@@ -201,7 +201,7 @@ def test_index_survives_a_restart_and_respects_the_window(repository: Repository
     found = fresh.add(copy, ARTICLES["egov23-wam"]["title"], ARTICLES["egov23-wam"]["text"],
                       None, day + timedelta(days=1))  # no date known: its fetch time counts
     assert found is not None and found.cluster_id == first
-    # Indexing an article twice (a retried pipeline step) replaces its entry.
+    # Indexing an article twice (a retried pipeline step) keeps its entry.
     again = fresh.add(copy, ARTICLES["egov23-wam"]["title"], ARTICLES["egov23-wam"]["text"],
                       None, day + timedelta(days=1))
     assert again == found
