@@ -24,7 +24,7 @@ from twisted.python.failure import Failure
 
 from crawler.context import CrawlContext
 from crawler.urls import canonical_url, site_of
-from monitor.config import Source
+from monitor.config import Listing, Source
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,99 @@ def _child_text(element: etree._Element, *names: str) -> str | None:
     return None
 
 
+@dataclass
+class XmlDiscovery:
+    """What a feed or sitemap offers: (link, date) pairs and child sitemaps, newest first.
+
+    `kind` is the document's root element (`rss`, `feed`, `urlset`, `sitemapindex`, …), or
+    None when the body is not XML at all; `readable` says whether raqib understood it.
+    """
+
+    kind: str | None
+    links: list[tuple[str, str | None]] = field(default_factory=list)
+    child_sitemaps: list[str] = field(default_factory=list)
+
+    @property
+    def readable(self) -> bool:
+        return self.kind in ("rss", "rdf", "feed", "urlset", "sitemapindex")
+
+
+def read_xml(body: bytes) -> XmlDiscovery:
+    """The links of an RSS/Atom feed or sitemap, and the child sitemaps of a sitemap index."""
+    body = body.strip()
+    root = etree.fromstring(body, _XML_PARSER) if body else None
+    if root is None:
+        return XmlDiscovery(None)
+    found = XmlDiscovery(_local(root.tag))
+    links = found.links
+    if found.kind in ("rss", "rdf"):
+        for item in root.iter("{*}item", "item"):
+            link = _child_text(item, "link")
+            guid = item.find("guid")
+            if not link and guid is not None and guid.get("isPermaLink", "true") == "true":
+                link = (guid.text or "").strip()
+            if link:
+                links.append((link, _child_text(item, "pubdate", "date")))
+    elif found.kind == "feed":
+        for entry in root.iter("{*}entry"):
+            hrefs = [link.get("href") for link in entry.iter("{*}link")
+                     if link.get("rel", "alternate") == "alternate" and link.get("href")]
+            if hrefs:
+                links.append((hrefs[0], _child_text(entry, "published", "updated")))
+    elif found.kind == "urlset":
+        for url in root.iter("{*}url"):
+            loc = _child_text(url, "loc")
+            news = url.find("{*}news")
+            date = _child_text(news, "publication_date") if news is not None else None
+            if loc:
+                links.append((loc, date or _child_text(url, "lastmod")))
+    elif found.kind == "sitemapindex":
+        children = [(_child_text(s, "lastmod") or "", _child_text(s, "loc"))
+                    for s in root.iter("{*}sitemap")]
+        # Newest child sitemaps first: the news is there, the archive can wait.
+        children.sort(key=lambda pair: pair[0], reverse=True)
+        found.child_sitemaps = [loc for _, loc in children if loc]
+    return found
+
+
+def read_listing(response: TextResponse, listing: Listing) -> tuple[list[str], str | None]:
+    """The article links of a listing page (absolute), and its next-page link if any."""
+    links = [response.urljoin(href.strip()) for href in response.css(listing.links).getall()]
+    next_href = response.css(listing.next).get() if listing.next else None
+    return links, response.urljoin(next_href.strip()) if next_href else None
+
+
+class LinkPolicy:
+    """Which links may be articles of a source: http(s), on its site, allowed, not denied."""
+
+    def __init__(self, source: Source) -> None:
+        self.hosts = {site_of(url) for url in source.start_urls} | {
+            host.lower().removeprefix("www.") for host in source.domains}
+        self._allow = [re.compile(pattern) for pattern in source.allow]
+        self._deny = [re.compile(pattern) for pattern in source.deny]
+
+    def on_site(self, url: str) -> bool:
+        """Whether the URL is on one of the source's sites (or their subdomains)."""
+        host = site_of(url)
+        return any(host == allowed or host.endswith("." + allowed) for allowed in self.hosts)
+
+    def judge(self, url: str) -> tuple[str | None, str | None]:
+        """(canonical URL, None) for a possible article, else (None, why not)."""
+        try:
+            canonical = canonical_url(url)
+        except ValueError:
+            return None, "unreadable"
+        if not canonical.startswith(("http://", "https://")):
+            return None, "not http"
+        if not self.on_site(canonical):
+            return None, "offsite"
+        if self._allow and not any(p.search(canonical) for p in self._allow):
+            return None, "not allowed"
+        if any(p.search(canonical) for p in self._deny):
+            return None, "denied"
+        return canonical, None
+
+
 class NewsSpider(scrapy.Spider):
     """Crawls one configured `Source`: its feeds, sitemaps and listing pages, then articles."""
 
@@ -67,11 +160,9 @@ class NewsSpider(scrapy.Spider):
         super().__init__(name=source.id, **kwargs)
         self.source = source
         self.context = context
-        self.hosts = {site_of(url) for url in source.start_urls} | {
-            host.lower().removeprefix("www.") for host in source.domains}
+        self.links = LinkPolicy(source)
+        self.hosts = self.links.hosts
         self.allowed_domains = sorted(self.hosts)
-        self._allow = [re.compile(pattern) for pattern in source.allow]
-        self._deny = [re.compile(pattern) for pattern in source.deny]
         self._queued: set[str] = set()
         self._validators: dict[str, tuple[str | None, str | None]] = {}
         self._article_budget = context.settings.crawl.max_articles_per_run
@@ -125,50 +216,19 @@ class NewsSpider(scrapy.Spider):
 
     def _read_xml(self, response: Response) -> tuple[list, list[scrapy.Request]]:
         """(link, date) pairs of an RSS/Atom feed or sitemap, and child sitemaps to follow."""
-        body = response.body.strip()
-        root = etree.fromstring(body, _XML_PARSER) if body else None
-        if root is None:
+        found = read_xml(response.body)
+        if found.kind is None:
             self._count("discovery_unreadable")
             log.warning("%s: %s is not readable XML (feed or sitemap expected)",
                         self.source.id, response.url)
-            return [], []
-        name = _local(root.tag)
-        links: list[tuple[str, str | None]] = []
-        follow: list[scrapy.Request] = []
-        if name in ("rss", "rdf"):
-            for item in root.iter("{*}item", "item"):
-                link = _child_text(item, "link")
-                guid = item.find("guid")
-                if not link and guid is not None and guid.get("isPermaLink", "true") == "true":
-                    link = (guid.text or "").strip()
-                if link:
-                    links.append((link, _child_text(item, "pubdate", "date")))
-        elif name == "feed":
-            for entry in root.iter("{*}entry"):
-                hrefs = [link.get("href") for link in entry.iter("{*}link")
-                         if link.get("rel", "alternate") == "alternate" and link.get("href")]
-                if hrefs:
-                    links.append((hrefs[0], _child_text(entry, "published", "updated")))
-        elif name == "urlset":
-            for url in root.iter("{*}url"):
-                loc = _child_text(url, "loc")
-                news = url.find("{*}news")
-                date = _child_text(news, "publication_date") if news is not None else None
-                if loc:
-                    links.append((loc, date or _child_text(url, "lastmod")))
-        elif name == "sitemapindex":
-            children = [(_child_text(s, "lastmod") or "", _child_text(s, "loc"))
-                        for s in root.iter("{*}sitemap")]
-            # Newest child sitemaps first: the news is there, the archive can wait.
-            children.sort(key=lambda pair: pair[0], reverse=True)
-            follow = [self._discovery_request(response.urljoin(loc), "sitemap")
-                      for _, loc in children[:MAX_CHILD_SITEMAPS]
-                      if loc and self._on_site(response.urljoin(loc))]
-        else:
+        elif not found.readable:
             self._count("discovery_unreadable")
             log.warning("%s: %s is neither a feed nor a sitemap (root <%s>)",
-                        self.source.id, response.url, name)
-        return links, follow
+                        self.source.id, response.url, found.kind)
+        follow = [self._discovery_request(response.urljoin(loc), "sitemap")
+                  for loc in found.child_sitemaps[:MAX_CHILD_SITEMAPS]
+                  if self._on_site(response.urljoin(loc))]
+        return found.links, follow
 
     def _read_listing(self, response: Response) -> tuple[list, list[scrapy.Request]]:
         """Article links of a listing page, and its next page while max_pages allows."""
@@ -176,15 +236,12 @@ class NewsSpider(scrapy.Spider):
             self._count("discovery_unreadable")
             return [], []
         listing = self.source.listings[response.meta["listing"]]
-        links = [response.urljoin(href.strip()) for href in response.css(listing.links).getall()]
+        links, next_url = read_listing(response, listing)
         follow = []
         page = response.meta["page"]
-        if listing.next and page < listing.max_pages:
-            next_href = response.css(listing.next).get()
-            if next_href:
-                follow.append(self._discovery_request(
-                    response.urljoin(next_href.strip()), "listing",
-                    listing=response.meta["listing"], page=page + 1))
+        if next_url and page < listing.max_pages:
+            follow.append(self._discovery_request(
+                next_url, "listing", listing=response.meta["listing"], page=page + 1))
         return links, follow
 
     def _article_requests(self, links: Iterable, retrying: bool = False) -> Iterator[scrapy.Request]:
@@ -211,24 +268,15 @@ class NewsSpider(scrapy.Spider):
 
     def _candidate(self, url: str) -> str | None:
         """The canonical URL of a link if it is a possible article of this source."""
-        try:
-            canonical = canonical_url(url)
-        except ValueError:
-            return None
-        if not canonical.startswith(("http://", "https://")) or canonical in self._queued:
-            return None
-        if not self._on_site(canonical):
+        canonical, reason = self.links.judge(url)
+        if reason == "offsite":
             self._count("offsite")
-            return None
-        if self._allow and not any(p.search(canonical) for p in self._allow):
-            return None
-        if any(p.search(canonical) for p in self._deny):
+        if canonical is None or canonical in self._queued:
             return None
         return canonical
 
     def _on_site(self, url: str) -> bool:
-        host = site_of(url)
-        return any(host == allowed or host.endswith("." + allowed) for allowed in self.hosts)
+        return self.links.on_site(url)
 
     def discovery_failed(self, failure: Failure) -> None:
         self._count("discovery_failed")

@@ -226,12 +226,12 @@ def cmd_sources_list(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_sources_check(args: argparse.Namespace, config: Config) -> int:
-    from crawler.check import check_sources
-
     sources = config.sources if args.all and not args.source_ids else \
         config.select_sources(args.source_ids)
     if not sources:
         raise UsageError("no enabled sources: enable one in sources.yaml, name it, or use --all")
+    from crawler.check import check_sources
+
     done: list[str] = []
 
     def finished(result) -> None:

@@ -44,6 +44,7 @@ class Site:
     name: str
     pages: dict[str, Page] = field(default_factory=dict)
     hits: Counter = field(default_factory=Counter)
+    user_agents: Counter = field(default_factory=Counter)
     base_url: str = ""
 
     def add(self, path: str, page: Page | str | bytes, **options) -> None:
@@ -64,6 +65,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         path = urlsplit(self.path).path
         self.site.hits[path] += 1
+        self.site.user_agents[self.headers.get("User-Agent", "")] += 1
         page = self.site.pages.get(path)
         if page is None:
             self._send(404, b"<html><body><h1>404 - not found</h1></body></html>", "text/html")
