@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from urllib.parse import urlsplit
@@ -29,6 +29,7 @@ from monitor.rules import (
     QuerySyntaxError,
     compile_query,
 )
+from monitor.stories import Story, group_copies
 from storage.repository import ArticleView
 
 SNIPPET_FALLBACK_CHARS = 240  # body excerpt when a match left no snippet (e.g. title-only rules)
@@ -70,18 +71,6 @@ _MARK = "background-color:#fff1a8;color:#1b1f23;font-weight:bold;"
 _LINK = "color:#0b5394;text-decoration:none;"
 
 
-@dataclass
-class Story:
-    """One news story: the copy shown first and the other sources that carried it."""
-
-    lead: ArticleView
-    others: list[ArticleView] = field(default_factory=list)
-
-    @property
-    def articles(self) -> list[ArticleView]:
-        return [self.lead, *self.others]
-
-
 @dataclass(frozen=True)
 class RenderedDigest:
     """A digest ready to be put in the outbox."""
@@ -99,12 +88,8 @@ def group_stories(articles: Iterable[ArticleView], rule_ids: list[str]) -> dict[
     Near duplicates share `cluster` (the id of the story's first-stored article); the
     lowest id present leads, so the original report is linked first.
     """
-    by_story: dict[int, list[ArticleView]] = {}
-    for article in articles:
-        by_story.setdefault(article.cluster or article.id, []).append(article)
     groups: dict[str, list[Story]] = {rule_id: [] for rule_id in rule_ids}
-    for copies in by_story.values():
-        copies.sort(key=lambda a: a.id)
+    for copies in group_copies(articles):
         rule_id = next((r for r in rule_ids if any(r in a.rules for a in copies)), None)
         if rule_id is None:
             continue
