@@ -59,7 +59,7 @@ def extract_article(html: str, url: str, *, timezone: str, fetched_at: datetime,
     _drop_boilerplate(tree)
     document = trafilatura.bare_extraction(
         tree, url=url, with_metadata=True, include_comments=False, include_tables=False,
-        include_images=False, deduplicate=True, favor_precision=True)
+        include_images=False, deduplicate=False, favor_precision=True)
     if document is None or not document.text:
         return None
     title = _tidy(document.title) if document.title else None

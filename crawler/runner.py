@@ -100,7 +100,7 @@ def run_crawl(config: Config, sources: list[Source], repository: Repository, *,
         context.extraction_pool = ProcessPoolExecutor(
             workers, mp_context=multiprocessing.get_context("spawn"))
     levels = {name: logging.getLogger(name).level for name in ("scrapy", "twisted", "filelock")}
-    process = CrawlerProcess(scrapy_settings(config), install_root_handler=False)
+    process = CrawlerProcess({**scrapy_settings(config), "LOG_INSTALL_ROOT_HANDLER": False})
     for name, level in levels.items():  # Scrapy resets its loggers to DEBUG: keep ours
         logging.getLogger(name).setLevel(level)
     reports: dict[str, SourceReport] = {}

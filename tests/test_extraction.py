@@ -150,8 +150,6 @@ def test_a_cross_site_canonical_is_ignored():
     assert extracted.url == "https://copycat.example/ar/story-77.html"
 
 
-@pytest.mark.xfail(strict=True, reason="trafilatura's deduplicate=True keeps a process-wide "
-                   "cache: the 4th extraction of the same text in a process returns None")
 def test_extraction_does_not_depend_on_earlier_pages():
     # A syndicated agency story carried word for word by four newspapers in one crawl must
     # come out four times (and be stored once by the duplicate check), not vanish.
@@ -161,8 +159,6 @@ def test_extraction_does_not_depend_on_earlier_pages():
         assert _extract(_demo_page(article, url), url) is not None, f"copy {copy + 1}"
 
 
-@pytest.mark.xfail(strict=True, reason="trafilatura's deduplicate=True drops a paragraph "
-                   "after it has been seen a few times in the process")
 def test_a_paragraph_shared_by_several_articles_stays_in_each():
     # Agencies close stories with the same sentence; the body (and its fingerprint) must not
     # depend on how many stories with that sentence the process extracted before.
