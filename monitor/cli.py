@@ -394,16 +394,31 @@ def _print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
 
 
+_LIBRARIES = ("scrapy", "twisted", "filelock", "trafilatura", "htmldate", "asyncio", "apscheduler",
+              "py.warnings")
+
+
+class _QuietLibraries(logging.Filter):
+    """Drops libraries' records below a level, whatever levels they give their own loggers
+    (Scrapy resets its loggers to DEBUG when a crawl starts)."""
+
+    def __init__(self, names: tuple[str, ...], below: int) -> None:
+        super().__init__()
+        self.names, self.below = names, below
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= self.below or record.name.split(".")[0] not in self.names
+
+
 def _configure_logging(verbosity: int) -> None:
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
-    # Scrapy's and Twisted's own chatter is for -vv; our warnings about sources always show.
-    for noisy in ("scrapy", "twisted", "filelock", "trafilatura", "htmldate", "asyncio",
-                  "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if verbosity >= 2 else logging.ERROR)
-    if verbosity == 0:
-        logging.getLogger("crawler").setLevel(logging.ERROR)
+    # Libraries' chatter is for -vv; at the default level per-page crawl warnings are counted
+    # in the summary instead of printed, and our own warnings about sources always show.
+    quiet = (*_LIBRARIES, "crawler") if verbosity == 0 else _LIBRARIES
+    for handler in logging.root.handlers:
+        handler.addFilter(_QuietLibraries(quiet, logging.DEBUG if verbosity >= 2 else logging.ERROR))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
