@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -24,10 +25,16 @@ def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10,
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    connect_args = {"connect_timeout": int(connect_timeout)} if "postgresql" in url else {}
+    connect_args = {"connect_timeout": max(1, round(connect_timeout))} if "postgresql" in url else {}
     return create_engine(url, pool_size=pool_size, max_overflow=max_overflow,
                          pool_timeout=pool_timeout, pool_pre_ping=True,
                          connect_args=connect_args)
+
+
+def engine_from_settings(url: str, database: Any) -> Engine:
+    """An engine with settings.yaml's `database:` pool settings (pool size, overflow, timeouts)."""
+    return make_engine(url, pool_size=database.pool_size, max_overflow=database.max_overflow,
+                       pool_timeout=database.pool_timeout, connect_timeout=database.connect_timeout)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

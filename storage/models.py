@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -66,6 +67,10 @@ class Article(Base):
     content_fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
     cluster_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"), index=True)
     similarity: Mapped[float | None] = mapped_column()
+
+
+# Listings read newest first by this expression (migration 0002).
+Index("ix_articles_newest", func.coalesce(Article.published_at, Article.fetched_at), Article.id)
 
 
 class SeenUrl(Base):
@@ -121,7 +126,7 @@ class CrawlRun(Base):
     source: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16), default="running")
+    status: Mapped[str] = mapped_column(String(16), default="running", index=True)
     counts: Mapped[dict] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
 
