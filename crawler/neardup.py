@@ -173,7 +173,8 @@ class StoryIndex:
         self.repository.add_signature(article_id, signature.to_bytes(), keys, story_time)
         candidates = self.repository.near_duplicate_candidates(
             keys, since=story_time - self.window, until=story_time + self.window,
-            before_id=article_id)
+            before_id=article_id, undated=published_at is None,
+            fetched_window=(fetched_at - self.window, fetched_at + self.window))
         likely = [(cid, cluster_id) for cid, data, cluster_id in candidates
                   if signature.estimate(Signature.from_bytes(data)) >= CANDIDATE_ESTIMATE]
         if not likely:

@@ -403,17 +403,30 @@ class Repository:
             log.debug("signatures indexed by another process at the same moment")
 
     def near_duplicate_candidates(self, band_keys: list[str], *, since: datetime, until: datetime,
-                                  before_id: int | None = None) -> list[tuple[int, bytes, int | None]]:
+                                  before_id: int | None = None,
+                                  fetched_window: tuple[datetime, datetime] | None = None,
+                                  undated: bool = False) -> list[tuple[int, bytes, int | None]]:
         """Articles sharing a band key, indexed for a time in [since, until] and stored before
-        `before_id`: (article id, signature, cluster id)."""
+        `before_id`: (article id, signature, cluster id).
+
+        An article of unknown date was indexed at its fetch time, which says nothing about the
+        publication time of a dated copy: for such pairs the fetch times are compared instead
+        (`fetched_window`; `undated` when the new article itself has no date).
+        """
         signatures, bands = self._signature_tables
+        in_window = (signatures.c.created_at >= since) & (signatures.c.created_at <= until)
+        if fetched_window is not None:
+            fetched = Article.fetched_at.between(*fetched_window)
+            # A dated article may join an undated one only while that one is alone: once an
+            # undated copy belongs to a dated story, it must not bridge to another year's report.
+            lone_undated = Article.published_at.is_(None) & Article.cluster_id.is_(None)
+            in_window = in_window | (fetched if undated else fetched & lone_undated)
         # From the band index outwards: a handful of key lookups, then joins by primary key.
         query = (select(signatures.c.article_id, signatures.c.signature, Article.cluster_id)
                  .select_from(bands)
                  .join(signatures, signatures.c.article_id == bands.c.article_id)
                  .join(Article, Article.id == bands.c.article_id)
-                 .where(bands.c.band_key.in_(sorted(set(band_keys))),
-                        signatures.c.created_at >= since, signatures.c.created_at <= until))
+                 .where(bands.c.band_key.in_(sorted(set(band_keys))), in_window))
         if before_id is not None:
             query = query.where(bands.c.article_id < before_id)
         with self.session() as session:

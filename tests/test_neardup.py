@@ -207,3 +207,35 @@ def test_index_survives_a_restart_and_respects_the_window(repository: Repository
     assert again == found
     sizes = repository.near_duplicate_index_bytes()
     assert sizes["article_signatures"] > 0 and sizes["signature_bands"] > 0
+
+
+@pytest.mark.parametrize("undated_first", [False, True])
+def test_an_undated_copy_meets_an_old_dated_original_fetched_the_same_week(
+        repository: Repository, undated_first: bool) -> None:
+    # Crawling an archive: the original says it was published months ago, a newspaper's copy
+    # gives no date at all. Both were fetched today, so the copy must still find the original.
+    fetched = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    published = datetime(2025, 1, 14, 9, tzinfo=UTC)
+    index = StoryIndex(repository, threshold=THRESHOLD, window_seconds=WINDOW)
+    order = [("egov23-okaz", None), ("egov23-spa", published)]
+    if not undated_first:
+        order.reverse()
+    ids = []
+    for offset, (key, date) in enumerate(order):
+        result = repository.save_article(NewArticle(
+            source=key.rsplit("-", 1)[-1], url=f"https://example.org/{key}",
+            fetched_url=f"https://example.org/{key}", title=ARTICLES[key]["title"],
+            text=ARTICLES[key]["text"], language="ar", content_fingerprint=key,
+            fetched_at=fetched + timedelta(minutes=offset), published_at=date))
+        ids.append(result.article_id)
+        found = index.add(result.article_id, ARTICLES[key]["title"], ARTICLES[key]["text"],
+                          date, fetched + timedelta(minutes=offset))
+    assert found is not None and found.cluster_id == ids[0]
+    # ...but two dated reports a year apart stay different stories, fetched together or not.
+    later = repository.save_article(NewArticle(
+        source="wam", url="https://example.org/egov23-wam-2026", fetched_url="https://example.org/w",
+        title=ARTICLES["egov23-wam"]["title"], text=ARTICLES["egov23-wam"]["text"], language="ar",
+        content_fingerprint="egov23-wam-2026", fetched_at=fetched,
+        published_at=published + timedelta(days=365)))
+    assert index.add(later.article_id, ARTICLES["egov23-wam"]["title"], ARTICLES["egov23-wam"]["text"],
+                     published + timedelta(days=365), fetched) is None
