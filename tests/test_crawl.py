@@ -152,3 +152,13 @@ def test_articles_are_stored_exactly_once(crawled):
     assert len(urls) == len(set(urls))
     # 4 agency stories (one also on the copycat site), 3 newspaper, 2 English, 2 from "faulty"
     assert crawled["repository"].count_articles() == len(articles) == 4 + 3 + 2 + 2
+
+
+def test_a_republished_story_joins_the_cluster_of_the_first_copy(crawled):
+    articles = {a["title"]: a for a in _articles(crawled)}
+    by_slug = {a.slug: a for site in crawled["web"].articles.values() for a in site}
+    original = articles[by_slug["egov-ministerial-26"].title]
+    copy = articles[by_slug["riyadh-meeting-copy"].title]  # new headline, no dateline, trimmed
+    assert copy["cluster"] is not None and copy["cluster"] == original["cluster"]
+    assert copy["cluster"] == min(original["id"], copy["id"])
+    assert articles[by_slug["bahrain-egov-forum"].title]["cluster"] is None
