@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     items.add_argument("--since", metavar="DATE", type=_parse_since,
                        help="published (or fetched) since: YYYY-MM-DD, ISO date-time, or 24h / 7d")
     items.add_argument("--limit", metavar="N", type=int, default=50, help="at most N (default 50; 0: all)")
+    items.add_argument("--clusters", action="store_true",
+                       help="one entry per story: near-duplicate copies from other sources are "
+                            "listed under it as 'also reported by'")
     items.add_argument("--format", choices=("table", "jsonl", "csv"), default="table")
     items.set_defaults(handler=cmd_items)
 
@@ -178,29 +181,67 @@ def cmd_crawl(args: argparse.Namespace, config: Config) -> int:
 # --- items ------------------------------------------------------------------------------------
 
 def cmd_items(args: argparse.Namespace, config: Config) -> int:
-    articles = _repository(config).articles(
+    repository = _repository(config)
+    articles = repository.articles(
         flagged=args.flagged, rule=args.rule, source=args.source, since=args.since,
         limit=args.limit or None)
+    copies: dict[int, list] = {}
+    if args.clusters:
+        articles, copies = _stories(repository, articles)
     if args.format == "jsonl":
         for article in articles:
-            print(json.dumps(article.to_dict(), ensure_ascii=False))
+            record = article.to_dict()
+            if args.clusters:
+                record["also_reported_by"] = [_copy(c) for c in copies[article.id]]
+            print(json.dumps(record, ensure_ascii=False))
     elif args.format == "csv":
         writer = csv.writer(sys.stdout)
         keys = ["id", "source", "url", "title", "published_at", "language", "rules", "cluster",
-                "fetched_at"]
+                "fetched_at"] + (["also_reported_by"] if args.clusters else [])
         writer.writerow(keys)
         for article in articles:
             record = article.to_dict()
             record["rules"] = " ".join(record["rules"])
+            record["also_reported_by"] = " ".join(f"{c.source}:{c.url}"
+                                                  for c in copies.get(article.id, []))
             writer.writerow([record[key] for key in keys])
     else:
-        rows = [[str(a.id), a.published_at.strftime("%Y-%m-%d %H:%M") if a.published_at else "—",
-                 a.source, a.language or "", _clip(a.title or "(no title)", 70),
-                 ",".join(a.rules), str(a.cluster or "")] for a in articles]
+        rows = []
+        for a in articles:
+            rows.append([str(a.id), a.published_at.strftime("%Y-%m-%d %H:%M") if a.published_at
+                         else "—", a.source, a.language or "", _clip(a.title or "(no title)", 70),
+                         ",".join(a.rules), str(a.cluster or "")])
+            if copies.get(a.id):
+                also = ", ".join(f"{c.source} (#{c.id})" for c in copies[a.id])
+                rows.append(["", "", "", "", _clip(f"↳ also reported by: {also}", 70), "", ""])
         _print_table(["id", "published (UTC)", "source", "lang", "title", "rules", "cluster"], rows)
         if not articles:
             _err("no stored articles match (run `raqib crawl` first?)")
     return EXIT_OK
+
+
+def _stories(repository, articles: list) -> tuple[list, dict[int, list]]:
+    """The listed articles one per story (the first-stored copy leads), with the other copies."""
+    from monitor.stories import group_copies, story_key
+
+    keys = {story_key(a) for a in articles}
+    every_copy = repository.articles(stories=keys, limit=None) if keys else []
+    groups = {story_key(group[0]): group for group in group_copies(every_copy)}
+    leads, copies, shown = [], {}, set()
+    for article in articles:  # keep the listing's order and filters for the leading copy
+        key = story_key(article)
+        if key in shown:
+            continue
+        shown.add(key)
+        group = groups.get(key, [article])
+        lead = group[0] if any(a.id == group[0].id for a in articles) else article
+        leads.append(lead)
+        copies[lead.id] = [c for c in group if c.id != lead.id]
+    return leads, copies
+
+
+def _copy(article) -> dict:
+    return {"id": article.id, "source": article.source, "url": article.url, "title": article.title}
 
 
 # --- run ------------------------------------------------------------------------------------

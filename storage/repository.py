@@ -252,8 +252,12 @@ class Repository:
 
     def articles(self, *, flagged: bool = False, rule: str | None = None,
                  source: str | None = None, since: datetime | None = None,
-                 limit: int | None = 50, ids: Iterable[int] | None = None) -> list[ArticleView]:
-        """Stored articles, newest first (by publication date, else fetch time)."""
+                 limit: int | None = 50, ids: Iterable[int] | None = None,
+                 stories: Iterable[int] | None = None) -> list[ArticleView]:
+        """Stored articles, newest first (by publication date, else fetch time).
+
+        `stories` selects every copy of the given stories (the id of a story's first article).
+        """
         newest = func.coalesce(Article.published_at, Article.fetched_at)
         query = select(Article).order_by(newest.desc(), Article.id.desc())
         if flagged or rule:
@@ -267,6 +271,9 @@ class Repository:
             query = query.where(newest >= since)
         if ids is not None:
             query = query.where(Article.id.in_(list(ids)))
+        if stories is not None:
+            stories = list(stories)
+            query = query.where(Article.id.in_(stories) | Article.cluster_id.in_(stories))
         if limit:
             query = query.limit(limit)
         with self.session() as session:

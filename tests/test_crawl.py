@@ -162,3 +162,16 @@ def test_a_republished_story_joins_the_cluster_of_the_first_copy(crawled):
     assert copy["cluster"] is not None and copy["cluster"] == original["cluster"]
     assert copy["cluster"] == min(original["id"], copy["id"])
     assert articles[by_slug["bahrain-egov-forum"].title]["cluster"] is None
+
+
+def test_items_clusters_show_each_story_once_with_who_else_carried_it(crawled):
+    result = run_cli("items", "--clusters", "--format", "jsonl", "--limit", "0",
+                     config_dir=crawled["config_dir"])
+    stories = [json.loads(line) for line in result.stdout.splitlines()]
+    everything = _articles(crawled)
+    assert len(stories) == len(everything) - 1  # the republished copy is folded into its story
+    story = next(s for s in stories if s["also_reported_by"])
+    assert story["id"] == story["cluster"]
+    assert [c["source"] for c in story["also_reported_by"]] == ["sahifa"]
+    table = run_cli("items", "--clusters", config_dir=crawled["config_dir"]).stdout
+    assert "also reported by: sahifa" in table
