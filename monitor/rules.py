@@ -1,287 +1,45 @@
-"""Watch rules: a Meltwater-style boolean query language that understands Arabic.
+"""Watch rules: named queries (monitor.query) matched against articles, with explanations.
 
-`compile_query` parses a query once; `RuleSet.evaluate` indexes an article once (normalised
-tokens and their proclitic readings; stems and sorted keys for wildcards only when a rule asks)
-and runs every rule on that index. Syntax, normalisation and stemming: docs/rules.md.
+A `RuleSet` compiles its rules once: every exact query word is expanded into the article forms
+that read as it (proclitics, see monitor.arabic), and every rule gets the words that any match
+of it requires. `RuleSet.evaluate` then splits an article into normalised words once, finds the
+rule words present with one set intersection, skips the rules whose required words are absent,
+and decides the rest; positions, clauses and snippets are computed only where needed.
+Syntax, normalisation and stemming: docs/rules.md.
 """
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, NamedTuple
 
-from monitor.arabic import Token, light_stem, normalized_words, strip_proclitics, tokenize
+from monitor.arabic import Token, Words, light_stem, proclitic_forms, strip_proclitics, tokenize
+from monitor.query import (
+    MAX_NEAR,
+    MIN_WILDCARD_PREFIX,
+    And,
+    Near,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    QuerySyntaxError,
+    Word,
+    parse_query,
+)
+
+__all__ = [
+    "FIELDS", "MAX_NEAR", "MIN_WILDCARD_PREFIX", "And", "Hit", "IndexedArticle", "Lexicon",
+    "Near", "Node", "Not", "Or", "Phrase", "Query", "QuerySyntaxError", "RuleMatch", "RuleSet",
+    "RuleVerdict", "WatchRule", "Word", "compile_query",
+]
 
 FIELDS = ("title", "body")
-MAX_NEAR = 100
-MIN_WILDCARD_PREFIX = 3
-_QUOTES = {'"': '"', "“": "”", "«": "»"}
-_NEAR = re.compile(r"NEAR/(\d+)\Z")
-
-
-class QuerySyntaxError(ValueError):
-    """A query that cannot be parsed; `position` is the 0-based offset of the problem."""
-
-    def __init__(self, message: str, position: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.position = position
-
-
-# --- the query language -------------------------------------------------------------------
-
-class Word(NamedTuple):
-    """One query word in matching form: `kind` is exact, prefix (word*) or stem (~word)."""
-
-    kind: str
-    key: str
-
-
-class _Lexeme(NamedTuple):
-    kind: str  # WORD PHRASE LPAREN RPAREN AND OR NOT NEAR
-    text: str
-    start: int
-    end: int
-    distance: int = 0
-
-
-@dataclass(eq=False)
-class Node:
-    """A clause of a compiled query; `start`/`end` locate its source text in the query."""
-
-    start: int
-    end: int
-
-    def describe(self, source: str) -> str:
-        return source[self.start:self.end]
-
-
-@dataclass(eq=False)
-class Phrase(Node):
-    words: tuple[Word, ...]
-
-
-@dataclass(eq=False)
-class Near(Node):
-    left: Node
-    right: Node
-    distance: int
-
-
-@dataclass(eq=False)
-class And(Node):
-    children: list[Node]
-
-
-@dataclass(eq=False)
-class Or(Node):
-    children: list[Node]
-
-
-@dataclass(eq=False)
-class Not(Node):
-    child: Node
-
-
-def _is_positional(node: Node) -> bool:
-    if isinstance(node, Or):
-        return all(_is_positional(child) for child in node.children)
-    return isinstance(node, Phrase | Near)
-
-
-def _is_negative(node: Node) -> bool:
-    """Whether the clause can match an article by what it lacks alone."""
-    if isinstance(node, Not):
-        return True
-    if isinstance(node, And):
-        return all(_is_negative(child) for child in node.children)
-    if isinstance(node, Or):
-        return any(_is_negative(child) for child in node.children)
-    return False
-
-
-def _lex(query: str) -> list[_Lexeme]:
-    lexemes: list[_Lexeme] = []
-    i, n = 0, len(query)
-    while i < n:
-        char = query[i]
-        if char.isspace():
-            i += 1
-        elif char in "()":
-            lexemes.append(_Lexeme("LPAREN" if char == "(" else "RPAREN", char, i, i + 1))
-            i += 1
-        elif char in _QUOTES:
-            close = query.find(_QUOTES[char], i + 1)
-            if close < 0:
-                raise QuerySyntaxError(f"unterminated phrase: no closing {_QUOTES[char]}", i)
-            lexemes.append(_Lexeme("PHRASE", query[i + 1:close], i, close + 1))
-            i = close + 1
-        else:
-            j = i
-            while j < n and not query[j].isspace() and query[j] not in "()" and query[j] not in _QUOTES:
-                j += 1
-            text = query[i:j]
-            if text in ("AND", "OR", "NOT"):
-                lexemes.append(_Lexeme(text, text, i, j))
-            elif text.startswith("NEAR"):
-                near = _NEAR.match(text)
-                if not near:
-                    raise QuerySyntaxError("NEAR needs a distance in words, e.g. NEAR/5", i)
-                distance = int(near.group(1))
-                if not 1 <= distance <= MAX_NEAR:
-                    raise QuerySyntaxError(f"NEAR distance must be 1 to {MAX_NEAR}", i)
-                lexemes.append(_Lexeme("NEAR", text, i, j, distance))
-            else:
-                lexemes.append(_Lexeme("WORD", text, i, j))
-            i = j
-    return lexemes
-
-
-def _words(text: str, offset: int, in_phrase: bool = False) -> list[Word]:
-    """Matching forms of one whitespace-free query word (`~` stems, a final `*` is a prefix).
-
-    In a phrase, punctuation between words ("Information & eGovernment") is skipped as in text.
-    """
-    stem = text.startswith("~")
-    body = text[1:] if stem else text
-    prefix = body.endswith("*")
-    body = body[:-1] if prefix else body
-    base = offset + (1 if stem else 0)
-    for marker in "*~":
-        if marker in body:
-            where = base + body.index(marker)
-            raise QuerySyntaxError(f"'{marker}' is allowed only at the "
-                                   f"{'end' if marker == '*' else 'start'} of a word", where)
-    if stem and prefix:
-        raise QuerySyntaxError("a word cannot be both stemmed (~) and a wildcard (*)", offset)
-    tokens: list[Token] = tokenize(body)
-    if not tokens:
-        if in_phrase and not stem and not prefix:
-            return []
-        raise QuerySyntaxError(f"{text!r} has no letters or digits", offset)
-    if prefix and (tokens[-1].end != len(body) or len(tokens[-1].norm) < MIN_WILDCARD_PREFIX):
-        raise QuerySyntaxError(
-            f"a wildcard needs at least {MIN_WILDCARD_PREFIX} letters right before '*'",
-            base + len(body))
-    kind = "stem" if stem else "exact"
-    words = [Word(kind, light_stem(t.norm) if stem else t.norm) for t in tokens]
-    if prefix:
-        words[-1] = Word("prefix", tokens[-1].norm)
-    return words
-
-
-class _Parser:
-    """Recursive descent: OR < AND (explicit or adjacent, `a NOT b` = a AND NOT b) < NOT < NEAR."""
-
-    _OPERAND_START = ("WORD", "PHRASE", "LPAREN", "NOT")
-
-    def __init__(self, query: str) -> None:
-        self.query = query
-        self.lexemes = _lex(query)
-        self.i = 0
-
-    def parse(self) -> Node:
-        if not self.lexemes:
-            raise QuerySyntaxError("empty query", 0)
-        node = self._or()
-        if self.i < len(self.lexemes):  # only a stray ")" stops _or early
-            raise QuerySyntaxError("unbalanced ')'", self.lexemes[self.i].start)
-        if _is_negative(node):
-            raise QuerySyntaxError(
-                "the query only says what must be absent; add a term that must be present", 0)
-        return node
-
-    def _peek(self) -> _Lexeme | None:
-        return self.lexemes[self.i] if self.i < len(self.lexemes) else None
-
-    def _expect_operand(self, after: _Lexeme) -> None:
-        nxt = self._peek()
-        if nxt is None or nxt.kind not in self._OPERAND_START:
-            where = nxt.start if nxt else len(self.query)
-            raise QuerySyntaxError(f"'{after.text}' needs a term after it", where)
-
-    def _or(self) -> Node:
-        children = [self._and()]
-        while (lexeme := self._peek()) is not None and lexeme.kind == "OR":
-            self.i += 1
-            self._expect_operand(lexeme)
-            children.append(self._and())
-        return self._group(Or, children)
-
-    def _and(self) -> Node:
-        children = [self._unary()]
-        while (lexeme := self._peek()) is not None and lexeme.kind not in ("OR", "RPAREN"):
-            if lexeme.kind == "AND":
-                self.i += 1
-                self._expect_operand(lexeme)
-            children.append(self._unary())
-        return self._group(And, children)
-
-    def _unary(self) -> Node:
-        lexeme = self._peek()
-        if lexeme is not None and lexeme.kind == "NOT":
-            self.i += 1
-            self._expect_operand(lexeme)
-            child = self._unary()
-            return Not(lexeme.start, child.end, child)
-        return self._near()
-
-    def _near(self) -> Node:
-        node = self._primary()
-        while (lexeme := self._peek()) is not None and lexeme.kind == "NEAR":
-            self.i += 1
-            if (nxt := self._peek()) is not None and nxt.kind == "NOT":
-                raise QuerySyntaxError(f"{lexeme.text} cannot take a NOT clause", nxt.start)
-            right = self._primary()
-            for operand in (node, right):
-                if not _is_positional(operand):
-                    raise QuerySyntaxError(
-                        f"{lexeme.text} joins words, phrases or OR-groups of them, "
-                        "not AND/NOT clauses", operand.start)
-            node = Near(node.start, right.end, node, right, lexeme.distance)
-        return node
-
-    def _primary(self) -> Node:
-        lexeme = self._peek()
-        if lexeme is None:
-            raise QuerySyntaxError("unexpected end of query: a term is missing",
-                                   len(self.query))
-        self.i += 1
-        if lexeme.kind == "WORD":
-            return Phrase(lexeme.start, lexeme.end, tuple(_words(lexeme.text, lexeme.start)))
-        if lexeme.kind == "PHRASE":
-            words: list[Word] = []
-            for part in re.finditer(r"\S+", lexeme.text):
-                words.extend(_words(part.group(), lexeme.start + 1 + part.start(), in_phrase=True))
-            if not words:
-                raise QuerySyntaxError("empty phrase", lexeme.start)
-            return Phrase(lexeme.start, lexeme.end, tuple(words))
-        if lexeme.kind == "LPAREN":
-            if (nxt := self._peek()) is not None and nxt.kind == "RPAREN":
-                raise QuerySyntaxError("empty parentheses", lexeme.start)
-            node = self._or()
-            closing = self._peek()
-            if closing is None or closing.kind != "RPAREN":
-                raise QuerySyntaxError("'(' is never closed", lexeme.start)
-            self.i += 1
-            node.start, node.end = lexeme.start, closing.end
-            return node
-        if lexeme.kind == "RPAREN":
-            raise QuerySyntaxError("unbalanced ')'", lexeme.start)
-        raise QuerySyntaxError(f"'{lexeme.text}' needs a term before it", lexeme.start)
-
-    @staticmethod
-    def _group(kind: type[And] | type[Or], children: list[Node]) -> Node:
-        if len(children) == 1:
-            return children[0]
-        flat: list[Node] = []
-        for child in children:  # (a AND b) AND c is one AND: simpler explanations
-            flat.extend(child.children if isinstance(child, kind) else [child])
-        return kind(children[0].start, children[-1].end, flat)
+Span = tuple[int, int]
 
 
 @dataclass(eq=False)
@@ -301,68 +59,249 @@ class Query:
 
 def compile_query(query: str) -> Query:
     """Parse a query, raising QuerySyntaxError with the position of the first problem."""
-    return Query(query, _Parser(query).parse())
+    return Query(query, parse_query(query))
+
+
+# --- words of a rule set, and what an article must contain for a rule to match --------------
+
+class Lexicon:
+    """The words of a rule set, prepared once: every article form that reads as each exact word,
+    and the `_literal`s that each article word provides (cached across articles)."""
+
+    def __init__(self, words: Iterable[Word]) -> None:
+        words = set(words)
+        self.forms = {word.key: proclitic_forms(word.key) for word in words if word.kind == "exact"}
+        owners: defaultdict[str, list[str]] = defaultdict(list)
+        for key, forms in self.forms.items():
+            for form in forms:
+                owners[form].append(key)
+        self.owners = {form: frozenset(keys) for form, keys in owners.items()}
+        self.heads = frozenset(literal for word in words if word.kind != "exact"
+                               if (literal := _literal(word)) is not None)
+        self.literals = lru_cache(maxsize=131072)(self._literals_of)
+
+    def _literals_of(self, norm_token: str) -> frozenset[str]:
+        literals = _heads(norm_token) & self.heads
+        owners = self.owners.get(norm_token)
+        return literals | owners if owners else literals
+
+    def present(self, distinct: Iterable[str]) -> set[str]:
+        """The `_literal`s of these article words that any rule of the set asks for."""
+        return set().union(*map(self.literals, distinct))
+
+
+def _words_of(node: Node) -> Iterator[Word]:
+    if isinstance(node, Phrase):
+        yield from node.words
+    elif isinstance(node, Near):
+        yield from _words_of(node.left)
+        yield from _words_of(node.right)
+    elif isinstance(node, And | Or):
+        for child in node.children:
+            yield from _words_of(child)
+    elif isinstance(node, Not):
+        yield from _words_of(node.child)
+
+
+@lru_cache(maxsize=4096)
+def _fragment(word: Word) -> str:
+    """A string that every normalised article word matching a wildcard or stem word contains.
+
+    A reading only drops proclitics (perhaps leaving "ال"+the rest) or a tanwin alif, and a light
+    stem only cuts endings: so a matching reading starts with the prefix, or with the stem; only
+    a stem ending in a restored ه (three letters: بيتها → بيه) or y (ministries → ministry) may
+    differ in its last letter.
+    """
+    key = word.key
+    if word.kind == "stem" and ((len(key) == 3 and key.endswith("ه"))
+                                or (key.endswith("y") and key.isascii())):
+        key = key[:-1]
+    if key.startswith("ال"):
+        return key[2:]
+    return "" if "ال".startswith(key) else key
+
+
+def _literal(word: Word) -> str | None:
+    """What a word puts in an article's `present` set when it occurs (None: no cheap test).
+
+    An exact word is itself; a wildcard or stem is "*" + the first two or three letters of its
+    `_fragment`, which a reading of any matching article word starts with (`_heads`).
+    """
+    if word.kind == "exact":
+        return word.key
+    fragment = _fragment(word)
+    return "*" + fragment[:3] if len(fragment) >= 2 else None
+
+
+# A screen decides cheaply whether a rule can match: the query with every phrase and NEAR read
+# as "all its words occur", NOT read as "true", and each word tested by membership in the
+# article's `present` set (`_literal`). A rule whose screen fails cannot match; most rules fail
+# it on most articles, after a few set operations.
+Screen = Callable[[set[str]], bool]
+
+
+def _screen(node: Node) -> Screen | None:
+    """The screen of a clause, or None when it cannot rule anything out."""
+    if isinstance(node, Phrase):
+        literals = frozenset(lit for word in node.words if (lit := _literal(word)) is not None)
+        if len(literals) == 1:
+            (literal,) = literals
+            return lambda present: literal in present
+        return (lambda present: literals <= present) if literals else None
+    if isinstance(node, Near):
+        return _all_of([_screen(node.left), _screen(node.right)])
+    if isinstance(node, And):
+        return _all_of([_screen(child) for child in node.children])
+    if isinstance(node, Or):
+        screens, single = [], set()
+        for child in node.children:
+            if isinstance(child, Phrase) and len(child.words) == 1:
+                if (literal := _literal(child.words[0])) is None:
+                    return None
+                single.add(literal)  # one set test for all the one-word alternatives
+            elif (screen := _screen(child)) is None:
+                return None
+            else:
+                screens.append(screen)
+        if single:
+            literals = frozenset(single)
+            screens.insert(0, lambda present: not literals.isdisjoint(present))
+        if len(screens) == 1:
+            return screens[0]
+        return lambda present: any(screen(present) for screen in screens)
+    return None  # NOT: what is absent rules nothing out
+
+
+def _all_of(screens: list[Screen | None]) -> Screen | None:
+    kept = [screen for screen in screens if screen is not None]
+    if len(kept) <= 1:
+        return kept[0] if kept else None
+    return lambda present: all(screen(present) for screen in kept)
 
 
 # --- an article indexed for matching -------------------------------------------------------
 
+@lru_cache(maxsize=65536)
+def _reading_stems(norm_token: str) -> frozenset[str]:
+    return frozenset(light_stem(form) for form in strip_proclitics(norm_token))
+
+
+@lru_cache(maxsize=65536)
+def _heads(norm_token: str) -> frozenset[str]:
+    """"*" + the first two and three letters of each reading of a word, and of a reading after
+    its "ال": where a wildcard's or a stem's `_fragment` can start (see `_literal`)."""
+    forms = strip_proclitics(norm_token)
+    return frozenset([head for form in forms for head in ("*" + form[:2], "*" + form[:3])]
+                     + ["*" + form[2:5] for form in forms if form.startswith("ال")]
+                     + ["*" + form[2:4] for form in forms if form.startswith("ال")])
+
+
+_NOTHING: frozenset[str] = frozenset()
+
+
 class _Field:
-    """One field's words: normalised form -> positions, and proclitic reading -> forms."""
+    """One field's normalised words, and which forms of a query word occur in it, where."""
 
-    __slots__ = ("text", "size", "by_norm", "readings", "_tokens", "_keys", "_stems")
+    __slots__ = ("text", "split", "words", "size", "lexicon", "_distinct",
+                 "_forms", "_by_fragment", "_present", "_positions", "_word_positions", "_tokens")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, lexicon: Lexicon | None = None) -> None:
         self.text = text
-        norms = normalized_words(text)
-        self.size = len(norms)
-        by_norm: defaultdict[str, list[int]] = defaultdict(list)
-        for position, norm in enumerate(norms):
-            by_norm[norm].append(position)
-        readings: defaultdict[str, list[str]] = defaultdict(list)
-        for norm in by_norm:  # distinct words only: Arabic news repeats a lot
-            for form in strip_proclitics(norm):
-                readings[form].append(norm)
-        self.by_norm, self.readings = by_norm, readings
+        self.split = Words(text)
+        self.words = self.split.words
+        self.size = len(self.words)
+        self.lexicon = lexicon
+        self._distinct: set[str] | None = None
+        self._forms: dict[Word, frozenset[str]] = {}
+        self._by_fragment: dict[str, list[str]] = {}
+        self._present: set[str] | None = None
+        self._positions: dict[str, list[int]] | None = None
+        self._word_positions: dict[Word, list[int]] = {}
         self._tokens: list[Token] | None = None
-        self._keys: list[str] | None = None
-        self._stems: dict[str, list[str]] | None = None
 
     @property
     def tokens(self) -> list[Token]:
-        """Tokens with offsets into the original text, computed only when a snippet needs them."""
+        """Tokens with offsets into the original text (built on first use)."""
         if self._tokens is None:
             self._tokens = tokenize(self.text)
         return self._tokens
 
+    @property
+    def distinct(self) -> set[str]:
+        if self._distinct is None:
+            self._distinct = set(self.words)
+        return self._distinct
+
+    @property
+    def present(self) -> set[str]:
+        """`_literal`s of the words in this field (with a lexicon: those its rules ask for)."""
+        if self._present is None:
+            if self.lexicon is not None:
+                self._present = self.lexicon.present(self.distinct)
+            else:
+                self._present = set().union(*map(_heads, self.distinct))
+        return self._present
+
     def has(self, word: Word) -> bool:
+        """Whether `word` occurs in this field."""
+        return bool(self.forms(word))
+
+    def forms(self, word: Word) -> frozenset[str]:
+        """The distinct normalised words of this field that match `word`."""
+        found = self._forms.get(word)
+        if found is None:
+            found = self._forms[word] = self._find(word)
+        return found
+
+    def _find(self, word: Word) -> frozenset[str]:
         if word.kind == "exact":
-            return word.key in self.readings
-        return bool(self._norms(word))
+            lexicon = self.lexicon
+            if lexicon is not None and word.key in lexicon.forms:
+                if word.key not in self.present:
+                    return _NOTHING
+                return lexicon.forms[word.key] & self.distinct
+            return proclitic_forms(word.key) & self.distinct
+        fragment, literal = _fragment(word), _literal(word)
+        if literal is not None and (self.lexicon is None or literal in self.lexicon.heads):
+            if literal not in self.present:
+                return _NOTHING  # most wildcards and stems stop here
+        elif fragment not in self.split.normalized:
+            return _NOTHING
+        candidates = self._by_fragment.get(literal or fragment)
+        if candidates is None:
+            candidates = self._candidates(literal, fragment)
+        if word.kind == "stem":
+            return frozenset(t for t in candidates if word.key in _reading_stems(t))
+        return frozenset(t for t in candidates
+                         if any(form.startswith(word.key) for form in strip_proclitics(t)))
+
+    def _candidates(self, literal: str | None, fragment: str) -> list[str]:
+        """Distinct words that may match a wildcard or stem: those with its literal, if known."""
+        lexicon, found = self.lexicon, self._by_fragment
+        if literal is None or lexicon is None or literal not in lexicon.heads:
+            found[literal or fragment] = [t for t in self.distinct if fragment in t]
+        elif "" not in found:  # one pass files every word under the literals it provides
+            found[""] = []
+            literals_of = lexicon.literals
+            for norm in self.distinct:
+                for each in literals_of(norm):
+                    if each[0] == "*":
+                        found.setdefault(each, []).append(norm)
+        return found.setdefault(literal or fragment, [])
 
     def positions(self, word: Word) -> list[int]:
-        norms = self._norms(word)
-        if len(norms) == 1:
-            return self.by_norm[norms[0]]
-        return sorted({p for norm in norms for p in self.by_norm[norm]})
-
-    def _norms(self, word: Word) -> list[str]:
-        if word.kind == "exact":
-            return self.readings.get(word.key, [])
-        if word.kind == "stem":
-            if self._stems is None:
-                stems: defaultdict[str, list[str]] = defaultdict(list)
-                for form, norms in self.readings.items():
-                    stems[light_stem(form)].extend(norms)
-                self._stems = stems
-            return list(dict.fromkeys(self._stems.get(word.key, [])))
-        if self._keys is None:
-            self._keys = sorted(self.readings)
-        keys, at = self._keys, bisect_left(self._keys, word.key)
-        found: list[str] = []
-        while at < len(keys) and keys[at].startswith(word.key):
-            found.extend(self.readings[keys[at]])
-            at += 1
-        return list(dict.fromkeys(found))
+        """Sorted word positions of `word` in this field."""
+        found = self._word_positions.get(word)
+        if found is None:
+            forms = self.forms(word)
+            if self._positions is None and forms:  # one pass, the first time positions matter
+                self._positions = index = defaultdict(list)
+                for at, norm in enumerate(self.words):
+                    index[norm].append(at)
+            lists = [self._positions[form] for form in forms] if forms else []
+            found = lists[0] if len(lists) == 1 else sorted(p for ps in lists for p in ps)
+            self._word_positions[word] = found
+        return found
 
 
 class Hit(NamedTuple):
@@ -373,56 +312,81 @@ class Hit(NamedTuple):
 
 
 class IndexedArticle:
-    """An article's title and body, tokenised and indexed once for all rules."""
+    """An article's title and body, split into normalised words once for all rules.
 
-    def __init__(self, title: str | None, text: str | None) -> None:
-        self.fields = {"title": _Field(title or ""), "body": _Field(text or "")}
-        self._spans: dict[tuple[int, str], list[tuple[int, int]]] = {}
-        self._phrases: dict[tuple[tuple[Word, ...], str], list[tuple[int, int]]] = {}
-        self._verdicts: dict[tuple[int, tuple[str, ...]], bool] = {}
+    With a rule set's `Lexicon`, its exact words are found with one lookup per article word.
+    """
+
+    def __init__(self, title: str | None, text: str | None, lexicon: Lexicon | None = None) -> None:
+        self.fields = {"title": _Field(title or "", lexicon), "body": _Field(text or "", lexicon)}
+        self._spans: dict[str, dict[Node, list[Span]]] = {name: {} for name in FIELDS}
+        self._verdicts: dict[tuple[str, ...], dict[Node, bool]] = {}
+        self._present: dict[tuple[str, ...], set[str]] = {}
+
+    def screened(self, screen: Screen | None, fields: tuple[str, ...]) -> bool:
+        """Whether a rule's screen (see `_screen`) lets it through on these fields."""
+        if screen is None:
+            return True
+        present = self._present.get(fields)
+        if present is None:
+            searched = [self.fields[name].present for name in fields]
+            present = self._present[fields] = (searched[0] if len(searched) == 1
+                                               else set().union(*searched))
+        return screen(present)
 
     def matches(self, node: Node, fields: tuple[str, ...]) -> bool:
-        """Whether a clause holds; cheap membership tests where no positions are needed."""
-        key = (id(node), fields)
-        verdict = self._verdicts.get(key)
+        """Whether a clause holds; membership tests first, positions only where needed."""
+        memo = self._verdicts.get(fields)
+        if memo is None:
+            memo = self._verdicts[fields] = {}
+        verdict = memo.get(node)
         if verdict is None:
-            verdict = self._verdicts[key] = self._decide(node, fields)
+            verdict = memo[node] = self._decide(node, fields)
         return verdict
 
     def _decide(self, node: Node, fields: tuple[str, ...]) -> bool:
-        if isinstance(node, Phrase) and len(node.words) == 1:
-            return any(self.fields[name].has(node.words[0]) for name in fields)
-        if isinstance(node, Near):  # positions only when both sides occur at all
-            if not (self.matches(node.left, fields) and self.matches(node.right, fields)):
+        kind = type(node)
+        if kind is Phrase:
+            searched = [self.fields[name] for name in fields]
+            words = node.words  # type: ignore[attr-defined]
+            if not all(any(f.forms(word) for f in searched) for word in words):
                 return False
-        if isinstance(node, Phrase | Near):
-            return any(self.spans(node, name) for name in fields)
-        if isinstance(node, Not):
-            return not self.matches(node.child, fields)
-        if isinstance(node, And):
-            return all(self.matches(child, fields) for child in node.children)
-        assert isinstance(node, Or)
-        return any(self.matches(child, fields) for child in node.children)
+            return len(words) == 1 or any(self.spans(node, name) for name in fields)
+        if kind is Or:
+            return any(self.matches(child, fields) for child in node.children)  # type: ignore[attr-defined]
+        if kind is And:
+            return all(self.matches(child, fields) for child in node.children)  # type: ignore[attr-defined]
+        if kind is Near:  # positions only when both sides occur at all
+            return (self.matches(node.left, fields) and self.matches(node.right, fields)  # type: ignore[attr-defined]
+                    and any(self.spans(node, name) for name in fields))
+        return not self.matches(node.child, fields)  # type: ignore[attr-defined]
 
-    def spans(self, node: Node, field_name: str) -> list[tuple[int, int]]:
+    def spans(self, node: Node, field_name: str) -> list[Span]:
         """Token spans (first, last) of a positional clause in one field, sorted by start."""
-        key = (id(node), field_name)
-        if key not in self._spans:
-            self._spans[key] = self._compute_spans(node, field_name)
-        return self._spans[key]
+        memo = self._spans[field_name]
+        spans = memo.get(node)
+        if spans is None:
+            spans = memo[node] = self._compute_spans(node, field_name)
+        return spans
 
-    def _compute_spans(self, node: Node, field_name: str) -> list[tuple[int, int]]:
+    def _compute_spans(self, node: Node, field_name: str) -> list[Span]:
         if isinstance(node, Phrase):
-            return self._phrase(node.words, field_name)
-        if isinstance(node, Or):
-            present = (child for child in node.children if self.matches(child, (field_name,)))
-            merged = {span for child in present for span in self.spans(child, field_name)}
+            indexed, words = self.fields[field_name], node.words
+            if not all(indexed.forms(word) for word in words):
+                return []
+            first = indexed.positions(words[0])
+            if len(words) == 1:
+                return [(p, p) for p in first]
+            rest = [set(indexed.positions(word)) for word in words[1:]]
+            return [(p, p + len(rest)) for p in first
+                    if all(p + i in positions for i, positions in enumerate(rest, 1))]
+        if isinstance(node, Or):  # an absent alternative has no spans
+            merged = {span for child in node.children for span in self.spans(child, field_name)}
             return sorted(merged)
         assert isinstance(node, Near)
-        if not (self.matches(node.left, (field_name,)) and self.matches(node.right, (field_name,))):
-            return []
-        left, right = self.spans(node.left, field_name), self.spans(node.right, field_name)
-        if not left or not right:
+        left = self.spans(node.left, field_name)
+        right = self.spans(node.right, field_name) if left else []
+        if not right:
             return []
         n, widest = node.distance, max(end - start for start, end in right)
         starts = [start for start, _ in right]
@@ -436,23 +400,6 @@ class IndexedArticle:
                     found.add((min(a_start, b_start), max(a_end, b_end)))
                 at += 1
         return sorted(found)
-
-    def _phrase(self, words: tuple[Word, ...], field_name: str) -> list[tuple[int, int]]:
-        # Same words, same field: many rules share "مجلس التعاون", so cache by words.
-        key = (words, field_name)
-        cached = self._phrases.get(key)
-        if cached is not None:
-            return cached
-        indexed = self.fields[field_name]
-        first = indexed.positions(words[0])
-        if len(words) == 1:
-            spans = [(p, p) for p in first]
-        else:
-            rest = [set(indexed.positions(word)) for word in words[1:]]
-            spans = [(p, p + len(rest)) for p in first
-                     if all(p + i in positions for i, positions in enumerate(rest, 1))]
-        self._phrases[key] = spans
-        return spans
 
 
 def _hits(node: Node, article: IndexedArticle, fields: tuple[str, ...]) -> list[Hit] | None:
@@ -491,6 +438,7 @@ class WatchRule:
     fields: tuple[str, ...] = FIELDS
     enabled: bool = True
     compiled: Query = field(init=False, repr=False, compare=False)
+    screen: Screen | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.languages = tuple(_language(lang) for lang in self.languages or ())
@@ -499,6 +447,7 @@ class WatchRule:
         if unknown:
             raise ValueError(f"rule {self.id!r}: unknown field {unknown[0]!r} (use title, body)")
         self.compiled = compile_query(self.query)
+        self.screen = _screen(self.compiled.root)
 
     def applies_to(self, language: str | None) -> bool:
         """Whether the rule looks at an article in `language` (None: language unknown)."""
@@ -547,6 +496,7 @@ class RuleSet:
             if rule.id in seen:
                 raise ValueError(f"duplicate rule id {rule.id!r}")
             seen.add(rule.id)
+        self.lexicon = Lexicon(word for rule in self.rules for word in _words_of(rule.compiled.root))
 
     def __iter__(self) -> Iterator[WatchRule]:
         return iter(self.rules)
@@ -558,22 +508,27 @@ class RuleSet:
         """The rule with this id, if any."""
         return next((rule for rule in self.rules if rule.id == rule_id), None)
 
+    def index(self, title: str | None, text: str | None) -> IndexedArticle:
+        """An article indexed for these rules."""
+        return IndexedArticle(title, text, self.lexicon)
+
     def evaluate(self, title: str, text: str, language: str | None = None) -> list[RuleMatch]:
         """Matches of the enabled rules that apply to `language` (None: every language)."""
-        article = IndexedArticle(title, text)
+        article = self.index(title, text)
         matches = []
         for rule in self.rules:
-            if not rule.enabled or not rule.applies_to(language):
+            if (not rule.enabled or not rule.applies_to(language)
+                    or not article.screened(rule.screen, rule.fields)):
                 continue
             hits = rule.compiled.match(article, rule.fields)
             if hits is not None:
                 matches.append(RuleMatch(rule.id, _clauses(rule, article, hits),
-                                           _snippets(article, hits)))
+                                         _snippets(article, hits)))
         return matches
 
     def explain(self, title: str, text: str, language: str | None = None) -> list[RuleVerdict]:
         """Every rule's verdict on the article, with what matched or what was missing."""
-        article = IndexedArticle(title, text)
+        article = self.index(title, text)
         return [_verdict(rule, article, language) for rule in self.rules]
 
 
@@ -605,7 +560,7 @@ def _snippets(article: IndexedArticle, hits: list[Hit]) -> list[str]:
     for name in FIELDS:
         spans = sorted({(start, end) for hit in hits for f, start, end in hit.spans if f == name})
         indexed = article.fields[name]
-        if not spans or len(indexed.tokens) != indexed.size:  # size differs: cannot place them
+        if not spans:
             continue
         last = indexed.size - 1
         windows: list[list[int]] = []
@@ -616,7 +571,10 @@ def _snippets(article: IndexedArticle, hits: list[Hit]) -> list[str]:
             else:
                 windows.append([lo, hi])
         for lo, hi in windows:
-            text = " ".join(indexed.text[indexed.tokens[lo].start:indexed.tokens[hi].end].split())
+            first, final = indexed.split.span(lo), indexed.split.span(hi)
+            if first is None or final is None:  # words that tokenize cannot place: no snippet
+                break
+            text = " ".join(indexed.text[first[0]:final[1]].split())
             if name == "body":
                 text = ("…" if lo > 0 else "") + text + ("…" if hi < last else "")
             snippets.append(text)

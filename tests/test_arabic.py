@@ -3,10 +3,14 @@
 import pytest
 
 from monitor.arabic import (
+    _TABLE,
+    Words,
     has_arabic,
     is_arabic_word,
     light_stem,
     normalize,
+    normalized_words,
+    proclitic_forms,
     strip_proclitics,
     tokenize,
 )
@@ -128,3 +132,48 @@ def test_tanwin_alif_reads_as_the_bare_word() -> None:
     assert "اجتماع" in strip_proclitics(normalize("اجتماعاً"))
     assert "اجتماع" in strip_proclitics(normalize("واجتماعاً"))
     assert "صحفي" in strip_proclitics(normalize("صحفياً"))
+
+
+# --- the fast paths used by watch rules: same words, same offsets as tokenize --------------
+
+TRICKY_TEXTS = [
+    "عقدت اللجنة الوزارية للحكومة الإلكترونية اجتماعها في ٢٠٢٤م.",
+    "وَعُقِدَ الاجتمـــاعُ، في «الرياض» يوم ١٥ مايو ٢٠٢٤م — بمشاركة هيئة الحكومة الرقمية.",
+    "الحُكُومَةُ الإِلِكْتْرُونِيَّةُ ١٤٤٦هـ",  # tashkeel, and a tatweel after digits
+    "٢َ٤ عددٌ",  # a mark between two digits joins them once dropped: tokenize cannot follow
+    "نظام\u200cإلكتروني و\u200bمنصة",  # zero-width non-joiner and zero-width space
+    "The GCC e-Government Committee's 5th meeting in İstanbul",  # İ lowercases to two letters
+    "Café résumé Ⅻ² — naïve",  # letters outside Arabic and a-z
+    "",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY_TEXTS)
+def test_words_match_tokenize_and_place_words_like_it(text: str) -> None:
+    words, tokens = Words(text), tokenize(text)
+    assert words.normalized == normalize(text) == text.translate(_TABLE).lower()
+    assert normalized_words(text) == words.words
+    same_count = len(tokens) == len(words)
+    if same_count:
+        assert words.words == [token.norm for token in tokens]
+    for index in range(len(words)):
+        expected = (tokens[index].start, tokens[index].end) if same_count else None
+        assert words.span(index) == expected
+
+
+def test_words_place_words_in_text_with_tashkeel() -> None:
+    text = "أكّدَ مُحافِظُ هيئةِ الحكومةِ الرقميّةِ"
+    words = Words(text)
+    assert words.words == ["اكد", "محافظ", "هييه", "الحكومه", "الرقميه"]
+    start, end = words.span(3)
+    assert text[start:end] == "الحكومةِ"
+
+
+@pytest.mark.parametrize("word", ["حكومه", "الحكومه", "لجنه", "اجتماع", "دول", "مجلس", "gcc"])
+def test_proclitic_forms_is_the_inverse_of_strip_proclitics(word: str) -> None:
+    forms = proclitic_forms(word)
+    assert word in forms
+    assert all(word in strip_proclitics(form) for form in forms)
+    text = "والحكومة بالحكومة للحكومة حكومة الحكومة للجنة واللجنة اجتماعاً ودول بمجلس gcc"
+    for token in {normalize(w) for w in text.split()}:
+        assert (token in forms) == (word in strip_proclitics(token))

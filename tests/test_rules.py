@@ -2,11 +2,16 @@
 
 import pytest
 
+from monitor.arabic import light_stem, normalized_words, strip_proclitics
 from monitor.rules import (
+    IndexedArticle,
     QuerySyntaxError,
     RuleMatch,
     RuleSet,
     WatchRule,
+    Word,
+    _heads,
+    _literal,
     compile_query,
 )
 
@@ -226,3 +231,55 @@ def test_rule_set_refuses_duplicate_ids_and_accepts_lists() -> None:
     rule = WatchRule("a", "A", "x", languages=["AR"], fields=["title"])  # as YAML gives them
     assert rule.languages == ("ar",) and rule.fields == ("title",)
     assert RuleSet([rule]).get("a") is rule and len(RuleSet([rule])) == 1
+
+
+# --- the fast path: screens and the lexicon never change a verdict -------------------------
+
+def _eval_texts() -> list[tuple[str, str, str]]:
+    from pathlib import Path
+
+    import yaml
+
+    cases = yaml.safe_load((Path(__file__).parent / "rules_eval" / "gcc_egov.yaml")
+                           .read_text(encoding="utf-8"))["cases"]
+    return [(case["title"], case["body"], case["language"]) for case in cases]
+
+
+SCREEN_QUERIES = [
+    '"~حكومة ~إلكترونية" NEAR/6 (~لجنة OR اجتماع*)',
+    "~حج OR ~بيت OR ~وزارة",  # short stems and a restored taa marbuta (بيتها → بيه)
+    "(اجتماع* OR ~ministry) AND NOT رياضة",
+    '"دول مجلس التعاون" OR ~خليجي',
+    "الاجتماع NEAR/3 (الحكومة OR ~committee)",
+]
+
+
+def test_screens_and_lexicon_agree_with_the_unscreened_engine() -> None:
+    rules = RuleSet([WatchRule(f"r{i}", "R", q) for i, q in enumerate(SCREEN_QUERIES)])
+    for title, body, _language in _eval_texts():
+        article = rules.index(title, body)
+        plain = IndexedArticle(title, body)  # no lexicon, no screen
+        for rule in rules:
+            expected = plain.matches(rule.compiled.root, rule.fields)
+            assert article.matches(rule.compiled.root, rule.fields) is expected
+            if expected:
+                assert article.screened(rule.screen, rule.fields), (rule.query, title)
+
+
+def test_fragment_heads_cover_every_matching_word() -> None:
+    # Every article word a stem or wildcard matches provides its literal: a screen is sound.
+    words = {w for title, body, _ in _eval_texts() for w in normalized_words(title + " " + body)}
+    words |= {"بيتها", "لبيتها", "ministries", "والخليجيين", "للاجتماعات"}
+    for norm in sorted(words)[:3000]:
+        for reading in strip_proclitics(norm):
+            for word in (Word("stem", light_stem(reading)), Word("prefix", reading[:4])):
+                literal = _literal(word)
+                if literal is not None and len(word.key) >= 3:
+                    assert literal in _heads(norm), (norm, word)
+
+
+def test_rules_on_a_text_with_no_rule_words_are_screened_out() -> None:
+    rules = RuleSet([WatchRule("egov", "E", '"~حكومة ~إلكترونية" NEAR/6 ~لجنة'),
+                     WatchRule("hajj", "H", "~حج OR ~عمرة OR Hajj")])
+    article = rules.index("أمطار غزيرة على الرياض", "توقع المركز الوطني للأرصاد هطول أمطار.")
+    assert [article.screened(rule.screen, rule.fields) for rule in rules] == [False, False]
