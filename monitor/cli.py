@@ -129,6 +129,17 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=cmd_sources_check)
 
     _add_digest_commands(commands)
+    _add_rules_commands(commands)
+
+    worker = commands.add_parser(
+        "worker", help="a distributed crawl worker (Celery), for more than one machine",
+        description="Run crawl jobs from settings.yaml's broker_url (env RAQIB_BROKER_URL) until "
+                    "SIGTERM: `raqib run` with the same broker enqueues one job per source due, "
+                    "any worker runs it (each crawl in a child process). Needs PostgreSQL when "
+                    "workers run on more than one machine.")
+    worker.add_argument("--concurrency", type=int, metavar="N",
+                        help="crawls at once (default: daemon.max_parallel_crawls)")
+    worker.set_defaults(handler=cmd_worker)
 
     database = commands.add_parser("db", help="database maintenance").add_subparsers(
         dest="db_command", metavar="SUBCOMMAND", required=True)
@@ -138,9 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _repository(config: Config):
+    from storage.db import engine_from_settings
     from storage.repository import Repository
 
-    return Repository(config.settings.database_url)
+    return Repository(engine_from_settings(config.settings.database_url, config.settings.database))
 
 
 # --- crawl ------------------------------------------------------------------------------------
@@ -211,6 +223,10 @@ def cmd_items(args: argparse.Namespace, config: Config) -> int:
             rows.append([str(a.id), a.published_at.strftime("%Y-%m-%d %H:%M") if a.published_at
                          else "—", a.source, a.language or "", _clip(a.title or "(no title)", 70),
                          ",".join(a.rules), str(a.cluster or "")])
+            for rule_id in a.rules:  # why it was flagged, one line per rule
+                snippets = (a.explanations.get(rule_id) or {}).get("snippets") or []
+                why = " · ".join(" ".join(s.split()) for s in snippets[:2]) or "(no snippet)"
+                rows.append(["", "", "", "", _clip(f"↳ {rule_id}: {why}", 70), "", ""])
             if copies.get(a.id):
                 also = ", ".join(f"{c.source} (#{c.id})" for c in copies[a.id])
                 rows.append(["", "", "", "", _clip(f"↳ also reported by: {also}", 70), "", ""])
@@ -252,6 +268,14 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     if args.verbose == 0:  # a daemon's log says what it scheduled and what each run did
         logging.getLogger("monitor").setLevel(logging.INFO)
     return Daemon(args.config_dir, args.db).run_forever()
+
+
+def cmd_worker(args: argparse.Namespace, config: Config) -> int:
+    from monitor.worker import run_worker
+
+    if args.verbose == 0:  # a worker's log says which crawl it took and how it ended
+        logging.getLogger("monitor").setLevel(logging.INFO)
+    return run_worker(config, concurrency=args.concurrency)
 
 
 # --- sources ----------------------------------------------------------------------------------
@@ -400,6 +424,98 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
     where = "a temporary database (gone now)" if not args.db else args.db
     _err(f"done in {result.seconds:.0f}s; the articles went to {where}. Next: `raqib sources "
          "list`, then `raqib crawl` on the real catalogue (needs the internet).")
+    return EXIT_OK
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+def _add_rules_commands(commands: argparse._SubParsersAction) -> None:
+    rules = commands.add_parser("rules", help="try and re-apply the watch rules").add_subparsers(
+        dest="rules_command", metavar="SUBCOMMAND", required=True)
+    test = rules.add_parser(
+        "test", help="which rules match a text, or what re-running them would change",
+        description="Read a text (first line: the title; the rest: the body) from FILE or, with "
+                    "- or nothing, from standard input, and show every rule's verdict and why: "
+                    "the clauses that matched with snippets, what was missing, or the NOT that "
+                    "excluded it. With --stored, re-run the rules over stored articles instead "
+                    "and list the articles whose matches would change (nothing is written).")
+    test.add_argument("file", nargs="?", metavar="FILE|-", help="the text (default: stdin)")
+    test.add_argument("--rule", metavar="ID", help="only this rule")
+    test.add_argument("--language", choices=("ar", "en"),
+                      help="the text's language (default: detected from its script)")
+    test.add_argument("--stored", action="store_true",
+                      help="re-run the rules over stored articles and show what would change")
+    test.add_argument("--since", metavar="DATE", type=_parse_since,
+                      help="with --stored: published (or fetched) since (YYYY-MM-DD, 24h, 7d)")
+    test.add_argument("--source", metavar="ID", help="with --stored: only this source's articles")
+    test.add_argument("--limit", metavar="N", type=int, default=0,
+                      help="with --stored: at most N articles, oldest first (default: all)")
+    test.set_defaults(handler=cmd_rules_test)
+    apply = rules.add_parser(
+        "apply", help="update the stored matches after the rules were edited",
+        description="Re-run the current rules over stored articles (or those since DATE) and "
+                    "store the matches that changed: new matches, matches no rule makes any "
+                    "more, and refreshed explanations. A match that stays keeps its date, so "
+                    "digests do not send it again.")
+    apply.add_argument("--since", metavar="DATE", type=_parse_since,
+                       help="published (or fetched) since: YYYY-MM-DD, ISO date-time, or 24h / 7d")
+    apply.set_defaults(handler=cmd_rules_apply)
+
+
+def cmd_rules_test(args: argparse.Namespace, config: Config) -> int:
+    from monitor import rules_review
+
+    rules = config.rule_set()
+    if args.stored:
+        if args.file or args.rule or args.language:
+            raise UsageError("--stored re-runs every rule over stored articles: it takes no "
+                             "FILE, --rule or --language")
+        review = rules_review.review_stored(rules, _repository(config), since=args.since,
+                                            source=args.source, limit=args.limit or None)
+        _print_table(["id", "title", "added", "removed"],
+                     [[str(c.article_id), _clip(c.title or "(no title)", 60), ",".join(c.added),
+                       ",".join(c.removed) or ("(explanation)" if not c.added else "")]
+                      for c in review.changes])
+        _err(f"{review.articles} stored article(s) re-evaluated: {len(review.changes)} would "
+             f"change ({review.added} match(es) added, {review.removed} removed); nothing written "
+             f"(`raqib rules apply` writes it)")
+        return EXIT_OK
+    if args.since or args.source or args.limit:
+        raise UsageError("--since, --source and --limit go with --stored")
+    if args.file in (None, "-"):
+        text = sys.stdin.read()
+    else:
+        try:
+            text = Path(args.file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {args.file}: {exc}") from exc
+    title, body = rules_review.split_title_body(text)
+    if not (title or body):
+        raise UsageError("the text is empty: give a title line and a body")
+    language = args.language or rules_review.detect_language(f"{title}\n{body}")
+    try:
+        verdicts = rules_review.explain_text(rules, title, body, language, args.rule)
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from exc
+    how = "given" if args.language else "detected" if language else "unknown"
+    print(f"title: {_clip(title, 90)}\nlanguage: {language or '?'} ({how}); "
+          f"{len(verdicts)} rule(s), {sum(v.matched for v in verdicts)} matched")
+    for verdict in verdicts:
+        print(f"\n{'MATCH' if verdict.matched else 'no   '}  {verdict.rule_id} — {verdict.name}")
+        print(f"       {verdict.reason}")
+        for snippet in verdict.snippets:
+            print(f"       « {snippet} »")
+    return EXIT_OK
+
+
+def cmd_rules_apply(args: argparse.Namespace, config: Config) -> int:
+    from monitor.rules_review import apply_stored
+
+    review = apply_stored(config.rule_set(), _repository(config), since=args.since)
+    refreshed = sum(1 for c in review.changes if not c.added and not c.removed)
+    print(f"re-evaluated {review.articles} stored article(s) with {len(config.rules)} rule(s): "
+          f"{len(review.changes)} updated ({review.added} match(es) added, {review.removed} "
+          f"removed, {refreshed} explanation(s) refreshed); {review.flagged} flagged now")
     return EXIT_OK
 
 

@@ -454,6 +454,9 @@ def load_config(directory: str | Path | None = None, *, database_url: str | None
     database_url = database_url or os.environ.get("RAQIB_DATABASE_URL")
     if database_url:
         settings = settings.model_copy(update={"database_url": database_url})
+    broker_url = os.environ.get("RAQIB_BROKER_URL")
+    if broker_url is not None:  # set but empty: no broker, crawl in the daemon itself
+        settings = settings.model_copy(update={"broker_url": broker_url or None})
     rule_ids = {rule.id for rule in rules}
     for digest in settings.digests:
         unknown = [rule_id for rule_id in digest.rules if rule_id not in rule_ids]

@@ -30,9 +30,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.config import Config, ConfigError, Schedule, Source, load_config, parse_duration
 from monitor.crawljob import CrawlChildren, CrawlOutcome, crawl_in_child
 from monitor.health import assess, first_run_delay, transition
-from storage.repository import Repository
+from storage.db import engine_from_settings
+from storage.repository import AdvisoryLock, Repository
 
 log = logging.getLogger(__name__)
+
+SCHEDULER_LOCK = "scheduler"  # the PostgreSQL advisory lock of the one active `raqib run`
+STANDBY_POLL = 2.0  # seconds between a standby daemon's attempts to take over
 
 Dispatch = Callable[[Source], CrawlOutcome | None]
 
@@ -52,9 +56,17 @@ class Daemon:
         self.config_dir = config_dir
         self.database_url = database_url
         self.config: Config = load_config(config_dir, database_url=database_url)
-        self.repository = Repository(self.config.settings.database_url)
+        self.repository = Repository(engine_from_settings(self.config.settings.database_url,
+                                                          self.config.settings.database))
         self.children = CrawlChildren()
+        # With a broker the crawls, and their run records, belong to the workers.
+        self.distributed = dispatch is None and bool(self.config.settings.broker_url)
+        if self.distributed:
+            from monitor.worker import CrawlQueue
+
+            dispatch = CrawlQueue(self.config)
         self.dispatch = dispatch or self._crawl_locally
+        self.scheduler_lock: AdvisoryLock | None = None
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(self.config.settings.daemon.max_parallel_crawls),
                        "light": ThreadPoolExecutor(2)},
@@ -70,7 +82,8 @@ class Daemon:
 
     def start(self, paused: bool = False) -> None:
         """Add every job and start the scheduler (paused: jobs scheduled, none run)."""
-        stale = self.repository.abandon_running("the daemon stopped before this crawl ended")
+        stale = 0 if self.distributed else \
+            self.repository.abandon_running("the daemon stopped before this crawl ended")
         if stale:
             log.warning("marked %d crawl run(s) left running by a previous daemon as failed", stale)
         self._schedule_sources(self.config.sources)
@@ -226,14 +239,39 @@ class Daemon:
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
         signal.signal(signal.SIGHUP, self.request_reload)
+        if not self._become_scheduler():
+            self.repository.close()
+            return 0  # stopped while standing by
         self.start()
         log.info("raqib daemon running: %d jobs", len(self.scheduler.get_jobs()))
+        status, checked = 0, time.monotonic()
         while not self._stop.wait(0.2):
             if self._reload.is_set():
                 self._reload.clear()
                 self.reload()
+            if time.monotonic() - checked > 5:
+                checked = time.monotonic()
+                if not self.scheduler_lock.alive():
+                    # A standby may already have taken over: stop rather than schedule twice.
+                    log.error("lost the database connection that holds the scheduler lock; "
+                              "stopping (restart me to stand by again)")
+                    status = 1
+                    break
         self.shutdown()
-        return 0
+        return status
+
+    def _become_scheduler(self) -> bool:
+        """Take the scheduler lock, standing by while another daemon holds it (PostgreSQL)."""
+        self.scheduler_lock = self.repository.try_advisory_lock(SCHEDULER_LOCK)
+        if self.scheduler_lock is None:
+            log.info("standby: another raqib run holds the scheduler lock; taking over when it stops")
+        while self.scheduler_lock is None:
+            if self._stop.wait(STANDBY_POLL):
+                return False
+            self.scheduler_lock = self.repository.try_advisory_lock(SCHEDULER_LOCK)
+            if self.scheduler_lock is not None:
+                log.info("took over the scheduler lock: this daemon schedules now")
+        return True
 
     def shutdown(self) -> None:
         """Stop scheduling, give running crawls the grace period, then stop them."""
@@ -248,6 +286,9 @@ class Daemon:
             log.warning("stopping crawls still running: %s", ", ".join(self.children.running()))
             self.children.terminate_all()
         self.scheduler.shutdown(wait=True)
-        self.repository.abandon_running("stopped with the daemon before it finished")
+        if not self.distributed:
+            self.repository.abandon_running("stopped with the daemon before it finished")
+        if self.scheduler_lock is not None:
+            self.scheduler_lock.release()
         self.repository.close()
         log.info("raqib daemon stopped")

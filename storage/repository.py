@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, text, update
+from sqlalchemy import Connection, Engine, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -615,3 +616,135 @@ class Repository:
             return list(session.scalars(select(DigestItem.article_id).where(
                 DigestItem.digest_id == digest_id, DigestItem.recipient == recipient)
                 .order_by(DigestItem.article_id)))
+
+    # --- locks ---------------------------------------------------------------------------------
+    # PostgreSQL advisory locks, each held on a connection of its own for as long as the holder
+    # keeps it: the server releases the lock when that connection closes, also when the holding
+    # process dies. SQLite has no such thing: raqib on SQLite is one machine, and the lock
+    # returned there is a stand-in that holds nothing.
+
+    def try_advisory_lock(self, name: str) -> AdvisoryLock | None:
+        """Take the named lock without waiting; None when another connection holds it."""
+        if self.dialect != "postgresql":
+            return AdvisoryLock(name, None)
+        connection = self.engine.connect()
+        # Out of the pool: closing it must end the session (and the lock), not park it.
+        connection.detach()
+        try:
+            taken = connection.execute(text("SELECT pg_try_advisory_lock(:space, :key)"),
+                                       {"space": _LOCK_SPACE, "key": _lock_key(name)}).scalar()
+            connection.commit()
+        except Exception:
+            connection.close()
+            raise
+        if not taken:
+            connection.close()
+            return None
+        return AdvisoryLock(name, connection)
+
+    def advisory_lock_held(self, name: str) -> bool:
+        """Whether any session holds the named lock now (PostgreSQL; always False on SQLite)."""
+        if self.dialect != "postgresql":
+            return False
+        with self.session() as session:
+            return bool(session.scalar(text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND classid = :space AND objid = :key AND objsubid = 2"),
+                {"space": _LOCK_SPACE, "key": _lock_key(name) & 0xFFFFFFFF}))
+
+    def live_sessions(self, application_name: str) -> int:
+        """Open PostgreSQL sessions of this database under an application name (0 on SQLite)."""
+        if self.dialect != "postgresql":
+            return 0
+        with self.session() as session:
+            return session.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND application_name = :name"), {"name": application_name}) or 0
+
+
+_LOCK_SPACE = 727_002  # first key of raqib's two-key advisory locks (the migration lock is one-key)
+
+
+def _lock_key(name: str) -> int:
+    """A stable signed 32-bit key for a lock name (a collision only makes two names share a lock)."""
+    key = zlib.crc32(name.encode("utf-8"))
+    return key - (1 << 32) if key >= 1 << 31 else key
+
+    # --- rule review ---------------------------------------------------------------------------
+    # `raqib rules test --stored` and `raqib rules apply` re-run the watch rules over stored
+    # articles: in batches, so that a large archive is never loaded at once.
+
+    def article_batches(self, *, since: datetime | None = None, source: str | None = None,
+                        limit: int | None = None,
+                        batch_size: int = 200) -> Iterator[list[ArticleView]]:
+        """Stored articles, oldest first, in batches, with their stored rule matches."""
+        newest = func.coalesce(Article.published_at, Article.fetched_at)
+        query = select(Article.id).order_by(Article.id)
+        if since:
+            query = query.where(newest >= since)
+        if source:
+            query = query.where(Article.source == source)
+        if limit:
+            query = query.limit(limit)
+        with self.session() as session:
+            ids = list(session.scalars(query))
+        for start in range(0, len(ids), batch_size):
+            batch = self.articles(ids=ids[start:start + batch_size], limit=None)
+            yield sorted(batch, key=lambda article: article.id)
+
+    def update_rule_matches(self, article_id: int, matches: Iterable[dict]) -> None:
+        """Bring an article's stored matches to `matches` (each a `rule_id` and its explanation).
+
+        Unlike `save_rule_matches`, a match that stays keeps its `matched_at`: digests go by it,
+        and re-running the rules must not make old news look new.
+        """
+        wanted = {match["rule_id"]: match for match in matches}
+        with self.session() as session:
+            rows = {row.rule_id: row for row in session.scalars(
+                select(RuleMatchRow).where(RuleMatchRow.article_id == article_id))}
+            for rule_id, row in rows.items():
+                if rule_id not in wanted:
+                    session.delete(row)
+                elif row.explanation != wanted[rule_id]:
+                    row.explanation = wanted[rule_id]
+            session.add_all(RuleMatchRow(article_id=article_id, rule_id=rule_id, explanation=match,
+                                         matched_at=utcnow())
+                            for rule_id, match in wanted.items() if rule_id not in rows)
+
+
+class AdvisoryLock:
+    """A held advisory lock; `release()` (or leaving a `with` block) lets it go."""
+
+    def __init__(self, name: str, connection: Connection | None) -> None:
+        self.name = name
+        self._connection = connection
+
+    @property
+    def exclusive(self) -> bool:
+        """True when the database really holds it (PostgreSQL), False for SQLite's stand-in."""
+        return self._connection is not None
+
+    def alive(self) -> bool:
+        """Whether the lock is still ours: its connection answers (a server restart loses it)."""
+        if self._connection is None:
+            return True
+        try:
+            self._connection.exec_driver_sql("SELECT 1").scalar()
+            self._connection.commit()
+            return True
+        except Exception:
+            return False
+
+    def release(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()  # the session ends, and the lock with it
+            except Exception:
+                log.debug("closing the connection of lock %s failed", self.name, exc_info=True)
+            self._connection = None
+
+    def __enter__(self) -> AdvisoryLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

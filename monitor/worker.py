@@ -1,0 +1,201 @@
+"""`raqib worker`: crawl jobs on Celery, for more than one machine.
+
+`raqib run` with a `broker_url` enqueues one `raqib.crawl_source` job per source due (see
+`CrawlQueue`); any worker takes it and runs the crawl as a child process, exactly as the daemon
+does on one machine (monitor.crawljob). Jobs are acknowledged late, so a worker that dies
+mid-crawl leaves its job to run again elsewhere; a PostgreSQL advisory lock per source keeps two
+workers from crawling one site at once, and the database's unique constraints keep every
+article once however the jobs race.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import time
+from datetime import UTC, datetime
+
+from celery import Celery
+from sqlalchemy.engine import make_url
+
+from monitor.config import Config, ConfigError, Source, load_config, parse_duration
+from monitor.crawljob import CrawlOutcome, crawl_in_child
+from storage.db import engine_from_settings
+from storage.repository import Repository
+
+log = logging.getLogger(__name__)
+
+TASK = "raqib.crawl_source"
+QUEUE = "raqib"
+
+app = Celery("raqib", set_as_current=False)
+_state: dict = {}  # this process's configuration and repository (a forked pool child's own)
+
+
+def configure(config: Config, celery: Celery = app) -> Celery:
+    """Point a Celery app (the worker's own by default) at settings.yaml's broker_url."""
+    if not config.settings.broker_url:
+        raise ConfigError(config.directory / "settings.yaml",
+                          "no broker set (or env RAQIB_BROKER_URL), e.g. redis://127.0.0.1:6379/0",
+                          field_name="broker_url")
+    limit = parse_duration(config.settings.daemon.crawl_time_limit)
+    celery.conf.update(
+        broker_url=config.settings.broker_url,
+        broker_connection_retry_on_startup=True,
+        # Redis hands an unacknowledged job to another worker after this long: it must outlast
+        # the longest crawl, or a running crawl would be started a second time.
+        # It looks for such jobs every unacked_restore_interval seconds (kombu's default is
+        # every 100 s), so that a dead worker's job does not wait much longer than that.
+        broker_transport_options={"visibility_timeout": int(limit + max(30.0, limit / 10)),
+                                  "unacked_restore_interval": 10, "unacked_restore_throttle": 1},
+        task_default_queue=QUEUE,
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        # Acknowledged when done: a worker killed mid-crawl leaves its job to run again.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        # One job per free slot: a busy worker does not sit on jobs an idle one could run.
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+    )
+    if celery is app:
+        _state.clear()
+        _state["config"] = config
+    return celery
+
+
+def _repository() -> Repository:
+    # Per process: a prefork pool child must not share its parent's database connections.
+    if _state.get("pid") != os.getpid():
+        config: Config = _state["config"]
+        _state["repository"] = Repository(engine_from_settings(config.settings.database_url,
+                                                               config.settings.database))
+        _state["pid"] = os.getpid()
+    return _state["repository"]
+
+
+@app.task(name=TASK, bind=True, max_retries=None)
+def crawl_source(self, source_id: str) -> dict:
+    """Crawl one source in a child process while holding its lock; returns the crawl's counts."""
+    config: Config = _state.get("config") or configure(load_config())
+    try:
+        source = config.source(source_id)
+    except ConfigError:
+        log.error("crawl %s: not a source of this worker's configuration; dropped", source_id)
+        return {"source": source_id, "status": "unknown"}
+    repository = _repository()
+    lock = repository.try_advisory_lock(f"crawl:{source.id}")
+    if lock is None:
+        # Another worker is crawling this site now; that crawl collects what this job would.
+        log.info("crawl %s: skipped, another worker is crawling it", source.id)
+        return {"source": source.id, "status": "skipped"}
+    with lock:
+        if repository.live_sessions(crawl_session_name(source.id)):
+            # The crawl child of a worker killed mid-crawl outlives it (its own process
+            # session) and still talks to the database: let it finish alone.
+            log.info("crawl %s: skipped, the crawl of a dead worker is still running", source.id)
+            return {"source": source.id, "status": "skipped"}
+        if lock.exclusive:
+            # Holding the source's lock, a run still marked `running` is a dead worker's.
+            stale = repository.abandon_running("its worker died before the crawl ended", source.id)
+            if stale:
+                log.warning("crawl %s: marked %d run(s) of a dead worker as failed", source.id, stale)
+        outcome = run_crawl_child(config, source, repository)
+    log.info("crawl %s: %s %s", source.id, outcome.status,
+             {k: v for k, v in outcome.counts.items() if k in ("fetched", "new", "failed")})
+    if outcome.counts.get("flagged"):
+        _send_immediate_digests(config, repository)
+    return {"source": source.id, "status": outcome.status, **outcome.counts}
+
+
+def crawl_session_name(source_id: str) -> str:
+    """The PostgreSQL application_name of a source's crawl child (at most 63 characters)."""
+    return f"raqib-crawl:{source_id}"[:63]
+
+
+def run_crawl_child(config: Config, source: Source, repository: Repository) -> CrawlOutcome:
+    """The crawl child of one job, and the run record a killed or crashed child could not write."""
+    started = datetime.now(UTC)
+    database_url = make_url(config.settings.database_url)
+    if database_url.get_backend_name() == "postgresql":
+        # Named, so that a later job can see this crawl still running after its worker died.
+        database_url = database_url.update_query_dict(
+            {"application_name": crawl_session_name(source.id)})
+    outcome = crawl_in_child(source.id, config_dir=config.directory,
+                             database_url=database_url.render_as_string(hide_password=False),
+                             time_limit=parse_duration(config.settings.daemon.crawl_time_limit))
+    if outcome.status == "timeout":
+        if not repository.abandon_running(outcome.error or "timed out", source.id):
+            repository.record_failed_run(source.id, started, outcome.error or "timed out")
+    elif outcome.status == "failed" and outcome.returncode not in (0, 1):
+        if not repository.abandon_running(outcome.error or "crawl process died", source.id):
+            repository.record_failed_run(source.id, started, outcome.error or "crawl process died")
+    return outcome
+
+
+def _send_immediate_digests(config: Config, repository: Repository) -> None:
+    # Building a digest is exactly once in the database, so workers racing here send it once.
+    from monitor.digests import run_digests
+
+    for digest in config.settings.digests:
+        if digest.schedule != "immediate":
+            continue
+        try:
+            run_digests(config, repository, digest_id=digest.id)
+        except Exception:
+            log.exception("digest %s failed; it stays pending for the next attempt", digest.id)
+
+
+class CrawlQueue:
+    """The daemon's dispatch with a broker: enqueue the source's crawl job, return None."""
+
+    def __init__(self, config: Config) -> None:
+        # An app of its own: Celery keeps a broker connection pool per app once it is used.
+        self.app = configure(config, Celery("raqib-daemon", set_as_current=False))
+        self.time_limit = parse_duration(config.settings.daemon.crawl_time_limit)
+
+    def __call__(self, source: Source) -> None:
+        # A job no worker took before the next one is due expires instead of piling up.
+        expires = source.schedule.seconds or self.time_limit
+        self.app.send_task(TASK, args=[source.id], queue=QUEUE, expires=expires)
+        log.info("crawl %s: queued for a worker", source.id)
+        return None
+
+
+def run_worker(config: Config, concurrency: int | None = None) -> int:
+    """Run a Celery worker in the foreground until SIGTERM (warm shutdown: crawls finish)."""
+    configure(config)
+    if not config.settings.database_url.startswith("postgresql"):
+        log.warning("workers on SQLite: one machine only, and no lock keeps two workers off "
+                    "one site; use PostgreSQL for more than one worker")
+    slots = concurrency or config.settings.daemon.max_parallel_crawls
+    name = f"raqib.{os.getpid()}@{socket.gethostname()}"
+    log.info("raqib worker %s: %d crawl(s) at once from %s", name, slots,
+             app.connection().as_uri())
+    argv = ["worker", f"--concurrency={slots}", "--pool=prefork", f"--hostname={name}",
+            f"--queues={QUEUE}", "--without-gossip", "--without-mingle",
+            f"--loglevel={logging.getLevelName(logging.getLogger('monitor').getEffectiveLevel())}"]
+    app.worker_main(argv)
+    return 0
+
+
+def ping(config: Config, timeout: float = 5.0) -> bool:
+    """Whether a worker on this host answers the broker (a container's health check)."""
+    celery = configure(config, Celery("raqib-ping", set_as_current=False))
+    host = socket.gethostname()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        replies = celery.control.ping(timeout=1.0) or []
+        if any(name.endswith("@" + host) for reply in replies for name in reply):
+            return True
+    return False
+
+
+if __name__ == "__main__":  # python -m monitor.worker ping
+    if sys.argv[1:] != ["ping"]:
+        sys.exit("usage: python -m monitor.worker ping")
+    sys.exit(0 if ping(load_config()) else 1)
