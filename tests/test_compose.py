@@ -1,0 +1,178 @@
+"""docker-compose.yml: valid for `docker-compose config`, and its raqib services work when run as
+plain processes — the same commands, environment and start order — against the PostgreSQL and
+Redis on 127.0.0.1 (there is no Docker daemon here to run the containers themselves)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from monitor.demo.sites import demo_sources, demo_web, populate
+from monitor.demo.web import wait_for
+from storage.repository import Repository
+from tests.conftest import ROOT
+from tests.test_distributed import Proc, redis_url, start_raqib  # noqa: F401 (a fixture)
+
+COMPOSE = ROOT / "docker-compose.yml"
+ENV_EXAMPLE = ROOT / ".env.example"
+RAQIB_SERVICES = ("migrate", "daemon", "worker1", "worker2")
+
+
+def _example_env() -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.lstrip().startswith("#"))
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def _substitute(value: str, env: dict[str, str]) -> str:
+    """Compose's ${VAR}, ${VAR:-default} and ${VAR:?error} interpolation."""
+    def one(match: re.Match) -> str:
+        name, operator, rest = match.group(1), match.group(2), match.group(3)
+        if env.get(name):
+            return env[name]
+        if operator == ":?":
+            raise AssertionError(f"{name} is required: {rest}")
+        return rest or ""
+    return re.sub(r"\$\{(\w+)(?:(:-|:\?)([^}]*))?\}", one, value)
+
+
+def _services() -> dict[str, dict]:
+    """The compose file's services with YAML anchors merged and .env.example interpolated."""
+    env = _example_env()
+    services = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]
+    for service in services.values():
+        service["environment"] = {key: _substitute(str(value), env)
+                                  for key, value in (service.get("environment") or {}).items()}
+    return services
+
+
+def _start_order(services: dict[str, dict]) -> list[str]:
+    """Services in an order that honours depends_on (what compose starts first)."""
+    order: list[str] = []
+
+    def visit(name: str) -> None:
+        if name not in order:
+            for dependency in services[name].get("depends_on") or {}:
+                visit(dependency)
+            order.append(name)
+    for name in services:
+        visit(name)
+    return order
+
+
+def _docker_compose() -> str:
+    found = shutil.which("docker-compose")
+    if found:
+        return found
+    if os.environ.get("CI"):
+        pytest.fail("docker-compose is not installed (.ci/run installs Debian's package)")
+    pytest.skip("docker-compose is not installed: apt-get install docker-compose to check the file")
+
+
+def test_docker_compose_config_accepts_the_file():
+    done = subprocess.run([_docker_compose(), "--env-file", str(ENV_EXAMPLE), "-f", str(COMPOSE),
+                           "config"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    resolved = yaml.safe_load(done.stdout)
+    services = resolved["services"]
+    assert set(services) == {"db", "redis", "mailpit", *RAQIB_SERVICES}
+    for name in ("db", "redis", "mailpit", "worker1", "worker2"):
+        assert services[name]["healthcheck"]["test"], name
+    for name in RAQIB_SERVICES:
+        environment = services[name]["environment"]
+        assert environment["RAQIB_DATABASE_URL"].startswith("postgresql+psycopg://raqib:change-me@db:")
+        assert environment["RAQIB_BROKER_URL"] == "redis://redis:6379/0"
+    assert services["daemon"]["command"] == ["run"]
+    assert services["worker1"]["command"] == services["worker2"]["command"] == ["worker"]
+    assert services["daemon"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert {"pgdata", "redisdata"} <= set(resolved["volumes"])
+
+
+def test_secrets_come_from_an_uncommitted_env_file():
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT)
+    assert ignored.returncode == 0, ".env must be ignored by git"
+    assert "POSTGRES_PASSWORD" in _example_env()
+    text = COMPOSE.read_text(encoding="utf-8") + (ROOT / "deploy/config/settings.yaml").read_text(
+        encoding="utf-8")
+    assert "change-me" not in text  # the example password lives only in .env.example
+    assert "${POSTGRES_PASSWORD:?" in text  # and compose refuses to start without one
+
+
+@pytest.mark.postgres
+def test_the_compose_services_run_as_plain_processes(postgres_url, redis_url, tmp_path):  # noqa: F811
+    """migrate → daemon and two workers, with compose's commands and environment, crawl the demo web."""
+    services = _services()
+    order = [name for name in _start_order(services) if name in RAQIB_SERVICES]
+    assert order.index("migrate") < order.index("daemon")
+    # The image's /etc/raqib: the shipped rules, compose's settings.yaml mounted over the
+    # shipped one; the demo web stands in for the catalogue (no internet here).
+    web = demo_web().start()
+    processes: list[Proc] = []
+    started: dict[str, Proc] = {}
+    try:
+        populate(web)
+        config_dir = tmp_path / "etc-raqib"
+        config_dir.mkdir()
+        shutil.copy(ROOT / "config" / "rules.yaml", config_dir / "rules.yaml")
+        (config_dir / "sources.yaml").write_text(yaml.safe_dump(
+            {"sources": demo_sources(web)}, allow_unicode=True), encoding="utf-8")
+        settings = yaml.safe_load((ROOT / "deploy/config/settings.yaml").read_text(encoding="utf-8"))
+        settings["crawl"]["allow_private_addresses"] = True  # the demo web is on 127.0.0.1
+        (config_dir / "settings.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True),
+                                                  encoding="utf-8")
+        # Compose's host names `db` and `redis` are this machine's servers.
+        hosts = {"RAQIB_DATABASE_URL": ("@db:", postgres_url),
+                 "RAQIB_BROKER_URL": ("//redis:", redis_url),
+                 "RAQIB_CONFIG_DIR": ("/etc/raqib", str(config_dir))}
+        for name in order:
+            service = services[name]
+            environment = dict(service["environment"])
+            for key, (compose_value, here) in hosts.items():
+                assert compose_value in environment[key], (name, key)
+                environment[key] = here
+            command = [sys.executable, "-m", "monitor.cli", *service["command"]]
+            if name == "migrate":  # a one-off: the others wait for it to succeed
+                done = subprocess.run(command, env={**os.environ, "PYTHONPATH": str(ROOT),
+                                                    **environment},
+                                      cwd=ROOT, capture_output=True, text=True, timeout=120)
+                assert done.returncode == 0, done.stderr
+                assert "database at revision" in done.stdout
+                continue
+            started[name] = _service_process(name, service, environment, tmp_path)
+            processes.append(started[name])
+        repository = Repository(postgres_url, migrate=False)
+        expected = {"waha": 4, "sahifa": 3, "gulfdaily": 2}
+        assert wait_for(lambda: {s: repository.count_articles(s) for s in expected} == expected,
+                        timeout=180, interval=1), "\n".join(p.text()[-2000:] for p in processes)
+        # The workers' health check, as compose runs it.
+        health = services["worker1"]["healthcheck"]["test"][1:]
+        assert health[:3] == ["python", "-m", "monitor.worker"]
+        ping = subprocess.run([sys.executable, *health[1:]], cwd=ROOT, timeout=60,
+                              env={**os.environ, "PYTHONPATH": str(ROOT),
+                                   **{**services["worker1"]["environment"],
+                                      "RAQIB_BROKER_URL": redis_url,
+                                      "RAQIB_DATABASE_URL": postgres_url,
+                                      "RAQIB_CONFIG_DIR": str(config_dir)}})
+        assert ping.returncode == 0
+        assert "queued for a worker" in started["daemon"].text()
+        worker_logs = started["worker1"].text() + started["worker2"].text()
+        assert all(f"crawl {source}: ok" in worker_logs for source in expected)
+        for process in reversed(processes):  # compose stops dependants first
+            assert process.stop(timeout=90) == 0, process.text()[-2000:]
+        repository.close()
+    finally:
+        for process in processes:
+            process.kill()
+        web.stop()
+
+
+def _service_process(name: str, service: dict, environment: dict, tmp_path: Path) -> Proc:
+    # No --config-dir: like the container, the process finds it through RAQIB_CONFIG_DIR.
+    return start_raqib(None, tmp_path / f"{name}.log", *service["command"], env=environment)
