@@ -59,11 +59,12 @@ def test_health_states():
 
 
 @pytest.fixture
-def daemon_config(tmp_path):
+def daemon_config(tmp_path, database_url):
+    """Two sources; the database is SQLite and PostgreSQL alike (the shared `database_url`)."""
     sources = [{"id": s, "name": f"مصدر {s}", "country": "SA", "language": "ar", "kind": "agency",
                 "schedule": {"every": "1h"}, "feeds": [f"https://{s}.example/rss.xml"]}
                for s in ("spa", "wam")]
-    return write_config(tmp_path / "config", sources, f"sqlite:///{tmp_path}/d.db", rules="rules: []\n")
+    return write_config(tmp_path / "config", sources, database_url, rules="rules: []\n")
 
 
 class FakeCrawls:
@@ -81,12 +82,12 @@ class FakeCrawls:
         return CrawlOutcome(source.id, self.status, {"new": 0})
 
 
-def test_jobs_have_stable_ids_and_a_recent_run_is_not_repeated(daemon_config, tmp_path):
-    repository = Repository(f"sqlite:///{tmp_path}/d.db")
+def test_jobs_have_stable_ids_and_a_recent_run_is_not_repeated(daemon_config, database_url):
+    repository = Repository(database_url)
     with repository.session() as session:
         session.add(CrawlRun(source="spa", started_at=datetime.now(UTC) - timedelta(minutes=20),
                              finished_at=datetime.now(UTC), status="ok", counts={}))
-    daemon = Daemon(daemon_config, dispatch=FakeCrawls(f"sqlite:///{tmp_path}/d.db"))
+    daemon = Daemon(daemon_config, dispatch=FakeCrawls(database_url))
     daemon.start(paused=True)
     try:
         jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
@@ -99,8 +100,8 @@ def test_jobs_have_stable_ids_and_a_recent_run_is_not_repeated(daemon_config, tm
         daemon.scheduler.shutdown(wait=False)
 
 
-def test_health_alert_once_then_recovery(daemon_config, tmp_path):
-    fake = FakeCrawls(f"sqlite:///{tmp_path}/d.db")
+def test_health_alert_once_then_recovery(daemon_config, database_url):
+    fake = FakeCrawls(database_url)
     daemon = Daemon(daemon_config, dispatch=fake)
     fake.status = "failed"
     for _ in range(3):
@@ -115,8 +116,8 @@ def test_health_alert_once_then_recovery(daemon_config, tmp_path):
     assert fake.calls == ["spa"] * 4
 
 
-def test_reload_applies_a_good_config_and_refuses_a_bad_one(daemon_config, tmp_path):
-    daemon = Daemon(daemon_config, dispatch=FakeCrawls(f"sqlite:///{tmp_path}/d.db"))
+def test_reload_applies_a_good_config_and_refuses_a_bad_one(daemon_config, database_url):
+    daemon = Daemon(daemon_config, dispatch=FakeCrawls(database_url))
     daemon.start(paused=True)
     try:
         path = daemon_config / "sources.yaml"
