@@ -661,15 +661,6 @@ class Repository:
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                 "AND application_name = :name"), {"name": application_name}) or 0
 
-
-_LOCK_SPACE = 727_002  # first key of raqib's two-key advisory locks (the migration lock is one-key)
-
-
-def _lock_key(name: str) -> int:
-    """A stable signed 32-bit key for a lock name (a collision only makes two names share a lock)."""
-    key = zlib.crc32(name.encode("utf-8"))
-    return key - (1 << 32) if key >= 1 << 31 else key
-
     # --- rule review ---------------------------------------------------------------------------
     # `raqib rules test --stored` and `raqib rules apply` re-run the watch rules over stored
     # articles: in batches, so that a large archive is never loaded at once.
@@ -710,6 +701,15 @@ def _lock_key(name: str) -> int:
             session.add_all(RuleMatchRow(article_id=article_id, rule_id=rule_id, explanation=match,
                                          matched_at=utcnow())
                             for rule_id, match in wanted.items() if rule_id not in rows)
+
+
+_LOCK_SPACE = 727_002  # first key of raqib's two-key advisory locks (the migration lock is one-key)
+
+
+def _lock_key(name: str) -> int:
+    """A stable signed 32-bit key for a lock name (a collision only makes two names share a lock)."""
+    key = zlib.crc32(name.encode("utf-8"))
+    return key - (1 << 32) if key >= 1 << 31 else key
 
 
 class AdvisoryLock:
