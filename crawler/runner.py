@@ -133,7 +133,9 @@ def _schedule(process: CrawlerProcess, source: Source, context: CrawlContext,
             counts.setdefault(key, 0)
         report = SourceReport(source.id, counts=counts, seconds=time.monotonic() - started)
         if counts.get("discovery_failed") and not counts.get("discovery_ok"):
-            report.status, report.error = "failed", "no feed, sitemap or listing answered"
+            last = getattr(spider, "last_discovery_error", None)
+            report.status = "failed"
+            report.error = "no feed, sitemap or listing answered" + (f" (last: {last})" if last else "")
         elif reason not in ("finished", "closespider_timeout"):
             report.status, report.error = "failed", f"crawl ended: {reason}"
         elif reason == "closespider_timeout":

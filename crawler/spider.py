@@ -164,6 +164,7 @@ class NewsSpider(scrapy.Spider):
         self.hosts = self.links.hosts
         self.allowed_domains = sorted(self.hosts)
         self._queued: set[str] = set()
+        self.last_discovery_error: str | None = None
         self._validators: dict[str, tuple[str | None, str | None]] = {}
         self._article_budget = context.settings.crawl.max_articles_per_run
 
@@ -280,6 +281,7 @@ class NewsSpider(scrapy.Spider):
 
     def discovery_failed(self, failure: Failure) -> None:
         self._count("discovery_failed")
+        self.last_discovery_error = describe_failure(failure)
         log.warning("%s: %s %s failed: %s", self.source.id, failure.request.meta["raqib_kind"],
                     failure.request.url, describe_failure(failure))
 

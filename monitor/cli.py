@@ -575,7 +575,8 @@ def _configure_logging(verbosity: int) -> None:
     # in the summary instead of printed, and our own warnings about sources always show.
     quiet = (*_LIBRARIES, "crawler") if verbosity == 0 else _LIBRARIES
     for handler in logging.root.handlers:
-        handler.addFilter(_QuietLibraries(quiet, logging.DEBUG if verbosity >= 2 else logging.ERROR))
+        below = {0: logging.CRITICAL, 1: logging.ERROR}.get(verbosity, logging.DEBUG)
+        handler.addFilter(_QuietLibraries(quiet, below))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
