@@ -1,0 +1,495 @@
+"""Matching query clauses against an article: the rule set's word table, the per-article index,
+and clauses compiled into plans.
+
+A `Lexicon` holds every word of a rule set and learns, once per distinct article word in the
+process, which of those words it reads as (proclitics, wildcards, stems: monitor.arabic). An
+`IndexedArticle` splits its title and body into normalised words once, finds the rule words
+present with set operations, and builds word positions only when a phrase or NEAR needs them.
+Each clause is compiled once into a `Plan`; the spans of a positional clause are computed once
+per article and field, shared by every rule that contains the same clause.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
+from typing import NamedTuple
+from weakref import WeakKeyDictionary
+
+from monitor.arabic import Token, Words, light_stem, proclitic_forms, strip_proclitics, tokenize
+from monitor.query import And, Near, Node, Not, Or, Phrase, Word
+
+__all__ = ["Hit", "IndexedArticle", "Lexicon", "Plan", "Screen", "plan_of", "screen_of", "words_of"]
+
+Span = tuple[int, int]
+
+
+def words_of(node: Node) -> Iterator[Word]:
+    """Every query word of a clause, NOT clauses included."""
+    if isinstance(node, Phrase):
+        yield from node.words
+    elif isinstance(node, Near):
+        yield from words_of(node.left)
+        yield from words_of(node.right)
+    elif isinstance(node, And | Or):
+        for child in node.children:
+            yield from words_of(child)
+    elif isinstance(node, Not):
+        yield from words_of(node.child)
+
+
+# --- which article words a query word matches ----------------------------------------------
+
+@lru_cache(maxsize=4096)
+def _fragment(word: Word) -> str:
+    """A string that every normalised article word matching a wildcard or stem word contains.
+
+    A reading only drops proclitics (perhaps leaving "ال"+the rest) or a tanwin alif, and a light
+    stem only cuts endings: so a matching reading starts with the prefix, or with the stem; only
+    a stem ending in a restored ه (three letters: بيتها → بيه) or y (ministries → ministry) may
+    differ in its last letter.
+    """
+    key = word.key
+    if word.kind == "stem" and ((len(key) == 3 and key.endswith("ه"))
+                                or (key.endswith("y") and key.isascii())):
+        key = key[:-1]
+    if key.startswith("ال"):
+        return key[2:]
+    return "" if "ال".startswith(key) else key
+
+
+def _literal(word: Word) -> str | None:
+    """A cheap key for finding the article words a word may match (None: no cheap key).
+
+    An exact word is itself; a wildcard or stem is "*" + the first two or three letters of its
+    `_fragment`, which a reading of any matching article word starts with (`_heads`).
+    """
+    if word.kind == "exact":
+        return word.key
+    fragment = _fragment(word)
+    return "*" + fragment[:3] if len(fragment) >= 2 else None
+
+
+@lru_cache(maxsize=65536)
+def _reading_stems(norm_token: str) -> frozenset[str]:
+    return frozenset(light_stem(form) for form in strip_proclitics(norm_token))
+
+
+@lru_cache(maxsize=65536)
+def _heads(norm_token: str) -> frozenset[str]:
+    """"*" + the first two and three letters of each reading of a word, and of a reading after
+    its "ال": where a wildcard's or a stem's `_fragment` can start (see `_literal`)."""
+    forms = strip_proclitics(norm_token)
+    return frozenset([head for form in forms for head in ("*" + form[:2], "*" + form[:3])]
+                     + ["*" + form[2:5] for form in forms if form.startswith("ال")]
+                     + ["*" + form[2:4] for form in forms if form.startswith("ال")])
+
+
+def _reads_as(word: Word, norm_token: str) -> bool:
+    """Whether an article word matches a query word (its literal first: the cheap refusal)."""
+    if word.kind == "exact":
+        return norm_token in proclitic_forms(word.key)
+    literal = _literal(word)
+    if literal is not None:
+        if literal not in _heads(norm_token):
+            return False
+    elif _fragment(word) not in norm_token:
+        return False
+    if word.kind == "stem":
+        return word.key in _reading_stems(norm_token)
+    return any(form.startswith(word.key) for form in strip_proclitics(norm_token))
+
+
+class Lexicon:
+    """The words of a rule set, and which of them each article word reads as.
+
+    What an article word reads as depends on the word alone, so it is learnt once per process
+    (`_MAX_LEARNT` distinct words, then forgotten) and an article costs a few set operations.
+    """
+
+    _MAX_LEARNT = 200_000
+
+    def __init__(self, words: Iterable[Word]) -> None:
+        self.words = frozenset(words)
+        owners: dict[str, list[Word]] = {}
+        self._by_literal: dict[str, list[Word]] = {}
+        self._unkeyed: list[Word] = []  # wildcards and stems too short for a literal
+        for word in sorted(self.words):
+            if word.kind == "exact":
+                for form in proclitic_forms(word.key):
+                    owners.setdefault(form, []).append(word)
+            elif (literal := _literal(word)) is not None:
+                self._by_literal.setdefault(literal, []).append(word)
+            else:
+                self._unkeyed.append(word)
+        self._owners = {form: tuple(found) for form, found in owners.items()}
+        self._literals = frozenset(self._by_literal)
+        self._learnt: set[str] = set()
+        self._useful: set[str] = set()  # learnt words that read as some rule word
+        self.readings: dict[str, tuple[Word, ...]] = {}
+
+    def useful(self, distinct: set[str]) -> set[str]:
+        """The words of `distinct` that read as some word of the rule set."""
+        new = distinct - self._learnt
+        if new:
+            if len(self._learnt) + len(new) > self._MAX_LEARNT:
+                self._learnt.clear()
+                self._useful.clear()
+                self.readings.clear()
+                new = distinct
+            for norm in new:
+                found = self._read(norm)
+                if found:
+                    self.readings[norm] = found
+                    self._useful.add(norm)
+            self._learnt |= new
+        return distinct & self._useful
+
+    def _read(self, norm: str) -> tuple[Word, ...]:
+        found = list(self._owners.get(norm, ()))
+        if self._literals:
+            for literal in _heads(norm) & self._literals:
+                found.extend(w for w in self._by_literal[literal] if _reads_as(w, norm))
+        found.extend(w for w in self._unkeyed if _reads_as(w, norm))
+        return tuple(found)
+
+
+# --- screens: can a rule match at all, from the words present ------------------------------
+
+# A screen is the query with every phrase and NEAR read as "all its words occur" and NOT read as
+# "true", tested on the set of rule words present. A rule whose screen fails cannot match; most
+# rules fail it on most articles, after a few set operations.
+Screen = Callable[[set[Word]], bool]
+
+
+def screen_of(node: Node) -> Screen | None:
+    """The screen of a clause, or None when it cannot rule anything out."""
+    if isinstance(node, Phrase):
+        words = frozenset(node.words)
+        if len(words) == 1:
+            (word,) = words
+            return lambda present: word in present
+        return lambda present: words <= present
+    if isinstance(node, Near):
+        return _all_of([screen_of(node.left), screen_of(node.right)])
+    if isinstance(node, And):
+        return _all_of([screen_of(child) for child in node.children])
+    if isinstance(node, Or):
+        screens: list[Screen] = []
+        single: set[Word] = set()
+        for child in node.children:
+            if isinstance(child, Phrase) and len(child.words) == 1:
+                single.add(child.words[0])  # one set test for all the one-word alternatives
+            elif (screen := screen_of(child)) is None:
+                return None
+            else:
+                screens.append(screen)
+        if single:
+            alternatives = frozenset(single)
+            screens.insert(0, lambda present: not alternatives.isdisjoint(present))
+        if len(screens) == 1:
+            return screens[0]
+        return lambda present: any(screen(present) for screen in screens)
+    return None  # NOT: what is absent rules nothing out
+
+
+def _all_of(screens: list[Screen | None]) -> Screen | None:
+    kept = [screen for screen in screens if screen is not None]
+    if len(kept) <= 1:
+        return kept[0] if kept else None
+    return lambda present: all(screen(present) for screen in kept)
+
+
+# --- clauses compiled into plans -------------------------------------------------------------
+
+class Plan:
+    """A clause compiled once: `find` gives its spans in one field (phrases, NEAR and OR-groups
+    of them, memoised per article under `key`), `decide` whether it holds in some fields."""
+
+    __slots__ = ("node", "kind", "key", "children", "find", "decide")
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.kind = type(node)
+        self.key: int | None = None
+        self.children: list[Plan] = []
+        self.find: Callable[[_Field], list[Span]] | None = None
+        self.decide: Callable[[list[_Field]], bool] = _never
+
+
+def _never(searched: list[_Field]) -> bool:
+    return False
+
+
+_PLANS: WeakKeyDictionary[Node, Plan] = WeakKeyDictionary()
+# Identical positional clauses (the same phrase in many rules) share one key, so their spans
+# are found once per article.
+_KEYS: dict[tuple[object, ...], int] = {}
+
+
+def plan_of(node: Node) -> Plan:
+    """The plan of a clause, compiled on first use."""
+    plan = _PLANS.get(node)
+    if plan is None:
+        plan = _PLANS[node] = _compile(node)
+    return plan
+
+
+def _compile(node: Node) -> Plan:
+    plan = Plan(node)
+    if isinstance(node, Phrase):
+        plan.key = _KEYS.setdefault(("phrase", node.words), len(_KEYS))
+        plan.find = _phrase_finder(node.words)
+    elif isinstance(node, Near):
+        left, right = plan_of(node.left), plan_of(node.right)
+        plan.children = [left, right]
+        plan.key = _KEYS.setdefault(("near", node.distance, left.key, right.key), len(_KEYS))
+        plan.find = _near_finder(left, right, node.distance)
+    elif isinstance(node, Or):
+        plan.children = [plan_of(child) for child in node.children]
+        if all(child.key is not None for child in plan.children):
+            plan.key = _KEYS.setdefault(("or", *(c.key for c in plan.children)), len(_KEYS))
+            plan.find = _or_finder(plan.children)
+        if all(isinstance(c, Phrase) and len(c.words) == 1 for c in node.children):
+            return _positional(plan)  # one pass over the alternatives' positions
+        children = plan.children
+        plan.decide = lambda searched: any(child.decide(searched) for child in children)
+        return plan
+    elif isinstance(node, And):
+        children = plan.children = [plan_of(child) for child in node.children]
+        plan.decide = lambda searched: all(child.decide(searched) for child in children)
+        return plan
+    else:
+        assert isinstance(node, Not)
+        child = plan_of(node.child)
+        plan.children = [child]
+        plan.decide = lambda searched: not child.decide(searched)
+        return plan
+    return _positional(plan)
+
+
+def _positional(plan: Plan) -> Plan:
+    # A positional clause holds where it has spans: a phrase where its words follow each other,
+    # a NEAR where its sides are close, in one field.
+    plan.decide = lambda searched: any(field.spans(plan) for field in searched)
+    return plan
+
+
+def _phrase_finder(words: tuple[Word, ...]) -> Callable[[_Field], list[Span]]:
+    if len(words) == 1:
+        (word,) = words
+        return lambda field: [(at, at) for at in field.positions(word)]
+    first, rest, last = words[0], words[1:], len(words) - 1
+
+    def find(field: _Field) -> list[Span]:
+        positions = field.positions
+        starts = positions(first)
+        if not starts:
+            return []
+        following = []
+        for word in rest:  # every word present before any position is compared
+            found = positions(word)
+            if not found:
+                return []
+            following.append(found)
+        for offset, found in enumerate(following, 1):
+            after = set(found)
+            starts = [at for at in starts if at + offset in after]
+        return [(at, at + last) for at in starts]
+
+    return find
+
+
+def _or_finder(children: list[Plan]) -> Callable[[_Field], list[Span]]:
+    if all(c.kind is Phrase and len(c.node.words) == 1 for c in children):  # type: ignore[attr-defined]
+        words = [c.node.words[0] for c in children]  # type: ignore[attr-defined]
+
+        def find_words(field: _Field) -> list[Span]:
+            positions = field.positions
+            found = [at for word in words if (at := positions(word))]
+            if not found:
+                return []
+            ats = found[0] if len(found) == 1 else sorted(set().union(*found))
+            return [(at, at) for at in ats]
+
+        return find_words
+
+    def find(field: _Field) -> list[Span]:
+        merged: set[Span] = set()
+        for child in children:  # an absent alternative has no spans
+            merged.update(field.spans(child))
+        return sorted(merged)
+
+    return find
+
+
+def _near_finder(left_plan: Plan, right_plan: Plan, n: int) -> Callable[[_Field], list[Span]]:
+    def find(field: _Field) -> list[Span]:
+        left = field.spans(left_plan)
+        right = field.spans(right_plan) if left else []
+        if not right:
+            return []
+        widest = max(end - start for start, end in right)
+        starts = [start for start, _ in right]
+        found = set()
+        for a_start, a_end in left:
+            at = bisect_left(starts, a_start - n - widest)
+            while at < len(right) and right[at][0] <= a_end + n:
+                b_start, b_end = right[at]
+                gap = b_start - a_end if b_start > a_end else a_start - b_end
+                if 1 <= gap <= n:  # overlapping spans are one place, not two near each other
+                    found.add((min(a_start, b_start), max(a_end, b_end)))
+                at += 1
+        return sorted(found)
+
+    return find
+
+
+# --- an article indexed for matching -------------------------------------------------------
+
+_ABSENT: tuple[int, ...] = ()
+
+
+class _Field:
+    """One field's normalised words, the rule words present, and their positions on demand."""
+
+    __slots__ = ("text", "split", "words", "size", "present", "memo", "_lexicon", "_useful",
+                 "_positions", "_tokens")
+
+    def __init__(self, text: str, lexicon: Lexicon | None = None) -> None:
+        self.text = text
+        self.split = Words(text)
+        self.words = self.split.words
+        self.size = len(self.words)
+        self.memo: dict[int, list[Span]] = {}
+        self._lexicon = lexicon
+        self._positions: dict[Word, list[int] | tuple[int, ...]] | None = None
+        self._tokens: list[Token] | None = None
+        self._useful: set[str] = set()
+        self.present: set[Word] | None = None  # the rule words present (with a lexicon)
+        if lexicon is not None:
+            self._useful = lexicon.useful(set(self.words))
+            self.present = set().union(*map(lexicon.readings.__getitem__, self._useful))
+
+    @property
+    def tokens(self) -> list[Token]:
+        """Tokens with offsets into the original text (built on first use)."""
+        if self._tokens is None:
+            self._tokens = tokenize(self.text)
+        return self._tokens
+
+    def spans(self, plan: Plan) -> list[Span]:
+        """Token spans (first, last) of a positional clause, sorted by start."""
+        found = self.memo.get(plan.key)  # type: ignore[arg-type]
+        if found is None:
+            found = self.memo[plan.key] = plan.find(self)  # type: ignore[index, misc]
+        return found
+
+    def positions(self, word: Word) -> list[int] | tuple[int, ...]:
+        """Sorted positions of the article words that read as `word`."""
+        index = self._positions
+        if index is None:
+            index = self._positions = self._index()
+        found = index.get(word)
+        if found is None:
+            found = index[word] = self._scan(word)
+        return found
+
+    def _index(self) -> dict[Word, list[int] | tuple[int, ...]]:
+        """Positions of every rule word present: one pass over the words, the first time."""
+        useful = self._useful
+        if not useful:
+            return {}
+        at_token: dict[str, list[int]] = {}
+        for at, norm in enumerate(self.words):
+            if norm in useful:
+                found = at_token.get(norm)
+                if found is None:
+                    at_token[norm] = [at]
+                else:
+                    found.append(at)
+        readings = self._lexicon.readings  # type: ignore[union-attr]
+        index: dict[Word, list[int] | tuple[int, ...]] = {}
+        several = set()
+        for norm, ats in at_token.items():
+            for word in readings[norm]:
+                found = index.get(word)
+                if found is None:
+                    index[word] = ats
+                else:
+                    index[word] = [*found, *ats]
+                    several.add(word)
+        for word in several:
+            index[word] = sorted(index[word])
+        return index
+
+    def _scan(self, word: Word) -> tuple[int, ...]:
+        if self._lexicon is not None and word in self._lexicon.words:
+            return _ABSENT  # the index holds every word of the lexicon that is present
+        forms = {norm for norm in set(self.words) if _reads_as(word, norm)}
+        return tuple(at for at, norm in enumerate(self.words) if norm in forms) if forms else _ABSENT
+
+
+class Hit(NamedTuple):
+    """A matched clause and where: spans are (field, first token, last token)."""
+
+    node: Node
+    spans: list[tuple[str, int, int]]
+
+
+class IndexedArticle:
+    """An article's title and body, split into normalised words once for all rules.
+
+    With a rule set's `Lexicon`, the rule words present are known at once (screens need them);
+    without one, the words of each clause asked about are looked for on demand.
+    """
+
+    def __init__(self, title: str | None, text: str | None, lexicon: Lexicon | None = None) -> None:
+        self.fields = {"title": _Field(title or "", lexicon), "body": _Field(text or "", lexicon)}
+        self._present: dict[tuple[str, ...], set[Word]] = {}
+
+    def searched(self, fields: Iterable[str]) -> list[_Field]:
+        """The named fields."""
+        return [self.fields[name] for name in fields]
+
+    def screened(self, screen: Screen | None, fields: tuple[str, ...]) -> bool:
+        """Whether a rule's screen (see `screen_of`) lets it through on these fields."""
+        if screen is None:
+            return True
+        present = self._present.get(fields)
+        if present is None:
+            found = [self.fields[name].present for name in fields]
+            if any(each is None for each in found):  # no lexicon: nothing is ruled out
+                return True
+            present = self._present[fields] = (found[0] if len(found) == 1  # type: ignore[assignment]
+                                               else set().union(*found))  # type: ignore[arg-type]
+        return screen(present)
+
+    def matches(self, node: Node, fields: Iterable[str]) -> bool:
+        """Whether a clause holds in these fields."""
+        return plan_of(node).decide(self.searched(fields))
+
+    def spans(self, node: Node, field_name: str) -> list[Span]:
+        """Token spans (first, last) of a positional clause in one field, sorted by start."""
+        return self.fields[field_name].spans(plan_of(node))
+
+    def hits(self, node: Node, fields: tuple[str, ...]) -> list[Hit] | None:
+        """Positive clauses that matched, [] for a satisfied NOT, None when `node` fails."""
+        return self.plan_hits(plan_of(node), fields)
+
+    def plan_hits(self, plan: Plan, fields: tuple[str, ...]) -> list[Hit] | None:
+        """`hits` of a compiled clause."""
+        kind = plan.kind
+        if kind is Phrase or kind is Near:
+            spans = [(name, start, end) for name in fields
+                     for start, end in self.fields[name].spans(plan)]
+            return [Hit(plan.node, spans)] if spans else None
+        if not plan.decide(self.searched(fields)):
+            return None
+        if kind is Not:
+            return []
+        found: list[Hit] = []
+        for child in plan.children:  # AND, OR: the hits of the children that hold
+            found.extend(self.plan_hits(child, fields) or [])
+        return found
