@@ -14,13 +14,15 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
+from itertools import compress, count
 from typing import NamedTuple
 from weakref import WeakKeyDictionary
 
 from monitor.arabic import Token, Words, light_stem, proclitic_forms, strip_proclitics, tokenize
 from monitor.query import And, Near, Node, Not, Or, Phrase, Word
 
-__all__ = ["Hit", "IndexedArticle", "Lexicon", "Plan", "Screen", "plan_of", "screen_of", "words_of"]
+__all__ = ["Hit", "IndexedArticle", "Lexicon", "Plan", "Screen", "plan_of", "positive_words",
+           "screen_of", "words_of"]
 
 Span = tuple[int, int]
 
@@ -190,7 +192,14 @@ def screen_of(node: Node) -> Screen | None:
             screens.insert(0, lambda present: not alternatives.isdisjoint(present))
         if len(screens) == 1:
             return screens[0]
-        return lambda present: any(screen(present) for screen in screens)
+
+        def any_of(present: set[Word]) -> bool:
+            for screen in screens:  # a loop: a generator in any() costs more than the tests
+                if screen(present):
+                    return True
+            return False
+
+        return any_of
     return None  # NOT: what is absent rules nothing out
 
 
@@ -198,7 +207,26 @@ def _all_of(screens: list[Screen | None]) -> Screen | None:
     kept = [screen for screen in screens if screen is not None]
     if len(kept) <= 1:
         return kept[0] if kept else None
-    return lambda present: all(screen(present) for screen in kept)
+
+    def all_of(present: set[Word]) -> bool:
+        for screen in kept:
+            if not screen(present):
+                return False
+        return True
+
+    return all_of
+
+
+def positive_words(node: Node) -> Iterator[Word]:
+    """The words of a clause outside NOT: a match contains at least one of them."""
+    if isinstance(node, Phrase):
+        yield from node.words
+    elif isinstance(node, Near):
+        yield from positive_words(node.left)
+        yield from positive_words(node.right)
+    elif isinstance(node, And | Or):
+        for child in node.children:
+            yield from positive_words(child)
 
 
 # --- clauses compiled into plans -------------------------------------------------------------
@@ -207,7 +235,7 @@ class Plan:
     """A clause compiled once: `find` gives its spans in one field (phrases, NEAR and OR-groups
     of them, memoised per article under `key`), `decide` whether it holds in some fields."""
 
-    __slots__ = ("node", "kind", "key", "children", "find", "decide")
+    __slots__ = ("node", "kind", "key", "children", "find", "decide", "required", "words")
 
     def __init__(self, node: Node) -> None:
         self.node = node
@@ -216,6 +244,9 @@ class Plan:
         self.children: list[Plan] = []
         self.find: Callable[[_Field], list[Span]] | None = None
         self.decide: Callable[[list[_Field]], bool] = _never
+        self.words = frozenset(words_of(node))
+        # Words a field must contain for the clause to have spans there (positional clauses).
+        self.required: frozenset[Word] = frozenset()
 
 
 def _never(searched: list[_Field]) -> bool:
@@ -241,24 +272,41 @@ def _compile(node: Node) -> Plan:
     if isinstance(node, Phrase):
         plan.key = _KEYS.setdefault(("phrase", node.words), len(_KEYS))
         plan.find = _phrase_finder(node.words)
+        plan.required = plan.words
     elif isinstance(node, Near):
         left, right = plan_of(node.left), plan_of(node.right)
         plan.children = [left, right]
         plan.key = _KEYS.setdefault(("near", node.distance, left.key, right.key), len(_KEYS))
         plan.find = _near_finder(left, right, node.distance)
+        plan.required = left.required | right.required
     elif isinstance(node, Or):
         plan.children = [plan_of(child) for child in node.children]
         if all(child.key is not None for child in plan.children):
             plan.key = _KEYS.setdefault(("or", *(c.key for c in plan.children)), len(_KEYS))
             plan.find = _or_finder(plan.children)
+            plan.required = frozenset.intersection(*(c.required for c in plan.children))
         if all(isinstance(c, Phrase) and len(c.words) == 1 for c in node.children):
             return _positional(plan)  # one pass over the alternatives' positions
         children = plan.children
-        plan.decide = lambda searched: any(child.decide(searched) for child in children)
+
+        def any_holds(searched: list[_Field]) -> bool:
+            for child in children:
+                if child.decide(searched):
+                    return True
+            return False
+
+        plan.decide = any_holds
         return plan
     elif isinstance(node, And):
         children = plan.children = [plan_of(child) for child in node.children]
-        plan.decide = lambda searched: all(child.decide(searched) for child in children)
+
+        def all_hold(searched: list[_Field]) -> bool:
+            for child in children:
+                if not child.decide(searched):
+                    return False
+            return True
+
+        plan.decide = all_hold
         return plan
     else:
         assert isinstance(node, Not)
@@ -272,24 +320,30 @@ def _compile(node: Node) -> Plan:
 def _positional(plan: Plan) -> Plan:
     # A positional clause holds where it has spans: a phrase where its words follow each other,
     # a NEAR where its sides are close, in one field.
-    plan.decide = lambda searched: any(field.spans(plan) for field in searched)
+    def has_spans(searched: list[_Field]) -> bool:
+        for field in searched:
+            if field.spans(plan):
+                return True
+        return False
+
+    plan.decide = has_spans
     return plan
 
 
 def _phrase_finder(words: tuple[Word, ...]) -> Callable[[_Field], list[Span]]:
     if len(words) == 1:
         (word,) = words
-        return lambda field: [(at, at) for at in field.positions(word)]
+        return lambda field: [(at, at) for at in field.where()[word]]
     first, rest, last = words[0], words[1:], len(words) - 1
 
     def find(field: _Field) -> list[Span]:
-        positions = field.positions
-        starts = positions(first)
+        where = field.where()
+        starts = where[first]
         if not starts:
             return []
         following = []
         for word in rest:  # every word present before any position is compared
-            found = positions(word)
+            found = where[word]
             if not found:
                 return []
             following.append(found)
@@ -303,11 +357,12 @@ def _phrase_finder(words: tuple[Word, ...]) -> Callable[[_Field], list[Span]]:
 
 def _or_finder(children: list[Plan]) -> Callable[[_Field], list[Span]]:
     if all(c.kind is Phrase and len(c.node.words) == 1 for c in children):  # type: ignore[attr-defined]
-        words = [c.node.words[0] for c in children]  # type: ignore[attr-defined]
+        words = frozenset(c.node.words[0] for c in children)  # type: ignore[attr-defined]
 
         def find_words(field: _Field) -> list[Span]:
-            positions = field.positions
-            found = [at for word in words if (at := positions(word))]
+            present, where = field.present, field.where()
+            alternatives = words if present is None else words.intersection(present)
+            found = [at for word in alternatives if (at := where[word])]
             if not found:
                 return []
             ats = found[0] if len(found) == 1 else sorted(set().union(*found))
@@ -349,13 +404,25 @@ def _near_finder(left_plan: Plan, right_plan: Plan, n: int) -> Callable[[_Field]
 # --- an article indexed for matching -------------------------------------------------------
 
 _ABSENT: tuple[int, ...] = ()
+_NO_SPANS: list[Span] = []  # shared: spans lists are never changed once found
+Positions = list[int] | tuple[int, ...]
+
+
+class _Where(dict[Word, Positions]):
+    """Positions by query word; a word outside the lexicon is looked for when first asked."""
+
+    __slots__ = ("field",)
+
+    def __missing__(self, word: Word) -> Positions:
+        found = self[word] = self.field.scan(word)
+        return found
 
 
 class _Field:
     """One field's normalised words, the rule words present, and their positions on demand."""
 
     __slots__ = ("text", "split", "words", "size", "present", "memo", "_lexicon", "_useful",
-                 "_positions", "_tokens")
+                 "_where", "_tokens")
 
     def __init__(self, text: str, lexicon: Lexicon | None = None) -> None:
         self.text = text
@@ -364,7 +431,7 @@ class _Field:
         self.size = len(self.words)
         self.memo: dict[int, list[Span]] = {}
         self._lexicon = lexicon
-        self._positions: dict[Word, list[int] | tuple[int, ...]] | None = None
+        self._where: _Where | None = None
         self._tokens: list[Token] | None = None
         self._useful: set[str] = set()
         self.present: set[Word] | None = None  # the rule words present (with a lexicon)
@@ -383,50 +450,55 @@ class _Field:
         """Token spans (first, last) of a positional clause, sorted by start."""
         found = self.memo.get(plan.key)  # type: ignore[arg-type]
         if found is None:
-            found = self.memo[plan.key] = plan.find(self)  # type: ignore[index, misc]
+            present = self.present
+            if present is not None and not plan.required <= present:
+                found = _NO_SPANS  # a word it needs is absent: no positions to compare
+            else:
+                found = plan.find(self)  # type: ignore[misc]
+            self.memo[plan.key] = found  # type: ignore[index]
         return found
 
-    def positions(self, word: Word) -> list[int] | tuple[int, ...]:
+    def positions(self, word: Word) -> Positions:
         """Sorted positions of the article words that read as `word`."""
-        index = self._positions
-        if index is None:
-            index = self._positions = self._index()
-        found = index.get(word)
-        if found is None:
-            found = index[word] = self._scan(word)
-        return found
+        return self.where()[word]
 
-    def _index(self) -> dict[Word, list[int] | tuple[int, ...]]:
-        """Positions of every rule word present: one pass over the words, the first time."""
-        useful = self._useful
+    def where(self) -> _Where:
+        """Positions by query word (built on first use)."""
+        if self._where is not None:
+            return self._where
+        lexicon, words, useful = self._lexicon, self.words, self._useful
+        where = self._where = _Where()
+        where.field = self
         if not useful:
-            return {}
+            return where
         at_token: dict[str, list[int]] = {}
-        for at, norm in enumerate(self.words):
-            if norm in useful:
-                found = at_token.get(norm)
-                if found is None:
-                    at_token[norm] = [at]
-                else:
-                    found.append(at)
-        readings = self._lexicon.readings  # type: ignore[union-attr]
-        index: dict[Word, list[int] | tuple[int, ...]] = {}
+        # Only the occurrences of useful words reach Python code: compress picks them in C.
+        for at in compress(count(), map(useful.__contains__, words)):
+            norm = words[at]
+            found = at_token.get(norm)
+            if found is None:
+                at_token[norm] = [at]
+            else:
+                found.append(at)
+        readings = lexicon.readings  # type: ignore[union-attr]
         several = set()
         for norm, ats in at_token.items():
             for word in readings[norm]:
-                found = index.get(word)
-                if found is None:
-                    index[word] = ats
-                else:
-                    index[word] = [*found, *ats]
+                found = where.get(word)
+                if found:
+                    where[word] = [*found, *ats]
                     several.add(word)
+                else:
+                    where[word] = ats
         for word in several:
-            index[word] = sorted(index[word])
-        return index
+            where[word].sort()  # type: ignore[union-attr]
+        return where
 
-    def _scan(self, word: Word) -> tuple[int, ...]:
+    def scan(self, word: Word) -> tuple[int, ...]:
+        """Positions of a word not in the index: none for a word of the lexicon (the index
+        holds those present), else looked for word by word."""
         if self._lexicon is not None and word in self._lexicon.words:
-            return _ABSENT  # the index holds every word of the lexicon that is present
+            return _ABSENT
         forms = {norm for norm in set(self.words) if _reads_as(word, norm)}
         return tuple(at for at, norm in enumerate(self.words) if norm in forms) if forms else _ABSENT
 
@@ -448,35 +520,52 @@ class IndexedArticle:
     def __init__(self, title: str | None, text: str | None, lexicon: Lexicon | None = None) -> None:
         self.fields = {"title": _Field(title or "", lexicon), "body": _Field(text or "", lexicon)}
         self._present: dict[tuple[str, ...], set[Word]] = {}
+        self._lexicon = lexicon
+
+    def _plan(self, node: Node) -> Plan:
+        plan = plan_of(node)
+        if self._lexicon is not None and not plan.words <= self._lexicon.words:
+            # A clause from outside the rule set: the words present are no longer all known,
+            # so neither screens nor the required-words test may rule anything out.
+            self._lexicon = None
+            self._present.clear()
+            for field in self.fields.values():
+                field.present = None
+        return plan
 
     def searched(self, fields: Iterable[str]) -> list[_Field]:
         """The named fields."""
         return [self.fields[name] for name in fields]
 
+    def present(self, fields: tuple[str, ...]) -> set[Word] | None:
+        """The rule words present in these fields (None: not known, without a lexicon)."""
+        present = self._present.get(fields)
+        if present is None:
+            found = [self.fields[name].present for name in fields]
+            if any(each is None for each in found):
+                return None
+            present = self._present[fields] = (found[0] if len(found) == 1  # type: ignore[assignment]
+                                               else set().union(*found))  # type: ignore[arg-type]
+        return present
+
     def screened(self, screen: Screen | None, fields: tuple[str, ...]) -> bool:
         """Whether a rule's screen (see `screen_of`) lets it through on these fields."""
         if screen is None:
             return True
-        present = self._present.get(fields)
-        if present is None:
-            found = [self.fields[name].present for name in fields]
-            if any(each is None for each in found):  # no lexicon: nothing is ruled out
-                return True
-            present = self._present[fields] = (found[0] if len(found) == 1  # type: ignore[assignment]
-                                               else set().union(*found))  # type: ignore[arg-type]
-        return screen(present)
+        present = self.present(fields)
+        return present is None or screen(present)
 
     def matches(self, node: Node, fields: Iterable[str]) -> bool:
         """Whether a clause holds in these fields."""
-        return plan_of(node).decide(self.searched(fields))
+        return self._plan(node).decide(self.searched(fields))
 
     def spans(self, node: Node, field_name: str) -> list[Span]:
         """Token spans (first, last) of a positional clause in one field, sorted by start."""
-        return self.fields[field_name].spans(plan_of(node))
+        return self.fields[field_name].spans(self._plan(node))
 
     def hits(self, node: Node, fields: tuple[str, ...]) -> list[Hit] | None:
         """Positive clauses that matched, [] for a satisfied NOT, None when `node` fails."""
-        return self.plan_hits(plan_of(node), fields)
+        return self.plan_hits(self._plan(node), fields)
 
     def plan_hits(self, plan: Plan, fields: tuple[str, ...]) -> list[Hit] | None:
         """`hits` of a compiled clause."""
@@ -485,11 +574,16 @@ class IndexedArticle:
             spans = [(name, start, end) for name in fields
                      for start, end in self.fields[name].spans(plan)]
             return [Hit(plan.node, spans)] if spans else None
-        if not plan.decide(self.searched(fields)):
-            return None
         if kind is Not:
-            return []
+            return None if plan.children[0].decide(self.searched(fields)) else []
+        # An AND holds when all its children do, an OR when one does: their hits say so.
         found: list[Hit] = []
-        for child in plan.children:  # AND, OR: the hits of the children that hold
-            found.extend(self.plan_hits(child, fields) or [])
-        return found
+        held = False
+        for child in plan.children:
+            hits = self.plan_hits(child, fields)
+            if hits is not None:
+                held = True
+                found.extend(hits)
+            elif kind is And:
+                return None
+        return found if held else None

@@ -18,9 +18,11 @@ from monitor.matching import (
     Lexicon,
     Plan,
     Screen,
+    _Field,
     _heads,
     _literal,
     plan_of,
+    positive_words,
     screen_of,
     words_of,
 )
@@ -146,6 +148,16 @@ class RuleSet:
         self.lexicon = Lexicon(word for rule in self.rules for word in words_of(rule.compiled.root))
         self._plans: list[tuple[WatchRule, Plan]] = [
             (rule, plan_of(rule.compiled.root)) for rule in self.rules]
+        # A rule can match only if one of its words outside NOT occurs: an article's words
+        # present give, through this table, the few rules worth screening.
+        by_word: dict[Word, set[int]] = {}
+        self._always: set[int] = set()
+        for at, rule in enumerate(self.rules):
+            if rule.screen is None:
+                self._always.add(at)
+            for word in positive_words(rule.compiled.root):
+                by_word.setdefault(word, set()).add(at)
+        self._rules_by_word = {word: frozenset(ats) for word, ats in by_word.items()}
 
     def __iter__(self) -> Iterator[WatchRule]:
         return iter(self.rules)
@@ -165,8 +177,12 @@ class RuleSet:
         """Matches of the enabled rules that apply to `language` (None: every language)."""
         article = self.index(title, text)
         wanted = None if language is None else _language(language)
+        by_word, plans = self._rules_by_word, self._plans
+        present = article.present(FIELDS)
+        candidates = set(self._always).union(
+            *[by_word[word] for word in present if word in by_word])
         matches = []
-        for rule, plan in self._plans:
+        for rule, plan in [plans[at] for at in sorted(candidates)]:
             if not rule.enabled or (rule.languages and wanted is not None
                                     and wanted not in rule.languages):
                 continue
@@ -190,21 +206,20 @@ def _language(code: str) -> str:
 
 
 def _clauses(rule: WatchRule, article: IndexedArticle, hits: list[Hit]) -> list[str]:
-    source, fields = rule.compiled.source, rule.fields
-    return list(dict.fromkeys(_describe(hit.node, article, fields, source) for hit in hits))
+    source, searched = rule.compiled.source, article.searched(rule.fields)
+    return list(dict.fromkeys(_describe(plan_of(hit.node), searched, source) for hit in hits))
 
 
-def _describe(node: Node, article: IndexedArticle, fields: tuple[str, ...], source: str) -> str:
+def _describe(plan: Plan, searched: list[_Field], source: str) -> str:
     """A matched positional clause, naming only the OR alternatives that matched."""
-    if isinstance(node, Near):
-        left = _describe(node.left, article, fields, source)
-        right = _describe(node.right, article, fields, source)
-        return f"{left} NEAR/{node.distance} {right}"
-    if isinstance(node, Or):
-        found = [_describe(child, article, fields, source) for child in node.children
-                 if any(article.spans(child, name) for name in fields)]
+    if plan.kind is Near:
+        left, right = (_describe(child, searched, source) for child in plan.children)
+        return f"{left} NEAR/{plan.node.distance} {right}"  # type: ignore[attr-defined]
+    if plan.kind is Or:
+        found = [_describe(child, searched, source) for child in plan.children
+                 if any(field.spans(child) for field in searched)]
         return found[0] if len(found) == 1 else "(" + " OR ".join(found) + ")"
-    return " ".join(node.describe(source).split())
+    return " ".join(plan.node.describe(source).split())
 
 
 def _snippets(article: IndexedArticle, hits: list[Hit]) -> list[str]:
@@ -224,6 +239,8 @@ def _snippets(article: IndexedArticle, hits: list[Hit]) -> list[str]:
             else:
                 windows.append([lo, hi])
         for lo, hi in windows:
+            if len(snippets) == MAX_SNIPPETS:  # placing words in the text is the costly part
+                return snippets
             first, final = indexed.split.span(lo), indexed.split.span(hi)
             if first is None or final is None:  # words that tokenize cannot place: no snippet
                 break
@@ -231,7 +248,7 @@ def _snippets(article: IndexedArticle, hits: list[Hit]) -> list[str]:
             if name == "body":
                 text = ("…" if lo > 0 else "") + text + ("…" if hi < last else "")
             snippets.append(text)
-    return snippets[:MAX_SNIPPETS]
+    return snippets
 
 
 def _verdict(rule: WatchRule, article: IndexedArticle, language: str | None) -> RuleVerdict:
