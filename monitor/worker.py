@@ -78,8 +78,8 @@ def _repository() -> Repository:
     return _state["repository"]
 
 
-@app.task(name=TASK, bind=True, max_retries=None)
-def crawl_source(self, source_id: str) -> dict:
+@app.task(name=TASK)
+def crawl_source(source_id: str) -> dict:
     """Crawl one source in a child process while holding its lock; returns the crawl's counts."""
     config: Config = _state.get("config") or configure(load_config())
     try:
