@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHash
 
 from monitor.arabic import Token, normalize, strip_proclitics, tokenize
 
@@ -109,10 +108,15 @@ def story_signature(title: str | None, text: str) -> Signature:
 
 
 def signature_of(story: Story) -> Signature:
-    minhash = MinHash(num_perm=NUM_PERM, seed=_SEED, hashfunc=int, permutations=_permutations(),
-                      scheme="affine32")
-    minhash.update_batch(sorted(story.shingles))
-    return Signature(minhash.hashvalues.astype(np.uint32))
+    """MinHash: for each of NUM_PERM random permutations of the 32-bit shingle hashes, the
+    smallest permuted value. (Computed here with numpy rather than through datasketch, whose
+    import pulls in scipy and costs every crawl process a second at start.)"""
+    if not story.shingles:
+        return Signature(np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32))
+    a, b = _permutations()
+    hashes = np.fromiter(story.shingles, dtype=np.uint64, count=len(story.shingles))
+    permuted = (hashes[:, None] * a + b) & np.uint64(0xFFFFFFFF)
+    return Signature(permuted.min(axis=0).astype(np.uint32))
 
 
 def similarity(a: Story, b: Story) -> float:
@@ -210,8 +214,13 @@ def _hash(shingle: str) -> int:
 
 
 @lru_cache(maxsize=1)
-def _permutations() -> np.ndarray:
-    return MinHash(num_perm=NUM_PERM, seed=_SEED, scheme="affine32").permutations
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    # h -> a*h + b mod 2^32 with an odd `a` is a bijection of the 32-bit values. Shingle hashes
+    # are already uniform (blake2b), so these affine maps act as random permutations.
+    generator = np.random.RandomState(_SEED)
+    a = generator.randint(0, 1 << 31, NUM_PERM, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    b = generator.randint(0, 1 << 32, NUM_PERM, dtype=np.uint64)
+    return a, b
 
 
 # --- facts that two copies of one story cannot disagree on ---------------------------------
