@@ -200,13 +200,19 @@ class Repository:
             return (row.etag, row.last_modified) if row else None
 
     def save_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        self._upsert(HttpValidator, url=url, etag=etag, last_modified=last_modified,
+                     checked_at=utcnow())
+
+    def _upsert(self, model: type, **values) -> None:
+        """Insert a row, or update the row with the same primary key (given among `values`)."""
+        key = tuple(values[column.name] for column in model.__table__.primary_key.columns)
         with self.session() as session:
-            row = session.get(HttpValidator, url)
+            row = session.get(model, key)
             if row is None:
-                session.add(HttpValidator(url=url, etag=etag, last_modified=last_modified,
-                                          checked_at=utcnow()))
+                session.add(model(**values))
             else:
-                row.etag, row.last_modified, row.checked_at = etag, last_modified, utcnow()
+                for name, value in values.items():
+                    setattr(row, name, value)
 
     # --- articles ------------------------------------------------------------------------------
 
@@ -362,13 +368,8 @@ class Repository:
             return session.get(SourceHealth, source)
 
     def set_health_state(self, source: str, state: str, problem: str | None) -> None:
-        with self.session() as session:
-            row = session.get(SourceHealth, source)
-            if row is None:
-                session.add(SourceHealth(source=source, state=state, problem=problem,
-                                         changed_at=utcnow()))
-            else:
-                row.state, row.problem, row.changed_at = state, problem, utcnow()
+        self._upsert(SourceHealth, source=source, state=state, problem=problem,
+                     changed_at=utcnow())
 
     # --- near duplicates -----------------------------------------------------------------------
     # The signature index of crawler.neardup: one MinHash signature per article and its LSH band
