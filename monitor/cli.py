@@ -32,7 +32,7 @@ first steps:
   raqib demo                   crawl a bundled sample of news sites on 127.0.0.1 (no network)
   raqib sources list           the configured sources and their last crawls
   raqib crawl                  crawl every enabled source once, print a summary
-  raqib crawl spa wam          crawl only these sources
+  raqib crawl wam okaz         crawl only these sources
   raqib items --flagged        articles that matched a watch rule, newest first
   raqib run                    the daemon: crawl each source on its schedule, send digests
 
@@ -163,6 +163,11 @@ def cmd_crawl(args: argparse.Namespace, config: Config) -> int:
     sources = config.select_sources(args.source_ids)
     if not sources:
         raise UsageError("no enabled sources: enable one in sources.yaml or name it")
+    for source in sources:
+        if not source.enabled:
+            _err(f"note: source '{source.id}' is disabled in sources.yaml"
+                 + (f" ({source.disabled_reason})" if source.disabled_reason else "")
+                 + "; crawling it because it was named")
     repository = _repository(config)
     total = len(sources)
     done: list[str] = []
