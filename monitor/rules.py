@@ -224,18 +224,27 @@ def _describe(plan: Plan, searched: list[_Field], source: str) -> str:
 
 def _snippets(article: IndexedArticle, hits: list[Hit]) -> list[str]:
     """Original-text windows around the matched spans, title first, overlapping ones merged."""
+    by_field: dict[str, set[tuple[int, int]]] = {}
+    for hit in hits:
+        for name, start, end in hit.spans:
+            found = by_field.get(name)
+            if found is None:
+                by_field[name] = {(start, end)}
+            else:
+                found.add((start, end))
     snippets: list[str] = []
     for name in FIELDS:
-        spans = sorted({(start, end) for hit in hits for f, start, end in hit.spans if f == name})
-        indexed = article.fields[name]
-        if not spans:
+        if name not in by_field:
             continue
+        indexed = article.fields[name]
         last = indexed.size - 1
         windows: list[list[int]] = []
-        for start, end in spans:
-            lo, hi = max(0, start - SNIPPET_CONTEXT), min(last, end + SNIPPET_CONTEXT)
+        for start, end in sorted(by_field[name]):
+            lo = start - SNIPPET_CONTEXT if start > SNIPPET_CONTEXT else 0
+            hi = end + SNIPPET_CONTEXT if end + SNIPPET_CONTEXT < last else last
             if windows and lo <= windows[-1][1] + 1 and hi - windows[-1][0] <= MAX_SNIPPET_WORDS:
-                windows[-1][1] = max(windows[-1][1], hi)
+                if hi > windows[-1][1]:
+                    windows[-1][1] = hi
             else:
                 windows.append([lo, hi])
         for lo, hi in windows:
