@@ -12,33 +12,18 @@ per article and field, shared by every rule that contains the same clause.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from itertools import compress, count
 from typing import NamedTuple
 from weakref import WeakKeyDictionary
 
 from monitor.arabic import Token, Words, light_stem, proclitic_forms, strip_proclitics, tokenize
-from monitor.query import And, Near, Node, Not, Or, Phrase, Word
+from monitor.query import And, Near, Node, Not, Or, Phrase, Screen, Word, words_of
 
-__all__ = ["Hit", "IndexedArticle", "Lexicon", "Plan", "Screen", "plan_of", "positive_words",
-           "screen_of", "words_of"]
+__all__ = ["Hit", "IndexedArticle", "Lexicon", "Plan", "plan_of"]
 
 Span = tuple[int, int]
-
-
-def words_of(node: Node) -> Iterator[Word]:
-    """Every query word of a clause, NOT clauses included."""
-    if isinstance(node, Phrase):
-        yield from node.words
-    elif isinstance(node, Near):
-        yield from words_of(node.left)
-        yield from words_of(node.right)
-    elif isinstance(node, And | Or):
-        for child in node.children:
-            yield from words_of(child)
-    elif isinstance(node, Not):
-        yield from words_of(node.child)
 
 
 # --- which article words a query word matches ----------------------------------------------
@@ -155,78 +140,6 @@ class Lexicon:
                 found.extend(w for w in self._by_literal[literal] if _reads_as(w, norm))
         found.extend(w for w in self._unkeyed if _reads_as(w, norm))
         return tuple(found)
-
-
-# --- screens: can a rule match at all, from the words present ------------------------------
-
-# A screen is the query with every phrase and NEAR read as "all its words occur" and NOT read as
-# "true", tested on the set of rule words present. A rule whose screen fails cannot match; most
-# rules fail it on most articles, after a few set operations.
-Screen = Callable[[set[Word]], bool]
-
-
-def screen_of(node: Node) -> Screen | None:
-    """The screen of a clause, or None when it cannot rule anything out."""
-    if isinstance(node, Phrase):
-        words = frozenset(node.words)
-        if len(words) == 1:
-            (word,) = words
-            return lambda present: word in present
-        return lambda present: words <= present
-    if isinstance(node, Near):
-        return _all_of([screen_of(node.left), screen_of(node.right)])
-    if isinstance(node, And):
-        return _all_of([screen_of(child) for child in node.children])
-    if isinstance(node, Or):
-        screens: list[Screen] = []
-        single: set[Word] = set()
-        for child in node.children:
-            if isinstance(child, Phrase) and len(child.words) == 1:
-                single.add(child.words[0])  # one set test for all the one-word alternatives
-            elif (screen := screen_of(child)) is None:
-                return None
-            else:
-                screens.append(screen)
-        if single:
-            alternatives = frozenset(single)
-            screens.insert(0, lambda present: not alternatives.isdisjoint(present))
-        if len(screens) == 1:
-            return screens[0]
-
-        def any_of(present: set[Word]) -> bool:
-            for screen in screens:  # a loop: a generator in any() costs more than the tests
-                if screen(present):
-                    return True
-            return False
-
-        return any_of
-    return None  # NOT: what is absent rules nothing out
-
-
-def _all_of(screens: list[Screen | None]) -> Screen | None:
-    kept = [screen for screen in screens if screen is not None]
-    if len(kept) <= 1:
-        return kept[0] if kept else None
-
-    def all_of(present: set[Word]) -> bool:
-        for screen in kept:
-            if not screen(present):
-                return False
-        return True
-
-    return all_of
-
-
-def positive_words(node: Node) -> Iterator[Word]:
-    """The words of a clause outside NOT: a match contains at least one of them."""
-    if isinstance(node, Phrase):
-        yield from node.words
-    elif isinstance(node, Near):
-        yield from positive_words(node.left)
-        yield from positive_words(node.right)
-    elif isinstance(node, And | Or):
-        for child in node.children:
-            yield from positive_words(child)
 
 
 # --- clauses compiled into plans -------------------------------------------------------------

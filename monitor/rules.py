@@ -17,14 +17,10 @@ from monitor.matching import (
     IndexedArticle,
     Lexicon,
     Plan,
-    Screen,
     _Field,
     _heads,
     _literal,
     plan_of,
-    positive_words,
-    screen_of,
-    words_of,
 )
 from monitor.query import (
     MAX_NEAR,
@@ -36,8 +32,12 @@ from monitor.query import (
     Or,
     Phrase,
     QuerySyntaxError,
+    Screen,
     Word,
     parse_query,
+    positive_words,
+    screen_of,
+    words_of,
 )
 
 __all__ = [
