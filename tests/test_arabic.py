@@ -177,3 +177,13 @@ def test_proclitic_forms_is_the_inverse_of_strip_proclitics(word: str) -> None:
     text = "والحكومة بالحكومة للحكومة حكومة الحكومة للجنة واللجنة اجتماعاً ودول بمجلس gcc"
     for token in {normalize(w) for w in text.split()}:
         assert (token in forms) == (word in strip_proclitics(token))
+
+
+def test_words_place_words_after_the_piece_caches_are_cleared() -> None:
+    from monitor import arabic
+
+    text = "عقدت اللجنة اجتماعها (الثاني) في الرياض، ٢٠٢٤م."
+    words = Words(text)
+    arabic._learn_pieces({f"p{i}" for i in range(arabic._MAX_PIECES + 1)})  # clears them first
+    tokens = tokenize(text)
+    assert [words.span(i) for i in range(len(words))] == [(t.start, t.end) for t in tokens]

@@ -283,3 +283,10 @@ def test_rules_on_a_text_with_no_rule_words_are_screened_out() -> None:
                      WatchRule("hajj", "H", "~حج OR ~عمرة OR Hajj")])
     article = rules.index("أمطار غزيرة على الرياض", "توقع المركز الوطني للأرصاد هطول أمطار.")
     assert [article.screened(rule.screen, rule.fields) for rule in rules] == [False, False]
+
+
+def test_a_clause_from_outside_the_rule_set_is_matched_on_its_own_words() -> None:
+    # The rule set's word table does not know "الرياض": the article must still find it.
+    article = RuleSet([WatchRule("m", "M", "مجلس")]).index("", BODY)
+    assert article.matches(compile_query('"في الرياض" OR مسقط').root, ("body",))
+    assert article.screened(RuleSet([WatchRule("m", "M", "مجلس")]).rules[0].screen, ("body",))
