@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import random
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -41,6 +43,34 @@ STANDBY_POLL = 2.0  # seconds between a standby daemon's attempts to take over
 Dispatch = Callable[[Source], CrawlOutcome | None]
 
 
+class ConfigSnapshot:
+    """A private copy of the configuration files the daemon validated, for its crawl children.
+
+    Children read their configuration from files; reading the live directory would let an edit
+    that the daemon has not accepted (or has refused on SIGHUP) reach the next crawl.
+    """
+
+    FILES = ("sources.yaml", "rules.yaml", "settings.yaml")
+
+    def __init__(self, config: Config) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="raqib-config-"))
+        self.take(config)
+
+    def take(self, config: Config) -> None:
+        for name in self.FILES:
+            source = config.directory / name
+            if source.exists():
+                # Write then rename: a crawl starting meanwhile reads the old file or the new one.
+                partial = self.directory / f".{name}.partial"
+                shutil.copyfile(source, partial)
+                partial.replace(self.directory / name)
+            else:
+                (self.directory / name).unlink(missing_ok=True)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
 def trigger_for(schedule: Schedule, timezone: str, jitter: float):
     """The APScheduler trigger of a schedule (`every` or five-field `cron`)."""
     if schedule.seconds is not None:
@@ -56,6 +86,7 @@ class Daemon:
         self.config_dir = config_dir
         self.database_url = database_url
         self.config: Config = load_config(config_dir, database_url=database_url)
+        self.snapshot = ConfigSnapshot(self.config)
         self.repository = Repository(engine_from_settings(self.config.settings.database_url,
                                                           self.config.settings.database))
         self.children = CrawlChildren()
@@ -139,7 +170,7 @@ class Daemon:
 
     def _crawl_locally(self, source: Source) -> CrawlOutcome:
         limit = parse_duration(self.config.settings.daemon.crawl_time_limit)
-        return crawl_in_child(source.id, config_dir=self.config.directory,
+        return crawl_in_child(source.id, config_dir=self.snapshot.directory,
                               database_url=self.config.settings.database_url, time_limit=limit,
                               children=self.children)
 
@@ -214,6 +245,7 @@ class Daemon:
         old = {s.id: s for s in self.config.sources if s.enabled}
         new = {s.id: s for s in config.sources if s.enabled}
         self.config = config
+        self.snapshot.take(config)
         for source_id in old.keys() - new.keys():
             self.scheduler.remove_job(f"crawl:{source_id}")
             log.info("unscheduled crawl:%s", source_id)
@@ -241,6 +273,7 @@ class Daemon:
         signal.signal(signal.SIGHUP, self.request_reload)
         if not self._become_scheduler():
             self.repository.close()
+            self.snapshot.remove()
             return 0  # stopped while standing by
         self.start()
         log.info("raqib daemon running: %d jobs", len(self.scheduler.get_jobs()))
@@ -291,4 +324,5 @@ class Daemon:
         if self.scheduler_lock is not None:
             self.scheduler_lock.release()
         self.repository.close()
+        self.snapshot.remove()
         log.info("raqib daemon stopped")

@@ -172,12 +172,22 @@ def test_raqib_run_end_to_end(tmp_path):
             seen_after = time.monotonic() - published
             assert seen_after < 15
             assert site.hits[fresh.path] == 1
+            # SIGHUP with a broken sources.yaml: refused, the daemon keeps running on the old one.
+            sources_file = config / "sources.yaml"
+            sources_file.write_text(sources_file.read_text(encoding="utf-8").replace(
+                "every: 2s", "every: 2 seconds"), encoding="utf-8")
+            process.send_signal(signal.SIGHUP)
+            time.sleep(1.5)
+            assert process.poll() is None
         finally:
             process.send_signal(signal.SIGTERM)
             out, err = process.communicate(timeout=60)
         assert process.returncode == 0, err
         assert "scheduled crawl:waha" in err
         assert "raqib daemon stopped" in err
+        assert "configuration not reloaded, keeping the running one" in err
+        assert "source 'waha'" in err.split("configuration not reloaded", 1)[1]
+        assert "crawl waha: failed" not in err  # crawls went on with the configuration in force
         with repository.session() as session:
             statuses = {run.status for run in session.query(CrawlRun)}
         assert "running" not in statuses  # nothing half-written
