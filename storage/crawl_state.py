@@ -1,0 +1,72 @@
+"""Part of `Repository`: what the crawler has already seen, and conditional-request validators."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from storage.models import HttpValidator, SeenUrl, utcnow
+
+SETTLED_OUTCOMES = ("article", "duplicate", "not_article", "gone")
+
+
+class CrawlState:
+    """Seen URLs and their outcomes, and the ETag/Last-Modified of discovery URLs."""
+
+    def settled_urls(self, urls: Iterable[str], max_failed_attempts: int) -> set[str]:
+        """The URLs among `urls` that need no new download (stored, duplicate, given up on)."""
+        urls = list(set(urls))
+        settled: set[str] = set()
+        with self.session() as session:
+            for start in range(0, len(urls), 500):
+                chunk = urls[start:start + 500]
+                rows = session.execute(select(SeenUrl.url, SeenUrl.outcome, SeenUrl.attempts)
+                                       .where(SeenUrl.url.in_(chunk)))
+                settled.update(url for url, outcome, attempts in rows
+                               if outcome in SETTLED_OUTCOMES or attempts >= max_failed_attempts)
+        return settled
+
+    def is_settled(self, url: str, max_failed_attempts: int) -> bool:
+        return bool(self.settled_urls([url], max_failed_attempts))
+
+    def urls_to_retry(self, source: str, max_failed_attempts: int) -> list[str]:
+        """Article URLs of a source whose download failed fewer than the allowed times."""
+        with self.session() as session:
+            return list(session.scalars(
+                select(SeenUrl.url).where(SeenUrl.source == source, SeenUrl.outcome == "failed",
+                                          SeenUrl.attempts < max_failed_attempts)))
+
+    def record_outcome(self, url: str, source: str, outcome: str, *,
+                       article_id: int | None = None, error: str | None = None) -> None:
+        """Remember what came of a URL; failures count their attempts."""
+        now = utcnow()
+        for _ in range(3):
+            try:
+                with self.session() as session:
+                    row = session.get(SeenUrl, url)
+                    if row is None:
+                        session.add(SeenUrl(url=url, source=source, outcome=outcome,
+                                            article_id=article_id, attempts=1, last_error=error,
+                                            first_seen=now, last_seen=now))
+                    elif outcome == "failed":
+                        if row.outcome in SETTLED_OUTCOMES:
+                            return  # a settled URL is never downgraded by a later failure
+                        row.attempts, row.last_error, row.last_seen = row.attempts + 1, error, now
+                    else:
+                        row.outcome, row.last_error, row.last_seen = outcome, None, now
+                        row.article_id = article_id or row.article_id
+                return
+            except IntegrityError:
+                continue  # another process recorded the same URL at the same moment: retry
+
+    def validators(self, url: str) -> tuple[str | None, str | None] | None:
+        """The stored (ETag, Last-Modified) of a discovery URL, or None."""
+        with self.session() as session:
+            row = session.get(HttpValidator, url)
+            return (row.etag, row.last_modified) if row else None
+
+    def save_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        self._upsert(HttpValidator, url=url, etag=etag, last_modified=last_modified,
+                     checked_at=utcnow())
