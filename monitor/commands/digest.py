@@ -1,0 +1,57 @@
+"""`raqib digest send`: build and send the digests that are due."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from monitor.commands import EXIT_FAILED, EXIT_OK, clip, err, open_repository, print_table
+from monitor.config import Config
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """Register this group's sub-commands on `raqib`'s command parser."""
+    digest = commands.add_parser("digest", help="e-mail digests").add_subparsers(
+        dest="digest_command", metavar="SUBCOMMAND", required=True)
+    send = digest.add_parser(
+        "send", help="build and send the digests that are due now",
+        description="Build every due digest (or the named one) for each recipient and send it "
+                    "through settings.yaml's SMTP server; messages the server did not take "
+                    "earlier are retried first. A cron digest is due when its schedule has fired "
+                    "since its last message, an immediate one whenever something new matched. "
+                    "Exit 0 when everything went out, 1 when a message could not be sent (it "
+                    "stays queued for the next run), 2 on a configuration error.")
+    send.add_argument("digest_id", nargs="?", metavar="DIGEST_ID")
+    look = send.add_mutually_exclusive_group()
+    look.add_argument("--dry-run", action="store_true",
+                      help="print what would go out; build, send and change nothing")
+    look.add_argument("--preview", metavar="FILE.html", type=Path,
+                      help="write the digest's HTML to FILE.html; send and change nothing")
+    send.add_argument("--force", action="store_true",
+                      help="also digests whose schedule has not fired since their last message")
+    send.set_defaults(handler=cmd_digest_send)
+
+
+def cmd_digest_send(args: argparse.Namespace, config: Config) -> int:
+    from monitor.digests import run_digests
+
+    looking = args.dry_run or args.preview is not None
+    reports = run_digests(config, open_repository(config), digest_id=args.digest_id,
+                          only_due=not args.force, dry_run=args.dry_run, preview=args.preview,
+                          send=not looking)
+    if not reports:
+        err("no digest is due now (--force sends what is new anyway)")
+        return EXIT_OK
+    if args.dry_run:
+        for report in reports:
+            if report.text:
+                print(f"=== {report.digest_id} → {report.recipient} ({report.status}): "
+                      f"{report.subject}\n{report.text}")
+    print_table(["digest", "recipient", "status", "articles", "subject", "note"],
+                [[r.digest_id, r.recipient, r.status, str(r.built), clip(r.subject or "—", 60),
+                  str(r.preview or r.error or "")] for r in reports])
+    failed = [r for r in reports if r.status == "failed"]
+    for report in failed:
+        err(f"raqib: digest '{report.digest_id}' to {report.recipient} not sent (queued for "
+            f"the next run): {report.error}")
+    return EXIT_FAILED if failed else EXIT_OK

@@ -1,0 +1,44 @@
+"""`raqib worker` and `raqib db`: distributed crawl workers and database maintenance."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from monitor.commands import EXIT_OK, open_repository
+from monitor.config import Config
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """Register this group's sub-commands on `raqib`'s command parser."""
+    worker = commands.add_parser(
+        "worker", help="a distributed crawl worker (Celery), for more than one machine",
+        description="Run crawl jobs from settings.yaml's broker_url (env RAQIB_BROKER_URL) until "
+                    "SIGTERM: `raqib run` with the same broker enqueues one job per source due, "
+                    "any worker runs it (each crawl in a child process). Needs PostgreSQL when "
+                    "workers run on more than one machine.")
+    worker.add_argument("--concurrency", type=int, metavar="N",
+                        help="crawls at once (default: daemon.max_parallel_crawls)")
+    worker.set_defaults(handler=cmd_worker)
+
+    database = commands.add_parser("db", help="database maintenance").add_subparsers(
+        dest="db_command", metavar="SUBCOMMAND", required=True)
+    database.add_parser("upgrade", help="apply the migrations (Alembic)").set_defaults(
+        handler=cmd_db_upgrade)
+
+
+def cmd_worker(args: argparse.Namespace, config: Config) -> int:
+    from monitor.worker import run_worker
+
+    if args.verbose == 0:  # a worker's log says which crawl it took and how it ended
+        logging.getLogger("monitor").setLevel(logging.INFO)
+    return run_worker(config, concurrency=args.concurrency)
+
+
+def cmd_db_upgrade(args: argparse.Namespace, config: Config) -> int:
+    from storage.db import current_revision
+
+    repository = open_repository(config)
+    print(f"database at revision {current_revision(repository.engine)}: "
+          f"{repository.engine.url.render_as_string(hide_password=True)}")
+    return EXIT_OK
