@@ -285,18 +285,18 @@ def parse_query(query: str) -> Node:
 
 # --- what a clause needs: its words, and a screen over the words an article contains -------
 
-def words_of(node: Node) -> Iterator[Word]:
-    """Every query word of a clause, NOT clauses included."""
+def words_of(node: Node, *, negated: bool = True) -> Iterator[Word]:
+    """Every query word of a clause (with `negated=False`, only those outside NOT)."""
     if isinstance(node, Phrase):
         yield from node.words
     elif isinstance(node, Near):
-        yield from words_of(node.left)
-        yield from words_of(node.right)
+        yield from words_of(node.left, negated=negated)
+        yield from words_of(node.right, negated=negated)
     elif isinstance(node, And | Or):
         for child in node.children:
-            yield from words_of(child)
-    elif isinstance(node, Not):
-        yield from words_of(node.child)
+            yield from words_of(child, negated=negated)
+    elif isinstance(node, Not) and negated:
+        yield from words_of(node.child, negated=negated)
 
 
 # A screen is the query with every phrase and NEAR read as "all its words occur" and NOT read as
@@ -359,11 +359,4 @@ def _all_of(screens: list[Screen | None]) -> Screen | None:
 
 def positive_words(node: Node) -> Iterator[Word]:
     """The words of a clause outside NOT: a match contains at least one of them."""
-    if isinstance(node, Phrase):
-        yield from node.words
-    elif isinstance(node, Near):
-        yield from positive_words(node.left)
-        yield from positive_words(node.right)
-    elif isinstance(node, And | Or):
-        for child in node.children:
-            yield from positive_words(child)
+    return words_of(node, negated=False)
