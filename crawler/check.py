@@ -253,15 +253,6 @@ def _short_reason(failure: Failure) -> str:
     return reason[:80]
 
 
-class _AtLeast(logging.Filter):
-    def __init__(self, level: int) -> None:
-        super().__init__()
-        self.level = level
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= self.level
-
-
 def check_settings(config: Config) -> dict[str, Any]:
     """The crawl's Scrapy settings without storage: no pipelines, no conditional requests."""
     settings = scrapy_settings(config)
@@ -281,15 +272,8 @@ def check_settings(config: Config) -> dict[str, Any]:
 def check_sources(config: Config, sources: list[Source], *,
                   on_finish: Callable[[SourceCheck], None] | None = None) -> list[SourceCheck]:
     """Check the sources at once (one Scrapy crawler each) and return a result per source."""
-    levels = {name: logging.getLogger(name).level for name in ("scrapy", "twisted", "filelock")}
-    # Scrapy resets its loggers to DEBUG and logs its versions while it starts up: a filter
-    # (which its logging set-up leaves alone) keeps that start-up chatter at our level.
-    quiet = _AtLeast(levels["scrapy"])
-    for name in ("scrapy.utils.log", "scrapy.crawler"):
-        logging.getLogger(name).addFilter(quiet)
+    # Scrapy resets its loggers to DEBUG here; the CLI's handler filter keeps them quiet.
     process = CrawlerProcess({**check_settings(config), "LOG_INSTALL_ROOT_HANDLER": False})
-    for name, level in levels.items():  # Scrapy resets its loggers to DEBUG: keep ours
-        logging.getLogger(name).setLevel(level)
     results = [SourceCheck(source.id) for source in sources]
     for source, result in zip(sources, results, strict=True):
         crawler = process.create_crawler(SourceCheckSpider)

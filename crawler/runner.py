@@ -99,10 +99,8 @@ def run_crawl(config: Config, sources: list[Source], repository: Repository, *,
     if workers:
         context.extraction_pool = ProcessPoolExecutor(
             workers, mp_context=multiprocessing.get_context("spawn"))
-    levels = {name: logging.getLogger(name).level for name in ("scrapy", "twisted", "filelock")}
+    # Scrapy resets its loggers to DEBUG here; the CLI's handler filter keeps them quiet.
     process = CrawlerProcess({**scrapy_settings(config), "LOG_INSTALL_ROOT_HANDLER": False})
-    for name, level in levels.items():  # Scrapy resets its loggers to DEBUG: keep ours
-        logging.getLogger(name).setLevel(level)
     reports: dict[str, SourceReport] = {}
     try:
         for source in sources:
