@@ -124,6 +124,12 @@ REAL_PAGES = [  # saved real pages (see tests/pages/real/SOURCES.md) and their t
     ("assabah_tn_khaled_massa", "Africa/Tunis", datetime(2019, 2, 7, 23, tzinfo=UTC)),
     # The only visible date is a "آخر تحديث" stamp (28 Aug) on a story of 3 Aug: None, not 28 Aug.
     ("cnn_arabic_syria_clashes", "Asia/Dubai", None),
+    # Al Bayan (Dubai): JSON-LD and <time> datePublished 2020-06-03T03:01+0400; the page's
+    # "last-modified" meta (2020-03-15 20:18:45 GST) must not win.
+    ("albayan_afghan_embassy", "Asia/Dubai", datetime(2020, 6, 2, 23, 1, tzinfo=UTC)),
+    # Al Yaum (Dammam): JSON-LD 2020-12-01T02:00:00+03:00, shown as "٠٢:٠٠ الثلاثاء ١ / ١٢ / ٢٠٢٠";
+    # its <meta name="dateModified"> (2020-11-30 20:36:03) is earlier than the publication.
+    ("alyaum_fakhrizadeh_burial", "Asia/Riyadh", datetime(2020, 11, 30, 23, 0, tzinfo=UTC)),
 ]
 
 

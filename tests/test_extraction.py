@@ -28,7 +28,10 @@ REAL = [("cnn_arabic_syria_clashes",
         ("aljazeera_en_moon_shot", "https://www.aljazeera.com/ajimpact/"
          "nasas-commercial-moon-shot-musk-bezos-firms-bid-191119041538885.html", "en"),
         ("aljazeera_en_helicopter_crash", "https://www.aljazeera.com/news/2019/11/"
-         "service-members-killed-afghanistan-helicopter-crash-191120070028895.html", "en")]
+         "service-members-killed-afghanistan-helicopter-crash-191120070028895.html", "en"),
+        ("albayan_afghan_embassy",
+         "https://www.albayan.ae/across-the-uae/news-and-reports/2020-06-03-1.3874341", "ar"),
+        ("alyaum_fakhrizadeh_burial", "https://www.alyaum.com/articles/6291787", "ar")]
 
 
 def body_f1(extracted: str, expected: str) -> float:
