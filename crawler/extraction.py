@@ -83,8 +83,14 @@ def extract_article(html: str, url: str, *, timezone: str, fetched_at: datetime,
 def _parse(html: str) -> lxml.html.HtmlElement | None:
     if not html or not html.strip():
         return None
+    # Comments and processing instructions are left out, as trafilatura's own parser leaves
+    # them out: handed a tree that still has them, trafilatura can put a comment's text in the
+    # body (alyaum.com's "<!-- /73240985/Alyaum-Inside-Article-300X250 -->" between two <br>
+    # once the ad's <div> is dropped). A parser per call: lxml parsers are not shared safely
+    # between threads.
+    parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True)
     try:
-        return lxml.html.document_fromstring(html)
+        return lxml.html.document_fromstring(html, parser=parser)
     except (etree.ParserError, ValueError):
         return None
 

@@ -97,6 +97,17 @@ def test_real_pages_extract_with_high_f1(stem, url, language):
     assert "â€" not in extracted.text  # UTF-8 read as cp1252 (the Al Jazeera pages declare none)
 
 
+def test_html_comments_never_reach_the_body():
+    # alyaum.com keeps an ad-slot comment between two <br> of the story, next to the ad's <div>.
+    url = "https://www.alyaum.com/articles/6291787"
+    html = (REAL_PAGES / "alyaum_fakhrizadeh_burial.html").read_text(encoding="utf-8")
+    assert "<!-- /73240985/Alyaum-Inside-Article-300X250 -->" in html
+    extracted = _extract(html, url)
+    assert extracted is not None
+    assert "73240985" not in extracted.text
+    assert "Alyaum-Inside-Article" not in extracted.text
+
+
 # --- (c) windows-1256 ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("header", [True, False], ids=["http-header", "meta-charset-only"])
