@@ -148,12 +148,13 @@ def _learn_pieces(pieces: set[str]) -> None:
 class Words:
     """A text's normalised form and words, split once; original offsets of a word on demand.
 
-    `words` equals `[t.norm for t in tokenize(text)]`, and `span(i)` the offsets of that token,
-    without building a Token per word.
+    `words` equals `[t.norm for t in tokenize(text)]` (`distinct`: the set of them), and
+    `span(i)` the offsets of that token, without building a Token per word.
     """
 
     __slots__ = ("text", "normalized", "words", "_pieces", "_piece_words", "_dropped",
-                 "_word_counts", "_piece_ends", "_drops", "_tokens")
+                 "_word_counts", "_piece_ends", "_drops", "_tokens", "_original_pieces",
+                 "distinct")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -163,9 +164,11 @@ class Words:
         self._drops: list[int] | None = None
         self._tokens: list[Token] | None = None
         self._pieces: list[str] | None = None  # the normalised text split on spaces
+        self._original_pieces: list[str] | None = None  # the original text split likewise
         self._piece_words: list[tuple[str, ...]] | None = None
         if "\u0130" in text:  # "İ".lower() grows a combining dot that would split the word
             self.words = [token.norm for token in tokenize(text)]
+            self.distinct = set(self.words)
             return
         pieces = self.normalized.split(" ")
         distinct = set(pieces)
@@ -174,13 +177,16 @@ class Words:
                           else distinct - _KNOWN_PIECES)
         if not distinct.isdisjoint(_DIRTY_PIECES):
             self.words = _WORD.findall(self.normalized)
+            self.distinct = set(self.words)
             return
         self._pieces = pieces
         if distinct.isdisjoint(_NOT_ONE_WORD):
             self.words = pieces
+            self.distinct = distinct
         else:  # kept with the text: the caches may be cleared before `span` needs them
             self._piece_words = list(map(_PIECE_WORDS.__getitem__, pieces))
             self.words = list(chain.from_iterable(self._piece_words))
+            self.distinct = set(chain.from_iterable(map(_PIECE_WORDS.__getitem__, distinct)))
 
     def __len__(self) -> int:
         return len(self.words)
@@ -206,6 +212,29 @@ class Words:
                 start -= 1
         match = _WORD.match(self.text, start)
         return (start, match.end()) if match else self._token_span(index)
+
+    def excerpt(self, first: int, last: int) -> str | None:
+        """The original text from word `first` to word `last`, in whole space-separated pieces
+        (so with the punctuation glued to them); None when the words cannot be placed.
+
+        Normalising never makes or removes a space, so the original text splits on spaces into
+        the same pieces as the normalised one: no character offsets are needed.
+        """
+        if self._pieces is None:
+            start, end = self.span(first), self.span(last)
+            return None if start is None or end is None else self.text[start[0]:end[1]]
+        if self._original_pieces is None:
+            self._original_pieces = self.text.split(" ")
+            if len(self._original_pieces) != len(self._pieces):  # cannot happen; be safe
+                self._pieces = None
+                return self.excerpt(first, last)
+        if self._piece_words is None:  # one word a piece
+            return " ".join(self._original_pieces[first:last + 1])
+        if self._word_counts is None:
+            self._word_counts = list(accumulate(map(len, self._piece_words)))
+        counts = self._word_counts
+        return " ".join(self._original_pieces[bisect_right(counts, first):
+                                              bisect_right(counts, last) + 1])
 
     def _normalized_span(self, index: int) -> tuple[int, int]:
         pieces, ends = self._pieces, self._piece_ends

@@ -16,10 +16,9 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 from itertools import compress, count
 from typing import NamedTuple
-from weakref import WeakKeyDictionary
 
 from monitor.arabic import Token, Words, light_stem, proclitic_forms, strip_proclitics, tokenize
-from monitor.query import And, Near, Node, Not, Or, Phrase, Screen, Word, words_of
+from monitor.query import And, Near, Node, Not, Or, Phrase, Screen, Word, screen_of, words_of
 
 __all__ = ["Hit", "IndexedArticle", "Lexicon", "Plan", "plan_of"]
 
@@ -148,7 +147,8 @@ class Plan:
     """A clause compiled once: `find` gives its spans in one field (phrases, NEAR and OR-groups
     of them, memoised per article under `key`), `decide` whether it holds in some fields."""
 
-    __slots__ = ("node", "kind", "key", "children", "find", "decide", "required", "words")
+    __slots__ = ("node", "kind", "key", "children", "find", "decide", "required", "words",
+                 "screen", "text")
 
     def __init__(self, node: Node) -> None:
         self.node = node
@@ -160,13 +160,15 @@ class Plan:
         self.words = frozenset(words_of(node))
         # Words a field must contain for the clause to have spans there (positional clauses).
         self.required: frozenset[Word] = frozenset()
+        # The clause's screen (monitor.query): when it fails on the words present, no walk.
+        self.screen: Screen | None = screen_of(node)
+        self.text: str | None = None  # its source text, one line (see `describe`)
 
 
 def _never(searched: list[_Field]) -> bool:
     return False
 
 
-_PLANS: WeakKeyDictionary[Node, Plan] = WeakKeyDictionary()
 # Identical positional clauses (the same phrase in many rules) share one key, so their spans
 # are found once per article.
 _KEYS: dict[tuple[object, ...], int] = {}
@@ -174,10 +176,10 @@ _KEYS: dict[tuple[object, ...], int] = {}
 
 def plan_of(node: Node) -> Plan:
     """The plan of a clause, compiled on first use."""
-    plan = _PLANS.get(node)
+    plan = node.plan
     if plan is None:
-        plan = _PLANS[node] = _compile(node)
-    return plan
+        plan = node.plan = _compile(node)
+    return plan  # type: ignore[no-any-return]
 
 
 def _compile(node: Node) -> Plan:
@@ -325,6 +327,7 @@ class _Where(dict[Word, Positions]):
     """Positions by query word; a word outside the lexicon is looked for when first asked."""
 
     __slots__ = ("field",)
+    field: _Field
 
     def __missing__(self, word: Word) -> Positions:
         found = self[word] = self.field.scan(word)
@@ -349,7 +352,7 @@ class _Field:
         self._useful: set[str] = set()
         self.present: set[Word] | None = None  # the rule words present (with a lexicon)
         if lexicon is not None:
-            self._useful = lexicon.useful(set(self.words))
+            self._useful = lexicon.useful(self.split.distinct)
             self.present = set().union(*map(lexicon.readings.__getitem__, self._useful))
 
     @property
@@ -397,9 +400,9 @@ class _Field:
         several = set()
         for norm, ats in at_token.items():
             for word in readings[norm]:
-                found = where.get(word)
-                if found:
-                    where[word] = [*found, *ats]
+                prior = where.get(word)
+                if prior:
+                    where[word] = [*prior, *ats]
                     several.add(word)
                 else:
                     where[word] = ats
@@ -482,6 +485,10 @@ class IndexedArticle:
 
     def plan_hits(self, plan: Plan, fields: tuple[str, ...]) -> list[Hit] | None:
         """`hits` of a compiled clause."""
+        if plan.screen is not None:
+            present = self.present(fields)
+            if present is not None and not plan.screen(present):
+                return None
         kind = plan.kind
         if kind is Phrase or kind is Near:
             spans = [(name, start, end) for name in fields

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import NamedTuple
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from monitor.arabic import Token, light_stem, tokenize
 
@@ -49,6 +49,11 @@ class Node:
 
     start: int
     end: int
+    # The clause compiled for matching (monitor.matching.plan_of), kept with it.
+    plan: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.plan = None  # compiled by mypyc, a dataclass default is not applied
 
     def describe(self, source: str) -> str:
         return source[self.start:self.end]

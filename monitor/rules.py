@@ -76,22 +76,27 @@ MAX_SNIPPETS = 5
 MAX_SNIPPET_WORDS = 40  # merged windows stop growing here, so one snippet is never the article
 
 
-@dataclass
+@dataclass(init=False)
 class WatchRule:
-    """A named query, compiled on construction (QuerySyntaxError when it does not parse)."""
+    """A named query, compiled on construction (QuerySyntaxError when it does not parse).
+
+    `languages` and `fields` may be any sequence (YAML gives lists); they are kept as tuples.
+    """
 
     id: str
     name: str
     query: str
-    languages: tuple[str, ...] = ()
-    fields: tuple[str, ...] = FIELDS
-    enabled: bool = True
-    compiled: Query = field(init=False, repr=False, compare=False)
-    screen: Screen | None = field(init=False, repr=False, compare=False)
+    languages: tuple[str, ...]
+    fields: tuple[str, ...]
+    enabled: bool
+    compiled: Query = field(repr=False, compare=False)
+    screen: Screen | None = field(repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        self.languages = tuple(_language(lang) for lang in self.languages or ())
-        self.fields = tuple(self.fields or FIELDS)
+    def __init__(self, id: str, name: str, query: str, languages: Iterable[str] = (),
+                 fields: Iterable[str] = FIELDS, enabled: bool = True) -> None:
+        self.id, self.name, self.query, self.enabled = id, name, query, enabled
+        self.languages = tuple(_language(lang) for lang in languages or ())
+        self.fields = tuple(fields or FIELDS)
         unknown = [name for name in self.fields if name not in FIELDS]
         if unknown:
             raise ValueError(f"rule {self.id!r}: unknown field {unknown[0]!r} (use title, body)")
@@ -178,7 +183,7 @@ class RuleSet:
         article = self.index(title, text)
         wanted = None if language is None else _language(language)
         by_word, plans = self._rules_by_word, self._plans
-        present = article.present(FIELDS)
+        present = article.present(FIELDS) or set()
         candidates = set(self._always).union(
             *[by_word[word] for word in present if word in by_word])
         matches = []
@@ -250,10 +255,10 @@ def _snippets(article: IndexedArticle, hits: list[Hit]) -> list[str]:
         for lo, hi in windows:
             if len(snippets) == MAX_SNIPPETS:  # placing words in the text is the costly part
                 return snippets
-            first, final = indexed.split.span(lo), indexed.split.span(hi)
-            if first is None or final is None:  # words that tokenize cannot place: no snippet
+            excerpt = indexed.split.excerpt(lo, hi)
+            if excerpt is None:  # words that tokenize cannot place: no snippet
                 break
-            text = " ".join(indexed.text[first[0]:final[1]].split())
+            text = " ".join(excerpt.split())
             if name == "body":
                 text = ("…" if lo > 0 else "") + text + ("…" if hi < last else "")
             snippets.append(text)
