@@ -35,6 +35,19 @@ _BOILERPLATE = re.compile(
 _TASHKEEL_TATWEEL = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]")
 
 
+# How raqib calls trafilatura (benchmarks/bench_rules.py times this very call).
+TRAFILATURA_OPTIONS = {"with_metadata": True, "include_comments": False, "include_tables": False,
+                       "include_images": False, "deduplicate": False, "favor_precision": True}
+
+
+def prepared_tree(html: str) -> lxml.html.HtmlElement | None:
+    """The tree `extract_article` hands trafilatura: parsed, boilerplate blocks dropped."""
+    tree = _parse(html)
+    if tree is not None:
+        _drop_boilerplate(tree)
+    return tree
+
+
 @dataclass(frozen=True)
 class ExtractedArticle:
     """What extraction found in an article page."""
@@ -57,9 +70,7 @@ def extract_article(html: str, url: str, *, timezone: str, fetched_at: datetime,
         return None
     canonical = _canonical_link(tree, url)
     _drop_boilerplate(tree)
-    document = trafilatura.bare_extraction(
-        tree, url=url, with_metadata=True, include_comments=False, include_tables=False,
-        include_images=False, deduplicate=False, favor_precision=True)
+    document = trafilatura.bare_extraction(tree, url=url, **TRAFILATURA_OPTIONS)
     if document is None or not document.text:
         return None
     title = _tidy(document.title) if document.title else None
