@@ -148,7 +148,7 @@ class Plan:
     of them, memoised per article under `key`), `decide` whether it holds in some fields."""
 
     __slots__ = ("node", "kind", "key", "children", "find", "decide", "required", "words",
-                 "screen", "text")
+                 "screen")
 
     def __init__(self, node: Node) -> None:
         self.node = node
@@ -162,7 +162,6 @@ class Plan:
         self.required: frozenset[Word] = frozenset()
         # The clause's screen (monitor.query): when it fails on the words present, no walk.
         self.screen: Screen | None = screen_of(node)
-        self.text: str | None = None  # its source text, one line (see `describe`)
 
 
 def _never(searched: list[_Field]) -> bool:
