@@ -51,7 +51,7 @@ def _extensions() -> list:
         # One shared library inside the package (not a top-level module beside it), so that
         # editable and regular installs import it the same way.
         return mypycify(COMPILED, opt_level="3", group_name="monitor._rule_engine")
-    except Exception as error:  # noqa: BLE001 - a mypyc type error must not block installing
+    except (Exception, SystemExit) as error:  # noqa: BLE001 - a mypyc type error exits; it must not block installing
         _warn(f"mypyc could not compile the rule engine ({error}); installing pure Python")
         return []
 

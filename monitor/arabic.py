@@ -8,9 +8,7 @@ See docs/rules.md for the rules with examples.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from functools import lru_cache
-from itertools import accumulate, chain
 from typing import NamedTuple
 
 __all__ = [
@@ -80,14 +78,12 @@ _REPLACEMENTS = tuple((chr(code), value or "") for code, value in _TABLE.items()
 _FOLD_FROM = 160  # characters: below this one translate is faster than the replacement loop
 
 
-def _fold(text: str) -> tuple[str, str]:
-    """`normalize(text)`, and the characters it dropped."""
-    dropped = ""
+def _fold(text: str) -> str:
+    """`normalize(text)` for a long text."""
     for char, replacement in _REPLACEMENTS:
         if char in text:
             text = text.replace(char, replacement)
-            dropped += "" if replacement else char
-    return text.lower(), dropped
+    return text.lower()
 
 
 def normalize(text: str) -> str:
@@ -97,7 +93,7 @@ def normalize(text: str) -> str:
     """
     if len(text) < _FOLD_FROM:
         return text.translate(_TABLE).lower()
-    return _fold(text)[0]
+    return _fold(text)
 
 
 def tokenize(text: str) -> list[Token]:
@@ -116,178 +112,125 @@ def normalized_words(text: str) -> list[str]:
     return Words(text).words
 
 
-# Splitting a normalised text on runs of Arabic or ASCII letters, or ASCII digits (`_FAST_WORD`)
-# gives `_WORD`'s words whenever no separator holds a letter or digit of another script (é, پ,
-# ²); otherwise `_WORD` splits the text. A regex split costs about 0.1 µs a word, so a text is
-# first split on spaces (str.split, ten times faster) and each distinct space-free piece is split
-# once per process: most pieces are one word, and the same pieces recur across articles.
-_FAST_WORD = re.compile(r"([a-z\u0621-\u064a]+|[0-9]+)")
-_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
-_PIECE_WORDS: dict[str, tuple[str, ...]] = {}  # a piece's words (when its separators are clean)
-_KNOWN_PIECES: set[str] = set()  # pieces split so far
-_NOT_ONE_WORD: set[str] = set()  # known pieces that are not exactly one word
-_DIRTY_PIECES: set[str] = set()  # pieces with a letter or digit of another script: use _WORD
-_MAX_PIECES = 100_000
+# Words never cross a space, so a text's words are the words of its space-separated pieces, in
+# order. The same pieces recur across articles ("في", "مجلس", "التعاون،"): each distinct piece is
+# tokenised once per process and its words kept, so an article costs one str.split, a dictionary
+# look-up a piece and no normalisation at all. The pieces are those of the original text, which
+# also places any word in it without character offsets.
+_PIECE_WORDS: dict[str, tuple[str, ...]] = {}
+_MAX_PIECES = 200_000
 
 
-def _learn_pieces(pieces: set[str]) -> None:
-    if len(_KNOWN_PIECES) + len(pieces) > _MAX_PIECES:
-        for cache in (_PIECE_WORDS, _KNOWN_PIECES, _NOT_ONE_WORD, _DIRTY_PIECES):
-            cache.clear()
+def _piece_words(piece: str) -> tuple[str, ...]:
+    table = _TABLE
+    return tuple(norm for word in _WORD.findall(piece) if (norm := word.translate(table).lower()))
+
+
+def _split_pieces(pieces: list[str]) -> list[tuple[str, ...]] | None:
+    """The words of each piece, from the cache (None: some piece is new)."""
+    cache = _PIECE_WORDS
+    found = []
     for piece in pieces:
-        parts = _FAST_WORD.split(piece)
-        if any(_LETTER_OR_DIGIT.search(separator) for separator in parts[0::2]):
-            _DIRTY_PIECES.add(piece)
-        else:
-            _PIECE_WORDS[piece] = words = tuple(parts[1::2])
-            if words != (piece,):
-                _NOT_ONE_WORD.add(piece)
-    _KNOWN_PIECES.update(pieces)
+        words = cache.get(piece)
+        if words is None:
+            return None
+        found.append(words)
+    return found
+
+
+def _learn_pieces(pieces: list[str]) -> None:
+    if len(_PIECE_WORDS) + len(pieces) > _MAX_PIECES:
+        _PIECE_WORDS.clear()
+    for piece in pieces:
+        _PIECE_WORDS[piece] = _piece_words(piece)
 
 
 class Words:
-    """A text's normalised form and words, split once; original offsets of a word on demand.
+    """A text's normalised words, split once; the original text of any words on demand.
 
-    `words` equals `[t.norm for t in tokenize(text)]` (`distinct`: the set of them), and
-    `span(i)` the offsets of that token, without building a Token per word.
+    `words` equals `[t.norm for t in tokenize(text)]` (`distinct`: the set of them); `span(i)`
+    and `excerpts` place words in the original text without building a Token per word.
     """
 
-    __slots__ = ("text", "normalized", "words", "_pieces", "_piece_words", "_dropped",
-                 "_word_counts", "_piece_ends", "_drops", "_tokens", "_original_pieces",
-                 "distinct")
+    __slots__ = ("text", "words", "distinct", "_pieces", "_piece_words")
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.normalized, self._dropped = _fold(text)
-        self._word_counts: list[int] | None = None
-        self._piece_ends: list[int] | None = None
-        self._drops: list[int] | None = None
-        self._tokens: list[Token] | None = None
-        self._pieces: list[str] | None = None  # the normalised text split on spaces
-        self._original_pieces: list[str] | None = None  # the original text split likewise
-        self._piece_words: list[tuple[str, ...]] | None = None
-        if "\u0130" in text:  # "İ".lower() grows a combining dot that would split the word
-            self.words = [token.norm for token in tokenize(text)]
-            self.distinct = set(self.words)
-            return
-        pieces = self.normalized.split(" ")
-        distinct = set(pieces)
-        if not distinct <= _KNOWN_PIECES:
-            _learn_pieces(distinct if len(_KNOWN_PIECES) + len(distinct) > _MAX_PIECES
-                          else distinct - _KNOWN_PIECES)
-        if not distinct.isdisjoint(_DIRTY_PIECES):
-            self.words = _WORD.findall(self.normalized)
-            self.distinct = set(self.words)
-            return
-        self._pieces = pieces
-        if distinct.isdisjoint(_NOT_ONE_WORD):
-            self.words = pieces
-            self.distinct = distinct
-        else:  # kept with the text: the caches may be cleared before `span` needs them
-            self._piece_words = list(map(_PIECE_WORDS.__getitem__, pieces))
-            self.words = list(chain.from_iterable(self._piece_words))
-            self.distinct = set(chain.from_iterable(map(_PIECE_WORDS.__getitem__, distinct)))
+        pieces = self._pieces = text.split(" ")
+        piece_words = _split_pieces(pieces)
+        if piece_words is None:
+            if len(_PIECE_WORDS) + len(pieces) > _MAX_PIECES:
+                _learn_pieces(pieces)  # clears the cache: learn every piece of this text
+            else:
+                _learn_pieces([piece for piece in pieces if piece not in _PIECE_WORDS])
+            piece_words = _split_pieces(pieces)
+            assert piece_words is not None
+        # Kept with the text: the cache may be cleared before `span` needs them.
+        self._piece_words = piece_words
+        words: list[str] = []
+        for found in piece_words:
+            words.extend(found)
+        self.words = words
+        self.distinct = set(words)
 
     def __len__(self) -> int:
         return len(self.words)
 
-    def span(self, index: int) -> tuple[int, int] | None:
-        """Start and end in the original text of word `index` (None: cannot be placed)."""
-        if self._pieces is None or self._drops == []:  # [] (not None): drops joined words
-            return self._token_span(index)
-        if self._piece_ends is None:
-            self._piece_ends = list(accumulate(map(len, self._pieces)))
-            if self._piece_words is not None:
-                self._word_counts = list(accumulate(map(len, self._piece_words)))
-            self._drops = _dropped_at(self.text, self._dropped) if self._dropped else None
-            if self._drops == []:
-                return self._token_span(index)
-        start, end = self._normalized_span(index)
-        if self._drops is None:  # nothing dropped: offsets are those of the normalised text
-            return start, end
-        # Each dropped character shifts what follows it; a word takes the marks around it.
-        start += bisect_right(self._drops, start)
-        if not self.words[index][0].isdigit():
-            while start and self.text[start - 1] in _MARKS_SET:
-                start -= 1
-        match = _WORD.match(self.text, start)
-        return (start, match.end()) if match else self._token_span(index)
+    @property
+    def normalized(self) -> str:
+        """The matching form of the whole text (`normalize(text)`)."""
+        return normalize(self.text)
 
-    def excerpt(self, first: int, last: int) -> str | None:
-        """The original text from word `first` to word `last`, in whole space-separated pieces
-        (so with the punctuation glued to them); None when the words cannot be placed.
+    def span(self, index: int) -> tuple[int, int]:
+        """Start and end in the original text of word `index`."""
+        (at,) = _pieces_of(self._piece_words, [index])
+        (start, _), = _piece_spans(self._pieces, [at])
+        within = index - sum(map(len, self._piece_words[:at]))
+        token = tokenize(self._pieces[at])[within]
+        return start + token.start, start + token.end
 
-        Normalising never makes or removes a space, so the original text splits on spaces into
-        the same pieces as the normalised one: no character offsets are needed.
+    def excerpts(self, windows: list[tuple[int, int]]) -> list[str]:
+        """The original text of each window (first word, last word), in whole space-separated
+        pieces, so with the punctuation glued to them. One walk over the pieces finds them all.
         """
-        if self._pieces is None:
-            start, end = self.span(first), self.span(last)
-            return None if start is None or end is None else self.text[start[0]:end[1]]
-        if self._original_pieces is None:
-            self._original_pieces = self.text.split(" ")
-            if len(self._original_pieces) != len(self._pieces):  # cannot happen; be safe
-                self._pieces = None
-                return self.excerpt(first, last)
-        if self._piece_words is None:  # one word a piece
-            return " ".join(self._original_pieces[first:last + 1])
-        if self._word_counts is None:
-            self._word_counts = list(accumulate(map(len, self._piece_words)))
-        counts = self._word_counts
-        return " ".join(self._original_pieces[bisect_right(counts, first):
-                                              bisect_right(counts, last) + 1])
-
-    def _normalized_span(self, index: int) -> tuple[int, int]:
-        pieces, ends = self._pieces, self._piece_ends
-        assert pieces is not None and ends is not None
-        if self._word_counts is None:  # one word a piece
-            at, within = index, 0
-        else:
-            at = bisect_right(self._word_counts, index)
-            within = index - (self._word_counts[at - 1] if at else 0)
-        start = (ends[at - 1] + at) if at else 0  # the pieces before, and a space after each
-        piece = pieces[at]
-        if self._word_counts is None or self._piece_words[at] == (piece,):  # type: ignore[index]
-            return start, start + len(piece)
-        bounds = list(accumulate(map(len, _FAST_WORD.split(piece))))
-        return start + bounds[2 * within], start + bounds[2 * within + 1]
-
-    def _token_span(self, index: int) -> tuple[int, int] | None:
-        if self._tokens is None:
-            self._tokens = tokenize(self.text)
-        if len(self._tokens) != len(self.words):
-            return None
-        token = self._tokens[index]
-        return token.start, token.end
+        words = sorted({at for window in windows for at in window})
+        piece_of = dict(zip(words, _pieces_of(self._piece_words, words), strict=True))
+        wanted = sorted(set(piece_of.values()))
+        span_of = dict(zip(wanted, _piece_spans(self._pieces, wanted), strict=True))
+        return [self.text[span_of[piece_of[first]][0]:span_of[piece_of[last]][1]]
+                for first, last in windows]
 
 
-_MARKS_SET = frozenset(_MARKS)
+def _pieces_of(piece_words: list[tuple[str, ...]], indexes: list[int]) -> list[int]:
+    """The pieces that hold the words at `indexes` (ascending)."""
+    found: list[int] = []
+    if not indexes:
+        return found
+    wanted, total = indexes[0], 0
+    for at, words in enumerate(piece_words):
+        total += len(words)
+        while total > wanted:
+            found.append(at)
+            if len(found) == len(indexes):
+                return found
+            wanted = indexes[len(found)]
+    return found + [len(piece_words) - 1] * (len(indexes) - len(found))
 
 
-def _dropped_at(text: str, dropped: str) -> list[int]:
-    """Where the `dropped` characters of `text` sit in its normalised form (one entry each).
-
-    Empty when a drop may have joined two words (a zero-width space, or a mark between two
-    digits): then only `tokenize` can place the words.
-    """
-    if "\u200b" in dropped or "\ufeff" in dropped:
-        return []
-    offsets = []
-    for char in dropped:
-        at = text.find(char)
-        while at >= 0:
-            offsets.append(at)
-            at = text.find(char, at + 1)
-    offsets.sort()
-    last = len(text) - 1
-    for at in offsets:  # a run of marks between two digits: "٢َ٤" reads as one number
-        if 0 < at < last and text[at + 1].isdecimal() and (
-                text[at - 1].isdecimal() or text[at - 1] in dropped):
-            run_start = at
-            while run_start > 0 and text[run_start - 1] in dropped:
-                run_start -= 1
-            if run_start > 0 and text[run_start - 1].isdecimal():
-                return []
-    return [at - shift for shift, at in enumerate(offsets)]
+def _piece_spans(pieces: list[str], indexes: list[int]) -> list[tuple[int, int]]:
+    """Start and end in the text of the pieces at `indexes` (ascending)."""
+    found: list[tuple[int, int]] = []
+    if not indexes:
+        return found
+    wanted, start = indexes[0], 0
+    for at, piece in enumerate(pieces):
+        if at == wanted:
+            found.append((start, start + len(piece)))
+            if len(found) == len(indexes):
+                return found
+            wanted = indexes[len(found)]
+        start += len(piece) + 1  # the piece and the space after it
+    return found
 
 
 def is_arabic_word(norm_token: str) -> bool:

@@ -14,7 +14,6 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from functools import lru_cache
-from itertools import compress, count
 from typing import NamedTuple
 
 from monitor.arabic import Token, Words, light_stem, proclitic_forms, strip_proclitics, tokenize
@@ -323,14 +322,28 @@ Positions = list[int] | tuple[int, ...]
 
 
 class _Where(dict[Word, Positions]):
-    """Positions by query word; a word outside the lexicon is looked for when first asked."""
+    """Positions by query word; a word outside the lexicon is looked for when first asked.
 
-    __slots__ = ("field",)
-    field: _Field
+    It holds the field's words, not the field: a reference back to the field would make a
+    cycle, and every article would wait for the cyclic garbage collector to be freed.
+    """
+
+    __slots__ = ("words", "known")
+    words: list[str]
+    known: frozenset[Word] | None  # the lexicon's words (None: no lexicon)
 
     def __missing__(self, word: Word) -> Positions:
-        found = self[word] = self.field.scan(word)
+        found = self[word] = _scan(word, self.words, self.known)
         return found
+
+
+def _scan(word: Word, words: list[str], known: frozenset[Word] | None) -> tuple[int, ...]:
+    """Positions of a word not in the index: none for a word of the lexicon (the index holds
+    those present), else looked for word by word."""
+    if known is not None and word in known:
+        return _ABSENT
+    forms = {norm for norm in set(words) if _reads_as(word, norm)}
+    return tuple(at for at, norm in enumerate(words) if norm in forms) if forms else _ABSENT
 
 
 class _Field:
@@ -383,18 +396,18 @@ class _Field:
             return self._where
         lexicon, words, useful = self._lexicon, self.words, self._useful
         where = self._where = _Where()
-        where.field = self
+        where.words = words
+        where.known = None if lexicon is None else lexicon.words
         if not useful:
             return where
         at_token: dict[str, list[int]] = {}
-        # Only the occurrences of useful words reach Python code: compress picks them in C.
-        for at in compress(count(), map(useful.__contains__, words)):
-            norm = words[at]
-            found = at_token.get(norm)
-            if found is None:
-                at_token[norm] = [at]
-            else:
-                found.append(at)
+        for at, norm in enumerate(words):
+            if norm in useful:
+                found = at_token.get(norm)
+                if found is None:
+                    at_token[norm] = [at]
+                else:
+                    found.append(at)
         readings = lexicon.readings  # type: ignore[union-attr]
         several = set()
         for norm, ats in at_token.items():
@@ -408,14 +421,6 @@ class _Field:
         for word in several:
             where[word].sort()  # type: ignore[union-attr]
         return where
-
-    def scan(self, word: Word) -> tuple[int, ...]:
-        """Positions of a word not in the index: none for a word of the lexicon (the index
-        holds those present), else looked for word by word."""
-        if self._lexicon is not None and word in self._lexicon.words:
-            return _ABSENT
-        forms = {norm for norm in set(self.words) if _reads_as(word, norm)}
-        return tuple(at for at, norm in enumerate(self.words) if norm in forms) if forms else _ABSENT
 
 
 class Hit(NamedTuple):

@@ -252,12 +252,11 @@ def _snippets(article: IndexedArticle, hits: list[Hit]) -> list[str]:
                     windows[-1][1] = hi
             else:
                 windows.append([lo, hi])
-        for lo, hi in windows:
-            if len(snippets) == MAX_SNIPPETS:  # placing words in the text is the costly part
-                return snippets
-            excerpt = indexed.split.excerpt(lo, hi)
-            if excerpt is None:  # words that tokenize cannot place: no snippet
-                break
+        windows = windows[:MAX_SNIPPETS - len(snippets)]
+        excerpts = indexed.split.excerpts([(lo, hi) for lo, hi in windows])
+        if excerpts is None:  # words that tokenize cannot place: no snippet
+            continue
+        for (lo, hi), excerpt in zip(windows, excerpts, strict=True):
             text = " ".join(excerpt.split())
             if name == "body":
                 text = ("…" if lo > 0 else "") + text + ("…" if hi < last else "")

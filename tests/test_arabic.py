@@ -140,8 +140,8 @@ TRICKY_TEXTS = [
     "عقدت اللجنة الوزارية للحكومة الإلكترونية اجتماعها في ٢٠٢٤م.",
     "وَعُقِدَ الاجتمـــاعُ، في «الرياض» يوم ١٥ مايو ٢٠٢٤م — بمشاركة هيئة الحكومة الرقمية.",
     "الحُكُومَةُ الإِلِكْتْرُونِيَّةُ ١٤٤٦هـ",  # tashkeel, and a tatweel after digits
-    "٢َ٤ عددٌ",  # a mark between two digits joins them once dropped: tokenize cannot follow
-    "نظام\u200cإلكتروني و\u200bمنصة",  # zero-width non-joiner and zero-width space
+    "٢َ٤ عددٌ",  # a mark between two digits: two numbers, as tokenize reads them
+    "نظام\u200cإلكتروني و\u200bمنصة",  # zero-width non-joiner (inside a word) and space
     "The GCC e-Government Committee's 5th meeting in İstanbul",  # İ lowercases to two letters
     "Café résumé Ⅻ² — naïve",  # letters outside Arabic and a-z
     "",
@@ -152,13 +152,9 @@ TRICKY_TEXTS = [
 def test_words_match_tokenize_and_place_words_like_it(text: str) -> None:
     words, tokens = Words(text), tokenize(text)
     assert words.normalized == normalize(text) == text.translate(_TABLE).lower()
-    assert normalized_words(text) == words.words
-    same_count = len(tokens) == len(words)
-    if same_count:
-        assert words.words == [token.norm for token in tokens]
-    for index in range(len(words)):
-        expected = (tokens[index].start, tokens[index].end) if same_count else None
-        assert words.span(index) == expected
+    assert normalized_words(text) == words.words == [token.norm for token in tokens]
+    assert [words.span(index) for index in range(len(words))] == [
+        (token.start, token.end) for token in tokens]
 
 
 def test_words_place_words_in_text_with_tashkeel() -> None:
@@ -184,6 +180,31 @@ def test_words_place_words_after_the_piece_caches_are_cleared() -> None:
 
     text = "عقدت اللجنة اجتماعها (الثاني) في الرياض، ٢٠٢٤م."
     words = Words(text)
-    arabic._learn_pieces({f"p{i}" for i in range(arabic._MAX_PIECES + 1)})  # clears them first
+    arabic._learn_pieces([f"p{i}" for i in range(arabic._MAX_PIECES + 1)])  # clears them first
     tokens = tokenize(text)
     assert [words.span(i) for i in range(len(words))] == [(t.start, t.end) for t in tokens]
+
+
+EXCERPT_TEXTS = [*TRICKY_TEXTS,
+                 "  عقدت  اللجنة،الوزارية (اجتماعها) في ٢٠٢٤م.  ",  # double spaces, glued words
+                 "أكّدَ مُحافِظُ هيئةِ الحكومةِ الرقميّةِ أنّ الخدماتِ ١٠٠٪ رقميّةٌ"]
+
+
+def _whole_pieces(text: str, start: int, end: int) -> str:
+    """The original text from the start of the space-separated piece holding `start` to the end
+    of the one holding `end`: what an excerpt of the words there must be."""
+    stop = text.find(" ", end)
+    return text[text.rfind(" ", 0, start) + 1:len(text) if stop < 0 else stop]
+
+
+@pytest.mark.parametrize("text", EXCERPT_TEXTS)
+def test_excerpts_are_the_whole_pieces_around_the_words(text: str) -> None:
+    tokens = tokenize(text)
+    words = Words(text)
+    assert len(words) == len(tokens)
+    windows = [(i, j) for i in range(len(words)) for j in range(i, min(i + 3, len(words)))]
+    expected = [_whole_pieces(text, tokens[i].start, tokens[j].end) for i, j in windows]
+    assert words.excerpts(windows) == expected
+    # One window at a time, and windows that overlap and come in any order.
+    assert [words.excerpts([window])[0] for window in windows] == expected  # type: ignore[index]
+    assert Words(text).excerpts(windows[::-1]) == expected[::-1]
