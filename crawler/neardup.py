@@ -172,32 +172,43 @@ class StoryIndex:
         keys = signature.band_keys()
         # The story's own time, so that an archive crawled today is windowed by publication.
         story_time = published_at or fetched_at
-        # Index first, then look: of two copies stored at once by two processes, the later id
-        # then always sees the earlier one.
+        # Index first, then look, at earlier and later ids alike: of two copies stored at once
+        # by two processes, whichever looks last sees the other's signature (each indexed its
+        # own before looking). The later id always joins the earlier one's story, whichever
+        # process finds the pair.
         self.repository.add_signature(article_id, signature.to_bytes(), keys, story_time)
         candidates = self.repository.near_duplicate_candidates(
             keys, since=story_time - self.window, until=story_time + self.window,
-            before_id=article_id, undated=published_at is None,
+            undated=published_at is None,
             fetched_window=(fetched_at - self.window, fetched_at + self.window))
         likely = [(cid, cluster_id) for cid, data, cluster_id in candidates
-                  if signature.estimate(Signature.from_bytes(data)) >= CANDIDATE_ESTIMATE]
+                  if cid != article_id
+                  and signature.estimate(Signature.from_bytes(data)) >= CANDIDATE_ESTIMATE]
         if not likely:
             return None
         texts = self.repository.near_duplicate_texts([cid for cid, _ in likely])
         best: Cluster | None = None
+        later: list[tuple[int, float]] = []  # stored after this one, by another process
         for candidate_id, cluster_id in likely:
             if candidate_id not in texts:
                 continue
             score = verify(story, prepare(*texts[candidate_id]), self.threshold)
             if score is None:
                 continue
+            if candidate_id > article_id:
+                if cluster_id is None:  # it has not found its story (yet): it joins this one
+                    later.append((candidate_id, score))
+                continue
             found = Cluster(cluster_id or candidate_id, score, candidate_id)
             if best is None or (score, -found.cluster_id) > (best.similarity, -best.cluster_id):
                 best = found
-        if best is None:
-            return None
-        self.repository.set_cluster(article_id, best.cluster_id, round(best.similarity, 4))
-        self.repository.claim_cluster_root(best.cluster_id)
+        if best is not None:
+            self.repository.set_cluster(article_id, best.cluster_id, round(best.similarity, 4))
+            self.repository.claim_cluster_root(best.cluster_id)
+        root = best.cluster_id if best is not None else article_id
+        for candidate_id, score in later:
+            if self.repository.join_cluster_if_alone(candidate_id, root, round(score, 4)):
+                self.repository.claim_cluster_root(root)
         return best
 
 

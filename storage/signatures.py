@@ -95,6 +95,15 @@ class SignatureIndex:
                                    .where(Article.id.in_(list(article_ids))))
             return {article_id: (title, body) for article_id, title, body in rows}
 
+    def join_cluster_if_alone(self, article_id: int, cluster_id: int, similarity: float) -> bool:
+        """Put an article in a cluster unless it already has one (it may have found its own
+        story meanwhile); whether it joined."""
+        with self.session() as session:
+            result = session.execute(update(Article).where(Article.id == article_id,
+                                                           Article.cluster_id.is_(None))
+                                     .values(cluster_id=cluster_id, similarity=similarity))
+            return bool(result.rowcount)
+
     def claim_cluster_root(self, article_id: int) -> None:
         """Mark the first article of a near-duplicate group as its own cluster, unless it has one."""
         with self.session() as session:

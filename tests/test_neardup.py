@@ -188,6 +188,24 @@ def test_index_clusters_copies_under_the_first_article(repository: Repository) -
     assert shown[ids["egov26-spa"]] is None and shown[ids["congrats-mr-spa"]] is None
 
 
+def test_two_copies_indexed_at_once_by_two_processes_end_in_one_story(
+        repository: Repository) -> None:
+    # Worker A stored the agency story (the earlier id) but had not indexed it when worker B
+    # stored and indexed the newspaper's copy: B looked and found nothing. A, looking last,
+    # must find B's copy and bring it into its story.
+    day = datetime(2025, 1, 14, 9, tzinfo=UTC)
+    first = _store(repository, "egov23-spa", day)
+    copy = _store(repository, "egov23-okaz", day + timedelta(hours=1))
+    worker_b = StoryIndex(repository, threshold=THRESHOLD, window_seconds=WINDOW)
+    assert worker_b.add(copy, ARTICLES["egov23-okaz"]["title"], ARTICLES["egov23-okaz"]["text"],
+                        day + timedelta(hours=1), day) is None
+    worker_a = StoryIndex(repository, threshold=THRESHOLD, window_seconds=WINDOW)
+    assert worker_a.add(first, ARTICLES["egov23-spa"]["title"], ARTICLES["egov23-spa"]["text"],
+                        day, day) is None  # the first copy belongs to no earlier story
+    shown = {view.id: view.cluster for view in repository.articles(limit=None)}
+    assert shown[first] == shown[copy] == first
+
+
 def test_index_survives_a_restart_and_respects_the_window(repository: Repository) -> None:
     day = datetime(2025, 1, 14, 9, tzinfo=UTC)
     first = _store(repository, "egov23-spa", day)
