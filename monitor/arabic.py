@@ -14,6 +14,7 @@ from typing import NamedTuple
 __all__ = [
     "Token",
     "Words",
+    "forget_pieces",
     "has_arabic",
     "is_arabic_word",
     "light_stem",
@@ -126,6 +127,11 @@ def _piece_words(piece: str) -> tuple[str, ...]:
     return tuple(norm for word in _WORD.findall(piece) if (norm := word.translate(table).lower()))
 
 
+def forget_pieces() -> None:
+    """Empty the cache of pieces (see `Words`)."""
+    _PIECE_WORDS.clear()
+
+
 def _split_pieces(pieces: list[str]) -> list[tuple[str, ...]] | None:
     """The words of each piece, from the cache (None: some piece is new)."""
     cache = _PIECE_WORDS
@@ -138,11 +144,29 @@ def _split_pieces(pieces: list[str]) -> list[tuple[str, ...]] | None:
     return found
 
 
+# Punctuation that may be glued to a word ("التعاون،", "(الثاني)", "«الرياض»"): never part of
+# a word, so a piece is its core's one word when the core is all letters or all digits.
+_EDGE_PUNCTUATION = "".join(chr(c) for c in range(0x21, 0x7F) if not chr(c).isalnum()) + (
+    "،؛؟«»٪٫٬۔…“”‘’–—")
+
+
 def _learn_pieces(pieces: list[str]) -> None:
+    """Tokenise new pieces into the cache. Most are one word with perhaps punctuation around it:
+    their cores are normalised together in one pass; the others go through `_WORD`."""
     if len(_PIECE_WORDS) + len(pieces) > _MAX_PIECES:
         _PIECE_WORDS.clear()
+    simple: list[str] = []
+    cores: list[str] = []
     for piece in pieces:
-        _PIECE_WORDS[piece] = _piece_words(piece)
+        core = piece.strip(_EDGE_PUNCTUATION)
+        if core and (core.isalpha() or core.isdecimal()):
+            simple.append(piece)
+            cores.append(core)
+        else:
+            _PIECE_WORDS[piece] = _piece_words(piece)
+    if simple:  # no core holds a space, so the normalised cores split back one for one
+        for piece, norm in zip(simple, normalize(" ".join(cores)).split(" "), strict=True):
+            _PIECE_WORDS[piece] = (norm,) if norm else ()
 
 
 class Words:

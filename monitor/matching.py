@@ -16,7 +16,15 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import NamedTuple
 
-from monitor.arabic import Token, Words, light_stem, proclitic_forms, strip_proclitics, tokenize
+from monitor.arabic import (
+    Token,
+    Words,
+    forget_pieces,
+    light_stem,
+    proclitic_forms,
+    strip_proclitics,
+    tokenize,
+)
 from monitor.query import And, Near, Node, Not, Or, Phrase, Screen, Word, screen_of, words_of
 
 __all__ = ["Hit", "IndexedArticle", "Lexicon", "Plan", "plan_of"]
@@ -81,6 +89,11 @@ def _reads_as(word: Word, norm_token: str) -> bool:
             return False
     elif _fragment(word) not in norm_token:
         return False
+    return _completes(word, norm_token)
+
+
+def _completes(word: Word, norm_token: str) -> bool:
+    """Whether an article word whose literal or fragment fits a wildcard or stem matches it."""
     if word.kind == "stem":
         return word.key in _reading_stems(norm_token)
     return any(form.startswith(word.key) for form in strip_proclitics(norm_token))
@@ -110,9 +123,28 @@ class Lexicon:
                 self._unkeyed.append(word)
         self._owners = {form: tuple(found) for form, found in owners.items()}
         self._literals = frozenset(self._by_literal)
+        # The same table keyed by the letters alone: `_read` slices them out of an article word
+        # instead of building its `_heads`.
+        self._by_head = {literal[1:]: tuple(found) for literal, found in self._by_literal.items()}
+        # Every head of a word is two or three of its letters from one of its first five, or
+        # "ال" + one letter (a reading that gained the article): without heads of that second
+        # kind, a word none of whose first letters make a head is refused without its readings.
+        self._article_heads = any(head.startswith("ال") for head in self._by_head)
+        self._head_starts = frozenset(head[:2] for head in self._by_head)
         self._learnt: set[str] = set()
         self._useful: set[str] = set()  # learnt words that read as some rule word
         self.readings: dict[str, tuple[Word, ...]] = {}
+
+    def forget(self) -> None:
+        """Forget every article word learnt in this process, here and in the caches of article
+        words (monitor.arabic's pieces, readings, stems): the state of a new process, for
+        benchmarks that time an article the process has not seen."""
+        self._learnt.clear()
+        self._useful.clear()
+        self.readings.clear()
+        forget_pieces()
+        for cached in (_heads, _reading_stems, light_stem):
+            cached.cache_clear()
 
     def useful(self, distinct: set[str]) -> set[str]:
         """The words of `distinct` that read as some word of the rule set."""
@@ -133,11 +165,31 @@ class Lexicon:
 
     def _read(self, norm: str) -> tuple[Word, ...]:
         found = list(self._owners.get(norm, ()))
-        if self._literals:
-            for literal in _heads(norm) & self._literals:
-                found.extend(w for w in self._by_literal[literal] if _reads_as(w, norm))
+        by_head = self._by_head
+        if by_head and (self._article_heads
+                        or _may_head(norm, self._head_starts, by_head)):
+            candidates: list[Word] = []
+            for form in strip_proclitics(norm):  # the slices `_heads` would make, looked up
+                for head in ((form[:2], form[:3], form[2:4], form[2:5]) if form.startswith("ال")
+                             else (form[:2], form[:3])):
+                    words = by_head.get(head)
+                    if words is not None:
+                        candidates.extend(words)
+            if candidates:
+                found.extend(w for w in dict.fromkeys(candidates) if _completes(w, norm))
         found.extend(w for w in self._unkeyed if _reads_as(w, norm))
         return tuple(found)
+
+
+def _may_head(norm: str, head_starts: frozenset[str], heads: dict[str, tuple[Word, ...]]) -> bool:
+    """Whether two or three letters of `norm` from one of its first five make a head: the only
+    places a head of any of its readings can come from (a reading drops proclitics or a final
+    alif). Two letters that begin no head rule a place out before any three are sliced."""
+    for at in range(5):
+        two = norm[at:at + 2]
+        if two in head_starts and (two in heads or norm[at:at + 3] in heads):
+            return True
+    return False
 
 
 # --- clauses compiled into plans -------------------------------------------------------------

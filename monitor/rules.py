@@ -8,6 +8,7 @@ Syntax, normalisation and stemming: docs/rules.md.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,6 +75,7 @@ def compile_query(query: str) -> Query:
 SNIPPET_CONTEXT = 8  # words of context on each side of a matched clause
 MAX_SNIPPETS = 5
 MAX_SNIPPET_WORDS = 40  # merged windows stop growing here, so one snippet is never the article
+_UNEVEN_SPACE = re.compile(r"[^\S ]|  ")  # whitespace a snippet shows as one space
 
 
 @dataclass(init=False)
@@ -257,7 +259,7 @@ def _snippets(article: IndexedArticle, hits: list[Hit]) -> list[str]:
         if excerpts is None:  # words that tokenize cannot place: no snippet
             continue
         for (lo, hi), excerpt in zip(windows, excerpts, strict=True):
-            text = " ".join(excerpt.split())
+            text = " ".join(excerpt.split()) if _UNEVEN_SPACE.search(excerpt) else excerpt
             if name == "body":
                 text = ("…" if lo > 0 else "") + text + ("…" if hi < last else "")
             snippets.append(text)

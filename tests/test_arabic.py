@@ -208,3 +208,21 @@ def test_excerpts_are_the_whole_pieces_around_the_words(text: str) -> None:
     # One window at a time, and windows that overlap and come in any order.
     assert [words.excerpts([window])[0] for window in windows] == expected  # type: ignore[index]
     assert Words(text).excerpts(windows[::-1]) == expected[::-1]
+
+
+def test_words_match_tokenize_on_real_texts_with_an_empty_cache() -> None:
+    # New pieces are learnt in two ways (one word amid punctuation, or through the tokeniser):
+    # both must give tokenize's words, on the labelled rule texts and the saved real pages.
+    from pathlib import Path
+
+    import yaml
+
+    from monitor import arabic
+
+    here = Path(__file__).parent
+    cases = yaml.safe_load((here / "rules_eval" / "gcc_egov.yaml").read_text(encoding="utf-8"))
+    texts = [case["title"] + "\n" + case["body"] for case in cases["cases"]]
+    texts += [path.read_text(encoding="utf-8") for path in (here / "pages" / "real").glob("*.txt")]
+    arabic._PIECE_WORDS.clear()
+    for text in texts:
+        assert Words(text).words == [token.norm for token in tokenize(text)]

@@ -278,6 +278,24 @@ def test_fragment_heads_cover_every_matching_word() -> None:
                     assert literal in _heads(norm), (norm, word)
 
 
+def test_the_word_table_reads_article_words_as_a_word_by_word_check_does() -> None:
+    # Lexicon._read looks a word's heads up instead of testing every rule word: same answer.
+    from pathlib import Path
+
+    import yaml
+
+    from monitor.matching import _reads_as
+
+    shipped_file = Path(__file__).parent.parent / "config" / "rules.yaml"
+    shipped = yaml.safe_load(shipped_file.read_text(encoding="utf-8"))["rules"]
+    queries = SCREEN_QUERIES + [entry["query"] for entry in shipped]
+    lexicon = RuleSet([WatchRule(f"r{i}", "R", q) for i, q in enumerate(queries)]).lexicon
+    words = {w for title, body, _ in _eval_texts() for w in normalized_words(title + " " + body)}
+    for norm in sorted(words):
+        expected = {word for word in lexicon.words if _reads_as(word, norm)}
+        assert set(lexicon._read(norm)) == expected, norm
+
+
 def test_rules_on_a_text_with_no_rule_words_are_screened_out() -> None:
     rules = RuleSet([WatchRule("egov", "E", '"~حكومة ~إلكترونية" NEAR/6 ~لجنة'),
                      WatchRule("hajj", "H", "~حج OR ~عمرة OR Hajj")])
