@@ -122,7 +122,6 @@ class Lexicon:
             else:
                 self._unkeyed.append(word)
         self._owners = {form: tuple(found) for form, found in owners.items()}
-        self._literals = frozenset(self._by_literal)
         # The same table keyed by the letters alone: `_read` slices them out of an article word
         # instead of building its `_heads`.
         self._by_head = {literal[1:]: tuple(found) for literal, found in self._by_literal.items()}
