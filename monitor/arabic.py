@@ -186,7 +186,7 @@ class Words:
             if len(_PIECE_WORDS) + len(pieces) > _MAX_PIECES:
                 _learn_pieces(pieces)  # clears the cache: learn every piece of this text
             else:
-                _learn_pieces([piece for piece in pieces if piece not in _PIECE_WORDS])
+                _learn_pieces([piece for piece in dict.fromkeys(pieces) if piece not in _PIECE_WORDS])
             piece_words = _split_pieces(pieces)
             assert piece_words is not None
         # Kept with the text: the cache may be cleared before `span` needs them.

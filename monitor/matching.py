@@ -73,10 +73,15 @@ def _reading_stems(norm_token: str) -> frozenset[str]:
 def _heads(norm_token: str) -> frozenset[str]:
     """"*" + the first two and three letters of each reading of a word, and of a reading after
     its "ال": where a wildcard's or a stem's `_fragment` can start (see `_literal`)."""
-    forms = strip_proclitics(norm_token)
-    return frozenset([head for form in forms for head in ("*" + form[:2], "*" + form[:3])]
-                     + ["*" + form[2:5] for form in forms if form.startswith("ال")]
-                     + ["*" + form[2:4] for form in forms if form.startswith("ال")])
+    return frozenset("*" + head for form in strip_proclitics(norm_token)
+                     for head in _form_heads(form))
+
+
+def _form_heads(form: str) -> tuple[str, ...]:
+    """The letters a head of one reading can be (`_heads` without its "*")."""
+    if form.startswith("ال"):
+        return form[:2], form[:3], form[2:4], form[2:5]
+    return form[:2], form[:3]
 
 
 def _reads_as(word: Word, norm_token: str) -> bool:
@@ -168,9 +173,8 @@ class Lexicon:
         if by_head and (self._article_heads
                         or _may_head(norm, self._head_starts, by_head)):
             candidates: list[Word] = []
-            for form in strip_proclitics(norm):  # the slices `_heads` would make, looked up
-                for head in ((form[:2], form[:3], form[2:4], form[2:5]) if form.startswith("ال")
-                             else (form[:2], form[:3])):
+            for form in strip_proclitics(norm):  # the heads `_heads` would make, looked up
+                for head in _form_heads(form):
                     words = by_head.get(head)
                     if words is not None:
                         candidates.extend(words)

@@ -256,8 +256,6 @@ def _snippets(article: IndexedArticle, hits: list[Hit]) -> list[str]:
                 windows.append([lo, hi])
         windows = windows[:MAX_SNIPPETS - len(snippets)]
         excerpts = indexed.split.excerpts([(lo, hi) for lo, hi in windows])
-        if excerpts is None:  # words that tokenize cannot place: no snippet
-            continue
         for (lo, hi), excerpt in zip(windows, excerpts, strict=True):
             text = " ".join(excerpt.split()) if _UNEVEN_SPACE.search(excerpt) else excerpt
             if name == "body":
