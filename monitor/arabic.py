@@ -8,6 +8,7 @@ See docs/rules.md for the rules with examples.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -117,31 +118,22 @@ def normalized_words(text: str) -> list[str]:
 # order. The same pieces recur across articles ("في", "مجلس", "التعاون،"): each distinct piece is
 # tokenised once per process and its words kept, so an article costs one str.split, a dictionary
 # look-up a piece and no normalisation at all. The pieces are those of the original text, which
-# also places any word in it without character offsets.
-_PIECE_WORDS: dict[str, tuple[str, ...]] = {}
+# also places any word in it without character offsets. A piece of one word (nearly all of them)
+# is kept as that word, not a tuple: a string is not tracked by the cyclic garbage collector.
+_PIECE_WORDS: dict[str, str | tuple[str, ...]] = {}
 _MAX_PIECES = 200_000
 
 
-def _piece_words(piece: str) -> tuple[str, ...]:
+def _piece_words(piece: str) -> str | tuple[str, ...]:
+    """The normalised words of one piece, through the tokeniser (as they are cached)."""
     table = _TABLE
-    return tuple(norm for word in _WORD.findall(piece) if (norm := word.translate(table).lower()))
+    found = tuple(norm for word in _WORD.findall(piece) if (norm := word.translate(table).lower()))
+    return found[0] if len(found) == 1 else found
 
 
 def forget_pieces() -> None:
     """Empty the cache of pieces (see `Words`)."""
     _PIECE_WORDS.clear()
-
-
-def _split_pieces(pieces: list[str]) -> list[tuple[str, ...]] | None:
-    """The words of each piece, from the cache (None: some piece is new)."""
-    cache = _PIECE_WORDS
-    found = []
-    for piece in pieces:
-        words = cache.get(piece)
-        if words is None:
-            return None
-        found.append(words)
-    return found
 
 
 # Punctuation that may be glued to a word ("التعاون،", "(الثاني)", "«الرياض»"): never part of
@@ -151,22 +143,54 @@ _EDGE_PUNCTUATION = "".join(chr(c) for c in range(0x21, 0x7F) if not chr(c).isal
 
 
 def _learn_pieces(pieces: list[str]) -> None:
-    """Tokenise new pieces into the cache. Most are one word with perhaps punctuation around it:
-    their cores are normalised together in one pass; the others go through `_WORD`."""
+    """Tokenise new pieces into the cache. Most are one word with perhaps punctuation around it,
+    or two such joined by a line break ("المجلس.\nوأكد", where paragraphs meet): their words are
+    normalised together in one pass. The others go through the tokeniser (`_WORD`)."""
     if len(_PIECE_WORDS) + len(pieces) > _MAX_PIECES:
         _PIECE_WORDS.clear()
-    simple: list[str] = []
+    cache = _PIECE_WORDS
+    simple: list[str] = []  # pieces whose words are `cores[bounds[i]:bounds[i + 1]]`
     cores: list[str] = []
-    for piece in pieces:
+    bounds = [0]
+    for piece in dict.fromkeys(pieces):
         core = piece.strip(_EDGE_PUNCTUATION)
-        if core and (core.isalpha() or core.isdecimal()):
-            simple.append(piece)
+        if core.isalpha() or core.isdecimal():
             cores.append(core)
+        elif not core:
+            cache[piece] = ()
+            continue
+        elif "\n" in core and _simple_lines(core, cores):
+            pass
         else:
-            _PIECE_WORDS[piece] = _piece_words(piece)
-    if simple:  # no core holds a space, so the normalised cores split back one for one
-        for piece, norm in zip(simple, normalize(" ".join(cores)).split(" "), strict=True):
-            _PIECE_WORDS[piece] = (norm,) if norm else ()
+            cache[piece] = _piece_words(piece)
+            continue
+        simple.append(piece)
+        bounds.append(len(cores))
+    if not simple:
+        return
+    # No core holds a space, so the normalised cores split back one for one.
+    norms = normalize(" ".join(cores)).split(" ")
+    for at, piece in enumerate(simple):
+        first, last = bounds[at], bounds[at + 1]
+        if last == first + 1:
+            norm = norms[first]
+            cache[piece] = norm if norm else ()
+        else:
+            found = tuple(norm for norm in norms[first:last] if norm)
+            cache[piece] = found[0] if len(found) == 1 else found
+
+
+def _simple_lines(core: str, cores: list[str]) -> bool:
+    """Add the one-word cores of the lines of `core` to `cores` if every line has one (or none)."""
+    found = []
+    for line in core.split("\n"):
+        line = line.strip(_EDGE_PUNCTUATION)
+        if line.isalpha() or line.isdecimal():
+            found.append(line)
+        elif line:
+            return False
+    cores.extend(found)
+    return True
 
 
 class Words:
@@ -176,26 +200,25 @@ class Words:
     and `excerpts` place words in the original text without building a Token per word.
     """
 
-    __slots__ = ("text", "words", "distinct", "_pieces", "_piece_words")
+    __slots__ = ("text", "words", "distinct", "_pieces", "_uneven", "_firsts", "_befores")
 
     def __init__(self, text: str) -> None:
         self.text = text
         pieces = self._pieces = text.split(" ")
-        piece_words = _split_pieces(pieces)
-        if piece_words is None:
-            if len(_PIECE_WORDS) + len(pieces) > _MAX_PIECES:
-                _learn_pieces(pieces)  # clears the cache: learn every piece of this text
-            else:
-                _learn_pieces([piece for piece in dict.fromkeys(pieces) if piece not in _PIECE_WORDS])
-            piece_words = _split_pieces(pieces)
-            assert piece_words is not None
-        # Kept with the text: the cache may be cleared before `span` needs them.
-        self._piece_words = piece_words
         words: list[str] = []
-        for found in piece_words:
-            words.extend(found)
+        # The pieces of other than one word, with their number of words: with them, the
+        # piece of any word is a sum away (`_piece_of`).
+        uneven: list[tuple[int, int]] = []
+        new = _read_pieces(pieces, words, uneven)
+        if new:  # learn the new pieces (all, if the cache is full and cleared), then read again
+            _learn_pieces(pieces if len(_PIECE_WORDS) + len(new) > _MAX_PIECES else new)
+            words, uneven = [], []
+            _read_pieces(pieces, words, uneven)
         self.words = words
         self.distinct = set(words)
+        self._uneven = uneven
+        self._firsts: list[int] | None = None
+        self._befores: list[int] = []
 
     def __len__(self) -> int:
         return len(self.words)
@@ -205,40 +228,56 @@ class Words:
         """The matching form of the whole text (`normalize(text)`)."""
         return normalize(self.text)
 
+    def _piece_of(self, index: int) -> int:
+        """The piece that holds word `index`."""
+        if self._firsts is None:  # the first word of each uneven piece, and the words before
+            firsts, befores, before = [], [], 0  # it beyond one a piece (fewer: negative)
+            for at, count in self._uneven:
+                firsts.append(at + before)
+                befores.append(before)
+                before += count - 1
+            self._firsts, self._befores = firsts, befores
+        last = bisect_right(self._firsts, index) - 1  # the last uneven piece from there on
+        if last < 0:
+            return index
+        at, count = self._uneven[last]
+        if index < self._firsts[last] + count:
+            return at
+        return index - self._befores[last] - (count - 1)
+
     def span(self, index: int) -> tuple[int, int]:
         """Start and end in the original text of word `index`."""
-        (at,) = _pieces_of(self._piece_words, [index])
-        (start, _), = _piece_spans(self._pieces, [at])
-        within = index - sum(map(len, self._piece_words[:at]))
+        at = self._piece_of(index)
+        within = index - at - sum(count - 1 for piece, count in self._uneven if piece < at)
+        ((start, _),) = _piece_spans(self._pieces, [at])
         token = tokenize(self._pieces[at])[within]
         return start + token.start, start + token.end
 
     def excerpts(self, windows: list[tuple[int, int]]) -> list[str]:
         """The original text of each window (first word, last word), in whole space-separated
-        pieces, so with the punctuation glued to them. One walk over the pieces finds them all.
-        """
-        words = sorted({at for window in windows for at in window})
-        piece_of = dict(zip(words, _pieces_of(self._piece_words, words), strict=True))
-        wanted = sorted(set(piece_of.values()))
+        pieces, so with the punctuation glued to them."""
+        pieces_of = {at: self._piece_of(at) for window in windows for at in window}
+        wanted = sorted(set(pieces_of.values()))
         span_of = dict(zip(wanted, _piece_spans(self._pieces, wanted), strict=True))
-        return [self.text[span_of[piece_of[first]][0]:span_of[piece_of[last]][1]]
+        return [self.text[span_of[pieces_of[first]][0]:span_of[pieces_of[last]][1]]
                 for first, last in windows]
 
 
-def _pieces_of(piece_words: list[tuple[str, ...]], indexes: list[int]) -> list[int]:
-    """The pieces that hold the words at `indexes` (ascending)."""
-    found: list[int] = []
-    if not indexes:
-        return found
-    wanted, total = indexes[0], 0
-    for at, words in enumerate(piece_words):
-        total += len(words)
-        while total > wanted:
-            found.append(at)
-            if len(found) == len(indexes):
-                return found
-            wanted = indexes[len(found)]
-    return found + [len(piece_words) - 1] * (len(indexes) - len(found))
+def _read_pieces(pieces: list[str], words: list[str], uneven: list[tuple[int, int]]) -> list[str]:
+    """Add the cached words of `pieces` to `words` (and the pieces of not one word to `uneven`);
+    return the pieces that are not in the cache."""
+    cache = _PIECE_WORDS
+    new: list[str] = []
+    for at, piece in enumerate(pieces):
+        found = cache.get(piece)
+        if found is None:
+            new.append(piece)
+        elif isinstance(found, str):
+            words.append(found)
+        else:
+            words.extend(found)
+            uneven.append((at, len(found)))
+    return new
 
 
 def _piece_spans(pieces: list[str], indexes: list[int]) -> list[tuple[int, int]]:

@@ -167,10 +167,19 @@ def _words(text: str, offset: int, in_phrase: bool = False) -> list[Word]:
             f"a wildcard needs at least {MIN_WILDCARD_PREFIX} letters right before '*'",
             base + len(body))
     kind = "stem" if stem else "exact"
-    words = [Word(kind, light_stem(t.norm) if stem else t.norm) for t in tokens]
+    words = [_one(Word(kind, light_stem(t.norm) if stem else t.norm)) for t in tokens]
     if prefix:
-        words[-1] = Word("prefix", tokens[-1].norm)
+        words[-1] = _one(Word("prefix", tokens[-1].norm))
     return words
+
+
+# One object per distinct query word: the sets and dicts of words that matching builds for
+# every article then find a word by identity, without comparing tuples.
+_WORDS: dict[Word, Word] = {}
+
+
+def _one(word: Word) -> Word:
+    return _WORDS.setdefault(word, word)
 
 
 class _Parser:

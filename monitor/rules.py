@@ -8,7 +8,6 @@ Syntax, normalisation and stemming: docs/rules.md.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,7 +74,6 @@ def compile_query(query: str) -> Query:
 SNIPPET_CONTEXT = 8  # words of context on each side of a matched clause
 MAX_SNIPPETS = 5
 MAX_SNIPPET_WORDS = 40  # merged windows stop growing here, so one snippet is never the article
-_UNEVEN_SPACE = re.compile(r"[^\S ]|  ")  # whitespace a snippet shows as one space
 
 
 @dataclass(init=False)
@@ -257,7 +255,10 @@ def _snippets(article: IndexedArticle, hits: list[Hit]) -> list[str]:
         windows = windows[:MAX_SNIPPETS - len(snippets)]
         excerpts = indexed.split.excerpts([(lo, hi) for lo, hi in windows])
         for (lo, hi), excerpt in zip(windows, excerpts, strict=True):
-            text = " ".join(excerpt.split()) if _UNEVEN_SPACE.search(excerpt) else excerpt
+            # A snippet shows any run of whitespace as one space. Every whitespace character
+            # but the space is unprintable, so a printable excerpt without "  " is already even.
+            uneven = "  " in excerpt or not excerpt.isprintable()
+            text = " ".join(excerpt.split()) if uneven else excerpt
             if name == "body":
                 text = ("…" if lo > 0 else "") + text + ("…" if hi < last else "")
             snippets.append(text)

@@ -144,6 +144,8 @@ TRICKY_TEXTS = [
     "نظام\u200cإلكتروني و\u200bمنصة",  # zero-width non-joiner (inside a word) and space
     "The GCC e-Government Committee's 5th meeting in İstanbul",  # İ lowercases to two letters
     "Café résumé Ⅻ² — naïve",  # letters outside Arabic and a-z
+    # paragraphs that meet in one piece, pieces of no word and of two words
+    "دول المجلس.\nوناقش الاجتماع — ٢٠٢٤م –\n\nالخطة.\n(٢)\nواعتمدت اللجنة",
     "",
 ]
 
