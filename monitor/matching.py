@@ -187,8 +187,12 @@ class Lexicon:
 def _may_head(norm: str, head_starts: frozenset[str], heads: dict[str, tuple[Word, ...]]) -> bool:
     """Whether two or three letters of `norm` from one of its first five make a head: the only
     places a head of any of its readings can come from (a reading drops proclitics or a final
-    alif). Two letters that begin no head rule a place out before any three are sliced."""
-    for at in range(5):
+    alif). Two letters that begin no head rule a place out before any three are sliced. A word
+    that does not begin with a proclitic's or the article's letter has its readings at its start.
+    """
+    places = 5 if (norm.startswith("ا") or norm.startswith("و") or norm.startswith("ل")
+                   or norm.startswith("ب") or norm.startswith("ف") or norm.startswith("ك")) else 1
+    for at in range(places):
         two = norm[at:at + 2]
         if two in head_starts and (two in heads or norm[at:at + 3] in heads):
             return True
