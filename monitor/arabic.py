@@ -19,6 +19,7 @@ __all__ = [
     "has_arabic",
     "is_arabic_word",
     "light_stem",
+    "may_have_proclitic",
     "normalize",
     "normalized_words",
     "proclitic_forms",
@@ -156,12 +157,7 @@ def _learn_pieces(pieces: list[str]) -> None:
         core = piece.strip(_EDGE_PUNCTUATION)
         if core.isalpha() or core.isdecimal():
             cores.append(core)
-        elif not core:
-            cache[piece] = ()
-            continue
-        elif "\n" in core and _simple_lines(core, cores):
-            pass
-        else:
+        elif "\n" not in core or not _simple_lines(core, cores):
             cache[piece] = _piece_words(piece)
             continue
         simple.append(piece)
@@ -309,6 +305,15 @@ _PLAIN_PROCLITICS = ("وب", "ول", "وك", "فب", "فل", "فك", "و", "ف",
 _MIN_STEM = 2
 
 
+def may_have_proclitic(norm_token: str) -> bool:
+    """Whether a normalised token begins with a letter that a proclitic or the article begins
+    with (else `strip_proclitics` reads it only as itself, perhaps without a final alif)."""
+    # Spelled out: compiled, six startswith beat slicing out the letter or a loop over them.
+    return (norm_token.startswith("و") or norm_token.startswith("ف") or norm_token.startswith("ب")
+            or norm_token.startswith("ل") or norm_token.startswith("ك")
+            or norm_token.startswith("ا"))
+
+
 @lru_cache(maxsize=65536)
 def strip_proclitics(norm_token: str) -> tuple[str, ...]:
     """Every reading of a normalised token with and without its proclitics, itself first.
@@ -321,7 +326,7 @@ def strip_proclitics(norm_token: str) -> tuple[str, ...]:
     # without it too. Words that really end in alif only gain a harmless extra reading.
     if len(norm_token) >= 4 and norm_token.endswith("ا") and is_arabic_word(norm_token):
         forms.append(norm_token[:-1])
-    if not norm_token or norm_token[0] not in "وفبلكا":
+    if not may_have_proclitic(norm_token):
         return tuple(forms)
     for prefix in _ARTICLE_PROCLITICS:
         if norm_token.startswith(prefix) and len(norm_token) - len(prefix) >= _MIN_STEM:

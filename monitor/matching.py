@@ -21,6 +21,7 @@ from monitor.arabic import (
     Words,
     forget_pieces,
     light_stem,
+    may_have_proclitic,
     proclitic_forms,
     strip_proclitics,
     tokenize,
@@ -190,8 +191,7 @@ def _may_head(norm: str, head_starts: frozenset[str], heads: dict[str, tuple[Wor
     alif). Two letters that begin no head rule a place out before any three are sliced. A word
     that does not begin with a proclitic's or the article's letter has its readings at its start.
     """
-    places = 5 if (norm.startswith("ا") or norm.startswith("و") or norm.startswith("ل")
-                   or norm.startswith("ب") or norm.startswith("ف") or norm.startswith("ك")) else 1
+    places = 5 if may_have_proclitic(norm) else 1
     for at in range(places):
         two = norm[at:at + 2]
         if two in head_starts and (two in heads or norm[at:at + 3] in heads):
