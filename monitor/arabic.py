@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 __all__ = [
+    "ANY_PROCLITIC",
     "Token",
     "Words",
     "forget_pieces",
@@ -138,55 +139,51 @@ def forget_pieces() -> None:
 
 
 # Punctuation that may be glued to a word ("التعاون،", "(الثاني)", "«الرياض»"): never part of
-# a word, so a piece is its core's one word when the core is all letters or all digits.
+# a word, in the original or in the normalised text.
 _EDGE_PUNCTUATION = "".join(chr(c) for c in range(0x21, 0x7F) if not chr(c).isalnum()) + (
     "،؛؟«»٪٫٬۔…“”‘’–—")
+_SPLITTERS = ("\u200b", "\ufeff")  # dropped by normalising, yet they part words
 
 
 def _learn_pieces(pieces: list[str]) -> None:
-    """Tokenise new pieces into the cache. Most are one word with perhaps punctuation around it,
-    or two such joined by a line break ("المجلس.\nوأكد", where paragraphs meet): their words are
-    normalised together in one pass. The others go through the tokeniser (`_WORD`)."""
+    """Tokenise new pieces into the cache. They are normalised together, in one pass; most are
+    then one word, perhaps with punctuation around it, or a few joined by a line break
+    ("المجلس.\nوأكد", where paragraphs meet). The others go through the tokeniser (`_WORD`)."""
     if len(_PIECE_WORDS) + len(pieces) > _MAX_PIECES:
         _PIECE_WORDS.clear()
     cache = _PIECE_WORDS
-    simple: list[str] = []  # pieces whose words are `cores[bounds[i]:bounds[i + 1]]`
-    cores: list[str] = []
-    bounds = [0]
-    for piece in dict.fromkeys(pieces):
-        core = piece.strip(_EDGE_PUNCTUATION)
-        if core.isalpha() or core.isdecimal():
-            cores.append(core)
-        elif "\n" not in core or not _simple_lines(core, cores):
+    fresh = list(dict.fromkeys(pieces))
+    joined = " ".join(fresh)
+    # Normalising neither adds nor drops a space: the pieces come back one for one.
+    norms = normalize(joined).split(" ")
+    splitters = _SPLITTERS[0] in joined or _SPLITTERS[1] in joined
+    for at, piece in enumerate(fresh):
+        core = norms[at].strip(_EDGE_PUNCTUATION)
+        if splitters and (_SPLITTERS[0] in piece or _SPLITTERS[1] in piece):
             cache[piece] = _piece_words(piece)
-            continue
-        simple.append(piece)
-        bounds.append(len(cores))
-    if not simple:
-        return
-    # No core holds a space, so the normalised cores split back one for one.
-    norms = normalize(" ".join(cores)).split(" ")
-    for at, piece in enumerate(simple):
-        first, last = bounds[at], bounds[at + 1]
-        if last == first + 1:
-            norm = norms[first]
-            cache[piece] = norm if norm else ()
+        elif core.isalpha() or (core.isdecimal()  # unless a mark parted its digits
+                                and piece.strip(_EDGE_PUNCTUATION).isdecimal()):
+            cache[piece] = core
+        elif not core:
+            cache[piece] = ()
         else:
-            found = tuple(norm for norm in norms[first:last] if norm)
-            cache[piece] = found[0] if len(found) == 1 else found
+            found = _letter_words(core)
+            cache[piece] = _piece_words(piece) if found is None else found
 
 
-def _simple_lines(core: str, cores: list[str]) -> bool:
-    """Add the one-word cores of the lines of `core` to `cores` if every line has one (or none)."""
+def _letter_words(core: str) -> str | tuple[str, ...] | None:
+    """The words of a normalised piece whose parts between whitespace are each one word of
+    letters with perhaps punctuation around it (as `_PIECE_WORDS` keeps them); None if another.
+    A word of digits is not taken: a mark between two digits parts them, yet normalising drops
+    it."""
     found = []
-    for line in core.split("\n"):
-        line = line.strip(_EDGE_PUNCTUATION)
-        if line.isalpha() or line.isdecimal():
-            found.append(line)
-        elif line:
-            return False
-    cores.extend(found)
-    return True
+    for part in core.split():
+        word = part.strip(_EDGE_PUNCTUATION)
+        if word.isalpha():
+            found.append(word)
+        elif word:
+            return None
+    return found[0] if len(found) == 1 else tuple(found)
 
 
 class Words:
@@ -341,7 +338,7 @@ def strip_proclitics(norm_token: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(forms))
 
 
-_ANY_PROCLITIC = ("", *_ARTICLE_PROCLITICS, *_PLAIN_PROCLITICS)
+ANY_PROCLITIC = ("", *_ARTICLE_PROCLITICS, *_PLAIN_PROCLITICS)  # none, or one of them
 
 
 @lru_cache(maxsize=16384)
@@ -355,7 +352,7 @@ def proclitic_forms(norm_word: str) -> frozenset[str]:
     """
     bases = {norm_word, norm_word[2:]} if norm_word.startswith("ال") else {norm_word}
     read = strip_proclitics.__wrapped__  # uncached: do not flood its cache with candidates
-    candidates = {prefix + base + alif for prefix in _ANY_PROCLITIC for base in bases
+    candidates = {prefix + base + alif for prefix in ANY_PROCLITIC for base in bases
                   for alif in ("", "ا")}
     return frozenset(form for form in candidates if form and norm_word in read(form))
 

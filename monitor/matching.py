@@ -11,17 +11,18 @@ per article and field, shared by every rule that contains the same clause.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import NamedTuple
 
 from monitor.arabic import (
+    ANY_PROCLITIC,
     Token,
     Words,
     forget_pieces,
     light_stem,
-    may_have_proclitic,
     proclitic_forms,
     strip_proclitics,
     tokenize,
@@ -131,11 +132,9 @@ class Lexicon:
         # The same table keyed by the letters alone: `_read` slices them out of an article word
         # instead of building its `_heads`.
         self._by_head = {literal[1:]: tuple(found) for literal, found in self._by_literal.items()}
-        # Every head of a word is two or three of its letters from one of its first five, or
-        # "ال" + one letter (a reading that gained the article): without heads of that second
-        # kind, a word none of whose first letters make a head is refused without its readings.
-        self._article_heads = any(head.startswith("ال") for head in self._by_head)
-        self._head_starts = frozenset(head[:2] for head in self._by_head)
+        # The article words some reading of which has a head, found among new words in one
+        # pass (`_head_finder`). None: every word is read, as when a rule word has no head.
+        self._head_finder = None if self._unkeyed else _head_finder(self._by_head)
         self._learnt: set[str] = set()
         self._useful: set[str] = set()  # learnt words that read as some rule word
         self.readings: dict[str, tuple[Word, ...]] = {}
@@ -160,19 +159,26 @@ class Lexicon:
                 self._useful.clear()
                 self.readings.clear()
                 new = distinct
-            for norm in new:
+            owners, readings, useful = self._owners, self.readings, self._useful
+            if self._head_finder is None:
+                read = new
+            else:  # the others read only as the words they are a form of, if any
+                read = set(self._head_finder.findall("\n" + "\n".join(new)))
+                for norm in (new & owners.keys()) - read:
+                    readings[norm] = owners[norm]
+                    useful.add(norm)
+            for norm in read:
                 found = self._read(norm)
                 if found:
-                    self.readings[norm] = found
-                    self._useful.add(norm)
+                    readings[norm] = found
+                    useful.add(norm)
             self._learnt |= new
         return distinct & self._useful
 
     def _read(self, norm: str) -> tuple[Word, ...]:
         found = list(self._owners.get(norm, ()))
         by_head = self._by_head
-        if by_head and (self._article_heads
-                        or _may_head(norm, self._head_starts, by_head)):
+        if by_head:
             candidates: list[Word] = []
             for form in strip_proclitics(norm):  # the heads `_heads` would make, looked up
                 for head in _form_heads(form):
@@ -185,18 +191,32 @@ class Lexicon:
         return tuple(found)
 
 
-def _may_head(norm: str, head_starts: frozenset[str], heads: dict[str, tuple[Word, ...]]) -> bool:
-    """Whether two or three letters of `norm` from one of its first five make a head: the only
-    places a head of any of its readings can come from (a reading drops proclitics or a final
-    alif). Two letters that begin no head rule a place out before any three are sliced. A word
-    that does not begin with a proclitic's or the article's letter has its readings at its start.
-    """
-    places = 5 if may_have_proclitic(norm) else 1
-    for at in range(places):
-        two = norm[at:at + 2]
-        if two in head_starts and (two in heads or norm[at:at + 3] in heads):
-            return True
-    return False
+def _head_finder(heads: Iterable[str]) -> re.Pattern[str] | None:
+    """A pattern whose `findall` over "\n" + words joined by "\n" gives the words some reading
+    of which has one of `heads`. A reading drops a proclitic, perhaps gains or keeps the article
+    and perhaps drops a final alif; its heads are two or three letters from its start or after
+    its article (`_form_heads`). So such a word begins with a proclitic (or none), perhaps
+    "ال", then the head: the pattern is those beginnings as a tree of letters, which the regex
+    engine walks in one pass over all the words. None: every word may have a head (one begins
+    with "ال", which a reading may gain)."""
+    ordered = sorted(heads)
+    if any(head.startswith("ال") for head in ordered):
+        return None
+    places = {proclitic + article + head for head in ordered for proclitic in ANY_PROCLITIC
+              for article in ("", "ال")}
+    return re.compile("\n(" + _prefix_pattern(sorted(places)) + "[^\n]*)")
+
+
+def _prefix_pattern(strings: list[str]) -> str:
+    """A pattern for where one of `strings` (sorted) starts, as a tree of their letters: at each
+    letter the regex engine tries only the branches, each skipped on its first letter."""
+    if not strings or strings[0] == "":
+        return ""
+    by_first: dict[str, list[str]] = {}
+    for string in strings:
+        by_first.setdefault(string[0], []).append(string[1:])
+    branches = [re.escape(first) + _prefix_pattern(rests) for first, rests in by_first.items()]
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
 
 
 # --- clauses compiled into plans -------------------------------------------------------------

@@ -5,6 +5,7 @@ import pytest
 from monitor.arabic import (
     _TABLE,
     Words,
+    forget_pieces,
     has_arabic,
     is_arabic_word,
     light_stem,
@@ -146,13 +147,17 @@ TRICKY_TEXTS = [
     "Café résumé Ⅻ² — naïve",  # letters outside Arabic and a-z
     # paragraphs that meet in one piece, pieces of no word and of two words
     "دول المجلس.\nوناقش الاجتماع — ٢٠٢٤م –\n\nالخطة.\n(٢)\nواعتمدت اللجنة",
+    # other whitespace inside a piece, digits parted by a mark, glued words, a zero-width space
+    "عقدت\xa0اللجنة\t(١٢)، e-Government؛\u200bمنصة (٢َ٤) «الرياض»\u200b",
     "",
 ]
 
 
 @pytest.mark.parametrize("text", TRICKY_TEXTS)
 def test_words_match_tokenize_and_place_words_like_it(text: str) -> None:
+    forget_pieces()  # its pieces are learnt here, then read from the cache
     words, tokens = Words(text), tokenize(text)
+    assert Words(text).words == words.words
     assert words.normalized == normalize(text) == text.translate(_TABLE).lower()
     assert normalized_words(text) == words.words == [token.norm for token in tokens]
     assert [words.span(index) for index in range(len(words))] == [
