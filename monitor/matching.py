@@ -357,8 +357,12 @@ def _or_finder(children: list[Plan]) -> Callable[[_Field], list[Span]]:
             found = [at for word in alternatives if (at := where[word])]
             if not found:
                 return []
-            ats = found[0] if len(found) == 1 else sorted(set().union(*found))
-            return [(at, at) for at in ats]
+            if len(found) == 1:
+                return [(at, at) for at in found[0]]
+            merged: set[int] = set()
+            for ats in found:
+                merged.update(ats)
+            return [(at, at) for at in sorted(merged)]
 
         return find_words
 
@@ -444,7 +448,11 @@ class _Field:
         self.present: set[Word] | None = None  # the rule words present (with a lexicon)
         if lexicon is not None:
             self._useful = lexicon.useful(self.split.distinct)
-            self.present = set().union(*map(lexicon.readings.__getitem__, self._useful))
+            present: set[Word] = set()
+            readings = lexicon.readings
+            for norm in self._useful:
+                present.update(readings[norm])
+            self.present = present
 
     @property
     def tokens(self) -> list[Token]:

@@ -222,9 +222,16 @@ def _describe(plan: Plan, searched: list[_Field], source: str) -> str:
         return f"{left} NEAR/{plan.node.distance} {right}"  # type: ignore[attr-defined]
     if plan.kind is Or:
         found = [_describe(child, searched, source) for child in plan.children
-                 if any(field.spans(child) for field in searched)]
+                 if _has_spans(child, searched)]
         return found[0] if len(found) == 1 else "(" + " OR ".join(found) + ")"
     return " ".join(plan.node.describe(source).split())
+
+
+def _has_spans(plan: Plan, searched: list[_Field]) -> bool:
+    for field in searched:
+        if field.spans(plan):
+            return True
+    return False
 
 
 def _snippets(article: IndexedArticle, hits: list[Hit]) -> list[str]:
