@@ -7,10 +7,13 @@ See docs/rules.md for the rules with examples.
 
 from __future__ import annotations
 
+import os
 import re
 from bisect import bisect_right
 from functools import lru_cache
-from typing import NamedTuple
+from importlib import import_module
+from pathlib import Path
+from typing import Any, Final, NamedTuple
 
 __all__ = [
     "ANY_PROCLITIC",
@@ -31,7 +34,7 @@ __all__ = [
 # Marks that change the look but not the word: tashkeel (harakat, tanwin, shadda, sukun,
 # superscript alef, Quranic annotation marks), tatweel, and invisible direction/joiner marks
 # that copy-pasted Gulf agency texts are full of.
-_DROPPED = (
+_DROPPED: Final = (
     [chr(c) for c in range(0x0610, 0x061B)]
     + [chr(c) for c in range(0x064B, 0x0660)]
     + ["\u0670", "\u0640"]
@@ -41,7 +44,7 @@ _DROPPED = (
     + ["\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u061c", "\ufeff"]
 )
 
-_LETTERS = {
+_LETTERS: Final = {
     "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ٲ": "ا", "ٳ": "ا",
     "ى": "ي", "ی": "ي", "ې": "ي",  # alef maqsura; Persian/Urdu yeh as typed on some sites
     "ة": "ه", "ۃ": "ه",
@@ -49,10 +52,10 @@ _LETTERS = {
     "ک": "ك", "ڪ": "ك",  # Persian keheh, swash kaf
 }
 
-_PUNCTUATION = {"،": ",", "؛": ";", "؟": "?", "«": '"', "»": '"', "٪": "%", "٫": ".", "٬": ",",
+_PUNCTUATION: Final = {"،": ",", "؛": ";", "؟": "?", "«": '"', "»": '"', "٪": "%", "٫": ".", "٬": ",",
                 "۔": "."}
 
-_TABLE: dict[int, str | None] = {ord(c): None for c in _DROPPED}
+_TABLE: Final[dict[int, str | None]] = {ord(c): None for c in _DROPPED}
 _TABLE.update({ord(k): v for k, v in _LETTERS.items()})
 _TABLE.update({ord(k): v for k, v in _PUNCTUATION.items()})
 _TABLE.update({0x0660 + d: str(d) for d in range(10)})  # Arabic-Indic digits
@@ -61,9 +64,9 @@ _TABLE.update({0x06F0 + d: str(d) for d in range(10)})  # Persian (extended) dig
 # A word: a run of letters, with any dropped mark inside it, so that "الحكومـــة" or
 # "الحُكُومَة" stay one token whose offsets cover the original spelling; or a run of digits,
 # apart from letters so that "٢٠٢٤م" and "١٤٤٦هـ" yield the year as a token of its own.
-_MARKS = "".join(_DROPPED).replace("\u200b", "").replace("\ufeff", "")
-_WORD = re.compile(rf"\d+|(?:[^\W\d_]|[{_MARKS}])+")
-_ARABIC_LETTER = re.compile(r"[\u0621-\u064A]")
+_MARKS: Final = "".join(_DROPPED).replace("\u200b", "").replace("\ufeff", "")
+_WORD: Final = re.compile(rf"\d+|(?:[^\W\d_]|[{_MARKS}])+")
+_ARABIC_LETTER: Final = re.compile(r"[\u0621-\u064A]")
 
 
 class Token(NamedTuple):
@@ -78,8 +81,8 @@ class Token(NamedTuple):
 # more than running fifty watch rules. Replacing only the characters that occur (a C search per
 # table entry) gives the same string several times faster. Safe because no replacement is
 # itself a key of the table. Short strings (query words, tokens) keep translate.
-_REPLACEMENTS = tuple((chr(code), value or "") for code, value in _TABLE.items())
-_FOLD_FROM = 160  # characters: below this one translate is faster than the replacement loop
+_REPLACEMENTS: Final = tuple((chr(code), value or "") for code, value in _TABLE.items())
+_FOLD_FROM: Final = 160  # characters: below this one translate is faster than the replacement loop
 
 
 def _fold(text: str) -> str:
@@ -122,8 +125,8 @@ def normalized_words(text: str) -> list[str]:
 # look-up a piece and no normalisation at all. The pieces are those of the original text, which
 # also places any word in it without character offsets. A piece of one word (nearly all of them)
 # is kept as that word, not a tuple: a string is not tracked by the cyclic garbage collector.
-_PIECE_WORDS: dict[str, str | tuple[str, ...]] = {}
-_MAX_PIECES = 200_000
+_PIECE_WORDS: Final[dict[str, str | tuple[str, ...]]] = {}
+_MAX_PIECES: Final = 200_000
 
 
 def _piece_words(piece: str) -> str | tuple[str, ...]:
@@ -134,15 +137,17 @@ def _piece_words(piece: str) -> str | tuple[str, ...]:
 
 
 def forget_pieces() -> None:
-    """Empty the cache of pieces (see `Words`)."""
+    """Empty the caches of pieces and words (see `Words`)."""
     _PIECE_WORDS.clear()
+    if _NATIVE is not None:
+        _NATIVE.forget()
 
 
 # Punctuation that may be glued to a word ("التعاون،", "(الثاني)", "«الرياض»"): never part of
 # a word, in the original or in the normalised text.
-_EDGE_PUNCTUATION = "".join(chr(c) for c in range(0x21, 0x7F) if not chr(c).isalnum()) + (
+_EDGE_PUNCTUATION: Final = "".join(chr(c) for c in range(0x21, 0x7F) if not chr(c).isalnum()) + (
     "،؛؟«»٪٫٬۔…“”‘’–—")
-_SPLITTERS = ("\u200b", "\ufeff")  # dropped by normalising, yet they part words
+_SPLITTERS: Final = ("\u200b", "\ufeff")  # dropped by normalising, yet they part words
 
 
 def _learn_pieces(pieces: list[str]) -> None:
@@ -193,25 +198,35 @@ class Words:
     and `excerpts` place words in the original text without building a Token per word.
     """
 
-    __slots__ = ("text", "words", "distinct", "_pieces", "_uneven", "_firsts", "_befores")
+    __slots__ = ("text", "words", "distinct", "_split", "_uneven", "_firsts", "_befores")
 
     def __init__(self, text: str) -> None:
         self.text = text
-        pieces = self._pieces = text.split(" ")
-        words: list[str] = []
+        self._split: list[str] | None = None
         # The pieces of other than one word, with their number of words: with them, the
         # piece of any word is a sum away (`_piece_of`).
-        uneven: list[tuple[int, int]] = []
-        new = _read_pieces(pieces, words, uneven)
-        if new:  # learn the new pieces (all, if the cache is full and cleared), then read again
-            _learn_pieces(pieces if len(_PIECE_WORDS) + len(new) > _MAX_PIECES else new)
+        uneven: list[tuple[int, int]]
+        if _NATIVE is not None:
+            words, uneven = _NATIVE.read_words(text)
+        else:
+            pieces = self._split = text.split(" ")
             words, uneven = [], []
-            _read_pieces(pieces, words, uneven)
-        self.words = words
+            new = _read_pieces(pieces, words, uneven)
+            if new:  # learn the new pieces (all, if the cache is full and cleared), read again
+                _learn_pieces(pieces if len(_PIECE_WORDS) + len(new) > _MAX_PIECES else new)
+                words, uneven = [], []
+                _read_pieces(pieces, words, uneven)
+        self.words: list[str] = words
         self.distinct = set(words)
         self._uneven = uneven
         self._firsts: list[int] | None = None
         self._befores: list[int] = []
+
+    def _piece_spans(self, indexes: list[int]) -> list[tuple[int, int]]:
+        """Start and end in the text of the space-separated pieces at `indexes` (ascending)."""
+        if self._split is None:  # read in C: the pieces were never split
+            return _NATIVE.piece_spans(self.text, indexes)  # type: ignore[no-any-return]
+        return _piece_spans(self._split, indexes)
 
     def __len__(self) -> int:
         return len(self.words)
@@ -242,8 +257,8 @@ class Words:
         """Start and end in the original text of word `index`."""
         at = self._piece_of(index)
         within = index - at - sum(count - 1 for piece, count in self._uneven if piece < at)
-        ((start, _),) = _piece_spans(self._pieces, [at])
-        token = tokenize(self._pieces[at])[within]
+        ((start, end),) = self._piece_spans([at])
+        token = tokenize(self.text[start:end])[within]
         return start + token.start, start + token.end
 
     def excerpts(self, windows: list[tuple[int, int]]) -> list[str]:
@@ -251,7 +266,7 @@ class Words:
         pieces, so with the punctuation glued to them."""
         pieces_of = {at: self._piece_of(at) for window in windows for at in window}
         wanted = sorted(set(pieces_of.values()))
-        span_of = dict(zip(wanted, _piece_spans(self._pieces, wanted), strict=True))
+        span_of = dict(zip(wanted, self._piece_spans(wanted), strict=True))
         return [self.text[span_of[pieces_of[first]][0]:span_of[pieces_of[last]][1]]
                 for first, last in windows]
 
@@ -289,6 +304,28 @@ def _piece_spans(pieces: list[str], indexes: list[int]) -> list[tuple[int, int]]
     return found
 
 
+def _native_words() -> Any:
+    """monitor._words (monitor/_words.c) configured with the table, if it was built and is not
+    older than its source, unless RAQIB_PURE_PYTHON is set."""
+    if os.environ.get("RAQIB_PURE_PYTHON"):
+        return None
+    try:
+        words = import_module("monitor._words")
+    except ImportError:
+        return None
+    binary = Path(words.__file__ or "")
+    source = binary.with_name("_words.c")
+    if source.exists() and source.stat().st_mtime > binary.stat().st_mtime:
+        return None  # edited since it was built: the Python path is the truth
+    words.configure(_TABLE, _MARKS)
+    return words
+
+
+# The words of a text in one pass over its characters, in C, when it was built (setup.py);
+# else through the cache of pieces above.
+_NATIVE: Final[Any] = _native_words()
+
+
 def is_arabic_word(norm_token: str) -> bool:
     """Whether a normalised token starts with an Arabic letter."""
     return bool(norm_token) and "\u0621" <= norm_token[0] <= "\u064a"
@@ -296,10 +333,10 @@ def is_arabic_word(norm_token: str) -> bool:
 
 # Proclitics, longest first. Those that carry the article also yield "ال"+stem, so that a
 # query written with the article ("الحكومه") matches "والحكومة", "بالحكومة", "للحكومة".
-_ARTICLE_PROCLITICS = ("وبال", "وكال", "فبال", "فكال", "وال", "فال", "بال", "كال", "ال",
+_ARTICLE_PROCLITICS: Final = ("وبال", "وكال", "فبال", "فكال", "وال", "فال", "بال", "كال", "ال",
                        "ولل", "فلل", "لل")
-_PLAIN_PROCLITICS = ("وب", "ول", "وك", "فب", "فل", "فك", "و", "ف", "ب", "ل", "ك")
-_MIN_STEM = 2
+_PLAIN_PROCLITICS: Final = ("وب", "ول", "وك", "فب", "فل", "فك", "و", "ف", "ب", "ل", "ك")
+_MIN_STEM: Final = 2
 
 
 def may_have_proclitic(norm_token: str) -> bool:
@@ -338,7 +375,7 @@ def strip_proclitics(norm_token: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(forms))
 
 
-ANY_PROCLITIC = ("", *_ARTICLE_PROCLITICS, *_PLAIN_PROCLITICS)  # none, or one of them
+ANY_PROCLITIC: Final = ("", *_ARTICLE_PROCLITICS, *_PLAIN_PROCLITICS)  # none, or one of them
 
 
 @lru_cache(maxsize=16384)
@@ -359,9 +396,9 @@ def proclitic_forms(norm_word: str) -> frozenset[str]:
 
 # Light stemming for the `~word` operator (docs/rules.md). Arabic: one attached pronoun, then
 # one plural / dual / feminine / relative (nisba) ending, leaving at least three letters.
-_AR_PRONOUNS = ("هما", "كما", "كم", "هم", "هن", "ها", "نا")
-_AR_ENDINGS = ("يات", "يون", "يين", "تان", "تين", "ات", "ون", "ين", "يه", "تا", "تي", "ي", "ه")
-_AR_MIN_STEM = 3
+_AR_PRONOUNS: Final = ("هما", "كما", "كم", "هم", "هن", "ها", "نا")
+_AR_ENDINGS: Final = ("يات", "يون", "يين", "تان", "تين", "ات", "ون", "ين", "يه", "تا", "تي", "ي", "ه")
+_AR_MIN_STEM: Final = 3
 
 
 @lru_cache(maxsize=65536)

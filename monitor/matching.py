@@ -15,7 +15,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from monitor.arabic import (
     ANY_PROCLITIC,
@@ -248,7 +248,7 @@ def _never(searched: list[_Field]) -> bool:
 
 # Identical positional clauses (the same phrase in many rules) share one key, so their spans
 # are found once per article.
-_KEYS: dict[tuple[object, ...], int] = {}
+_KEYS: Final[dict[tuple[object, ...], int]] = {}
 
 
 def plan_of(node: Node) -> Plan:
@@ -399,8 +399,8 @@ def _near_finder(left_plan: Plan, right_plan: Plan, n: int) -> Callable[[_Field]
 
 # --- an article indexed for matching -------------------------------------------------------
 
-_ABSENT: tuple[int, ...] = ()
-_NO_SPANS: list[Span] = []  # shared: spans lists are never changed once found
+_ABSENT: Final[tuple[int, ...]] = ()
+_NO_SPANS: Final[list[Span]] = []  # shared: spans lists are never changed once found
 Positions = list[int] | tuple[int, ...]
 
 

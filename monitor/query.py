@@ -9,14 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from monitor.arabic import Token, light_stem, tokenize
 
-MAX_NEAR = 100
-MIN_WILDCARD_PREFIX = 3
-_QUOTES = {'"': '"', "“": "”", "«": "»"}
-_NEAR = re.compile(r"NEAR/(\d+)\Z")
+MAX_NEAR: Final = 100
+MIN_WILDCARD_PREFIX: Final = 3
+_QUOTES: Final = {'"': '"', "“": "”", "«": "»"}
+_NEAR: Final = re.compile(r"NEAR/(\d+)\Z")
 
 
 class QuerySyntaxError(ValueError):
@@ -175,7 +175,7 @@ def _words(text: str, offset: int, in_phrase: bool = False) -> list[Word]:
 
 # One object per distinct query word: the sets and dicts of words that matching builds for
 # every article then find a word by identity, without comparing tuples.
-_WORDS: dict[Word, Word] = {}
+_WORDS: Final[dict[Word, Word]] = {}
 
 
 def _one(word: Word) -> Word:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from monitor.matching import (
     Hit,
@@ -46,7 +46,7 @@ __all__ = [
     "RuleVerdict", "WatchRule", "Word", "_heads", "_literal", "compile_query",
 ]
 
-FIELDS = ("title", "body")
+FIELDS: Final = ("title", "body")
 
 
 @dataclass(eq=False)
@@ -71,9 +71,9 @@ def compile_query(query: str) -> Query:
 
 # --- rules, matches and explanations -------------------------------------------------------
 
-SNIPPET_CONTEXT = 8  # words of context on each side of a matched clause
-MAX_SNIPPETS = 5
-MAX_SNIPPET_WORDS = 40  # merged windows stop growing here, so one snippet is never the article
+SNIPPET_CONTEXT: Final = 8  # words of context on each side of a matched clause
+MAX_SNIPPETS: Final = 5
+MAX_SNIPPET_WORDS: Final = 40  # merged windows stop growing here, so one snippet is never the article
 
 
 @dataclass(init=False)
@@ -228,8 +228,8 @@ def _describe(plan: Plan, searched: list[_Field], source: str) -> str:
 
 
 def _has_spans(plan: Plan, searched: list[_Field]) -> bool:
-    for field in searched:
-        if field.spans(plan):
+    for indexed in searched:
+        if indexed.spans(plan):
             return True
     return False
 

@@ -1,0 +1,364 @@
+/* The words of an article in one pass over its characters: monitor.arabic.Words, in C.
+
+   monitor/arabic.py reads a text's words through a cache of its space-separated pieces; a
+   piece it has not seen costs dozens of Python operations to learn, and an article from a
+   new source has hundreds of them. This module reads any text in one pass instead, with the
+   tokeniser's own rules: a word is a run of decimal digits, or a run of letters (alphanumeric
+   but not a decimal digit) and marks; each is normalised with monitor.arabic's table, then
+   lowercased. It is optional: without it (no C compiler, RAQIB_PURE_PYTHON) the Python path
+   gives the same words, as the tests check. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#define BMP 0x10000
+#define DROPPED 0xFFFFFFFF /* removed by normalising */
+
+/* What each character of the Basic Multilingual Plane is to the tokeniser, worked out once
+   (`configure`) with the same Unicode database the regex uses: */
+enum { SEPARATOR, DIGIT, LETTER, MARK };
+#define PYTHON_LOWER 0x10 /* lowercased by str.lower() itself: dotted capital I, capital sigma */
+static unsigned char classes[BMP];
+/* ...and what it becomes in a word: monitor.arabic._TABLE, then lowercased (or DROPPED). */
+static Py_UCS4 folded[BMP];
+static int configured = 0;
+
+static int
+class_of(Py_UCS4 ch, int mark)
+{
+    /* The tokeniser's regex: \d+ first, then a run of [^\W\d_] (alphanumeric, not a decimal
+       digit) or of the marks that stay inside a word. */
+    if (Py_UNICODE_ISDECIMAL(ch))
+        return DIGIT;
+    if (Py_UNICODE_ISALNUM(ch))
+        return LETTER;
+    return mark ? MARK : SEPARATOR;
+}
+
+static PyObject *
+configure(PyObject *module, PyObject *args)
+{
+    PyObject *table, *mark_chars, *key, *value;
+    Py_ssize_t pos = 0;
+    static unsigned char marks[BMP];
+    if (!PyArg_ParseTuple(args, "O!U", &PyDict_Type, &table, &mark_chars))
+        return NULL;
+    for (Py_UCS4 ch = 0; ch < BMP; ch++)
+        folded[ch] = ch;
+    while (PyDict_Next(table, &pos, &key, &value)) {
+        long code = PyLong_AsLong(key);
+        if (code < 0 || code >= BMP) {
+            PyErr_SetString(PyExc_ValueError, "table keys must be BMP code points");
+            return NULL;
+        }
+        if (value == Py_None || (PyUnicode_Check(value) && PyUnicode_GET_LENGTH(value) == 0))
+            folded[code] = DROPPED;
+        else if (PyUnicode_Check(value) && PyUnicode_GET_LENGTH(value) == 1)
+            folded[code] = PyUnicode_READ_CHAR(value, 0);
+        else {
+            PyErr_SetString(PyExc_ValueError, "table values must be one character or None");
+            return NULL;
+        }
+    }
+    memset(marks, 0, sizeof(marks));
+    for (Py_ssize_t i = 0; i < PyUnicode_GET_LENGTH(mark_chars); i++) {
+        Py_UCS4 ch = PyUnicode_READ_CHAR(mark_chars, i);
+        if (ch < BMP)
+            marks[ch] = 1;
+    }
+    for (Py_UCS4 ch = 0; ch < BMP; ch++) {
+        classes[ch] = (unsigned char)class_of(ch, marks[ch]);
+        Py_UCS4 mapped = folded[ch];
+        if (mapped == DROPPED)
+            continue;
+        if (mapped == 0x130 || mapped == 0x3A3) /* İ lowers to two characters; Σ by context */
+            classes[ch] |= PYTHON_LOWER;
+        else
+            folded[ch] = Py_UNICODE_TOLOWER(mapped);
+    }
+    configured = 1;
+    Py_RETURN_NONE;
+}
+
+/* Class and folded form of any character (beyond the BMP: asked of the database each time). */
+static inline int
+classify(Py_UCS4 ch, Py_UCS4 *out)
+{
+    if (ch < BMP) {
+        *out = folded[ch];
+        return classes[ch];
+    }
+    *out = Py_UNICODE_TOLOWER(ch);
+    return class_of(ch, 0);
+}
+
+static PyObject *
+make_word(const Py_UCS4 *buffer, Py_ssize_t length, Py_UCS4 widest, int python_lower)
+{
+    PyObject *word = PyUnicode_New(length, widest);
+    if (word == NULL)
+        return NULL;
+    int kind = PyUnicode_KIND(word);
+    void *data = PyUnicode_DATA(word);
+    for (Py_ssize_t i = 0; i < length; i++)
+        PyUnicode_WRITE(kind, data, i, buffer[i]);
+    if (!python_lower)
+        return word;
+    PyObject *lowered = PyObject_CallMethod(word, "lower", NULL);
+    Py_DECREF(word);
+    return lowered;
+}
+
+/* Every distinct word read in this process, as one str object: an article's words are then
+   mostly objects already made, whose hash Python has already computed (sets and dicts of
+   words are what the rules run on). Keyed by the word as read, before lowercasing. */
+typedef struct {
+    Py_uhash_t hash;
+    Py_ssize_t length;
+    Py_UCS4 *read;    /* the characters as read (owned) */
+    PyObject *word;   /* NULL: an empty slot */
+} Slot;
+
+#define MAX_WORDS 200000 /* then forgotten, as monitor.arabic's caches are */
+static Slot *slots = NULL;
+static Py_ssize_t capacity = 0, used = 0;
+
+static void
+forget_words(void)
+{
+    for (Py_ssize_t i = 0; i < capacity; i++) {
+        if (slots[i].word != NULL) {
+            Py_DECREF(slots[i].word);
+            PyMem_Free(slots[i].read);
+        }
+    }
+    PyMem_Free(slots);
+    slots = NULL;
+    capacity = used = 0;
+}
+
+#define FNV_START 1469598103934665603ULL /* FNV-1a, over the characters as read */
+#define FNV_STEP(hash, ch) (((hash) ^ (ch)) * 1099511628211ULL)
+
+static Slot *
+find_slot(Slot *table, Py_ssize_t size, Py_uhash_t hash, const Py_UCS4 *buffer,
+          Py_ssize_t length)
+{
+    Py_ssize_t mask = size - 1, at = (Py_ssize_t)(hash & (Py_uhash_t)mask);
+    while (table[at].word != NULL) {
+        Slot *slot = &table[at];
+        if (slot->hash == hash && slot->length == length
+            && memcmp(slot->read, buffer, (size_t)length * sizeof(Py_UCS4)) == 0)
+            return slot;
+        at = (at + 1) & mask;
+    }
+    return &table[at];
+}
+
+static int
+grow(void)
+{
+    Py_ssize_t size = capacity ? capacity * 2 : 4096;
+    Slot *table = PyMem_Calloc((size_t)size, sizeof(Slot));
+    if (table == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < capacity; i++) {
+        if (slots[i].word != NULL)
+            *find_slot(table, size, slots[i].hash, slots[i].read, slots[i].length) = slots[i];
+    }
+    PyMem_Free(slots);
+    slots = table;
+    capacity = size;
+    return 0;
+}
+
+/* The word read as buffer[0:length], whose FNV hash is `hash` (a new reference). */
+static PyObject *
+word_of(const Py_UCS4 *buffer, Py_ssize_t length, Py_uhash_t hash, int python_lower)
+{
+    if (used >= MAX_WORDS)
+        forget_words();
+    if ((used + 1) * 3 >= capacity * 2 && grow() < 0)
+        return NULL;
+    Slot *slot = find_slot(slots, capacity, hash, buffer, length);
+    if (slot->word == NULL) {
+        Py_UCS4 *read = PyMem_New(Py_UCS4, length), widest = 0;
+        if (read == NULL)
+            return PyErr_NoMemory();
+        for (Py_ssize_t i = 0; i < length; i++)
+            widest = buffer[i] > widest ? buffer[i] : widest;
+        PyObject *word = make_word(buffer, length, widest, python_lower);
+        if (word == NULL) {
+            PyMem_Free(read);
+            return NULL;
+        }
+        memcpy(read, buffer, (size_t)length * sizeof(Py_UCS4));
+        slot->hash = hash;
+        slot->length = length;
+        slot->read = read;
+        slot->word = word;
+        used++;
+    }
+    Py_INCREF(slot->word);
+    return slot->word;
+}
+
+static PyObject *
+forget(PyObject *module, PyObject *unused)
+{
+    forget_words();
+    Py_RETURN_NONE;
+}
+
+static int
+add_uneven(PyObject *uneven, Py_ssize_t piece, Py_ssize_t count)
+{
+    PyObject *entry = Py_BuildValue("(nn)", piece, count);
+    if (entry == NULL)
+        return -1;
+    int result = PyList_Append(uneven, entry);
+    Py_DECREF(entry);
+    return result;
+}
+
+static PyObject *
+read_words(PyObject *module, PyObject *arg)
+{
+    if (!configured) {
+        PyErr_SetString(PyExc_RuntimeError, "monitor._words is not configured");
+        return NULL;
+    }
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "text must be str");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    PyObject *words = PyList_New(0);
+    PyObject *uneven = PyList_New(0);
+    Py_UCS4 *text = PyUnicode_AsUCS4Copy(arg); /* one width to read, whatever the text's */
+    Py_UCS4 *buffer = PyMem_New(Py_UCS4, n > 0 ? n : 1);
+    if (words == NULL || uneven == NULL || text == NULL || buffer == NULL)
+        goto error;
+
+    Py_ssize_t piece = 0, piece_words = 0, i = 0;
+    while (i < n) {
+        Py_UCS4 ch = text[i], out;
+        int class = classify(ch, &out) & 0x0F;
+        if (class == SEPARATOR) {
+            if (ch == ' ') { /* the end of a piece, as text.split(" ") has them */
+                if (piece_words != 1 && add_uneven(uneven, piece, piece_words) < 0)
+                    goto error;
+                piece++;
+                piece_words = 0;
+            }
+            i++;
+            continue;
+        }
+        /* A run of digits, or of letters and marks: one word, normalised as it is read. */
+        int digits = class == DIGIT, python_lower = 0;
+        Py_ssize_t length = 0;
+        Py_uhash_t hash = FNV_START;
+        for (; i < n; i++) {
+            int found = classify(text[i], &out);
+            int base = found & 0x0F;
+            if (digits ? base != DIGIT : (base != LETTER && base != MARK))
+                break;
+            python_lower |= found & PYTHON_LOWER;
+            if (out != DROPPED) {
+                buffer[length++] = out;
+                hash = FNV_STEP(hash, out);
+            }
+        }
+        if (length == 0) /* marks only: no word */
+            continue;
+        PyObject *word = word_of(buffer, length, hash, python_lower);
+        if (word == NULL || PyList_Append(words, word) < 0) {
+            Py_XDECREF(word);
+            goto error;
+        }
+        Py_DECREF(word);
+        piece_words++;
+    }
+    if (piece_words != 1 && add_uneven(uneven, piece, piece_words) < 0)
+        goto error;
+    PyMem_Free(text);
+    PyMem_Free(buffer);
+    return Py_BuildValue("(NN)", words, uneven);
+
+error:
+    PyMem_Free(text);
+    PyMem_Free(buffer);
+    Py_XDECREF(words);
+    Py_XDECREF(uneven);
+    return NULL;
+}
+
+/* Start and end of the space-separated pieces at `indexes` (ascending), as monitor.arabic's
+   _piece_spans finds them in text.split(" "), without splitting the text. */
+static PyObject *
+piece_spans(PyObject *module, PyObject *args)
+{
+    PyObject *text, *indexes;
+    if (!PyArg_ParseTuple(args, "UO!", &text, &PyList_Type, &indexes))
+        return NULL;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), wanted_count = PyList_GET_SIZE(indexes);
+    PyObject *found = PyList_New(0);
+    if (found == NULL)
+        return NULL;
+    Py_ssize_t piece = 0, start = 0, next = 0;
+    for (Py_ssize_t i = 0; i <= n && next < wanted_count; i++) {
+        if (i < n && PyUnicode_READ(kind, data, i) != ' ')
+            continue;
+        Py_ssize_t wanted = PyLong_AsSsize_t(PyList_GET_ITEM(indexes, next));
+        if (wanted == -1 && PyErr_Occurred())
+            goto error;
+        while (wanted == piece) { /* an index may be asked for twice */
+            PyObject *span = Py_BuildValue("(nn)", start, i);
+            if (span == NULL || PyList_Append(found, span) < 0) {
+                Py_XDECREF(span);
+                goto error;
+            }
+            Py_DECREF(span);
+            if (++next == wanted_count)
+                break;
+            wanted = PyLong_AsSsize_t(PyList_GET_ITEM(indexes, next));
+            if (wanted == -1 && PyErr_Occurred())
+                goto error;
+        }
+        piece++;
+        start = i + 1;
+    }
+    return found;
+
+error:
+    Py_DECREF(found);
+    return NULL;
+}
+
+static PyMethodDef methods[] = {
+    {"configure", configure, METH_VARARGS,
+     "configure(table, marks): the normalisation table and the marks that stay in a word."},
+    {"forget", forget, METH_NOARGS,
+     "forget(): drop every word read so far (a new process, for benchmarks)."},
+    {"piece_spans", piece_spans, METH_VARARGS,
+     "piece_spans(text, indexes) -> [(start, end)]: the space-separated pieces at the indexes."},
+    {"read_words", read_words, METH_O,
+     "read_words(text) -> (words, uneven): the normalised words, and (piece, number of words) "
+     "for each space-separated piece of other than one word."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "monitor._words",
+    "The words of a text in one pass (see monitor.arabic.Words).", -1, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__words(void)
+{
+    return PyModule_Create(&module);
+}
