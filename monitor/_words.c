@@ -339,11 +339,211 @@ error:
     return NULL;
 }
 
+/* monitor.matching's per-article index: for each place in `words` whose word is in `useful`,
+   the place is added to `where[rule_word]` for each rule word it reads as (`readings[word]`,
+   a tuple). The lists come out sorted, as the places are visited in order. */
+static PyObject *
+fill_positions(PyObject *module, PyObject *args)
+{
+    PyObject *where, *words, *useful, *readings;
+    if (!PyArg_ParseTuple(args, "O!O!OO!", &PyDict_Type, &where, &PyList_Type, &words, &useful,
+                          &PyDict_Type, &readings))
+        return NULL;
+    if (!PyAnySet_Check(useful)) {
+        PyErr_SetString(PyExc_TypeError, "useful must be a set");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(words); i++) {
+        PyObject *word = PyList_GET_ITEM(words, i);
+        int present = PySet_Contains(useful, word);
+        if (present < 0)
+            return NULL;
+        if (!present)
+            continue;
+        PyObject *read_as = PyDict_GetItemWithError(readings, word); /* borrowed */
+        if (read_as == NULL) {
+            if (!PyErr_Occurred())
+                PyErr_SetObject(PyExc_KeyError, word);
+            return NULL;
+        }
+        if (!PyTuple_Check(read_as)) {
+            PyErr_SetString(PyExc_TypeError, "readings must be tuples");
+            return NULL;
+        }
+        PyObject *at = PyLong_FromSsize_t(i);
+        if (at == NULL)
+            return NULL;
+        for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(read_as); k++) {
+            PyObject *rule_word = PyTuple_GET_ITEM(read_as, k);
+            PyObject *places = PyDict_GetItemWithError(where, rule_word); /* borrowed */
+            int failed;
+            if (places != NULL)
+                failed = PyList_Append(places, at) < 0;
+            else if (PyErr_Occurred())
+                failed = 1;
+            else {
+                places = PyList_New(1);
+                failed = places == NULL;
+                if (!failed) {
+                    Py_INCREF(at);
+                    PyList_SET_ITEM(places, 0, at);
+                    failed = PyDict_SetItem(where, rule_word, places) < 0;
+                    Py_DECREF(places);
+                }
+            }
+            if (failed) {
+                Py_DECREF(at);
+                return NULL;
+            }
+        }
+        Py_DECREF(at);
+    }
+    Py_RETURN_NONE;
+}
+
+/* A set of strings as the hashes of their characters (FNV-1a), to test cheaply whether a word
+   begins with one of them: monitor.matching's beginnings of words with a head. A hash that
+   two strings share would only let a word through to the exact test. */
+typedef struct {
+    Py_ssize_t mask;
+    int longest;
+    Py_uhash_t *table; /* 0: empty */
+} Beginnings;
+
+static void
+free_beginnings(PyObject *capsule)
+{
+    Beginnings *set = PyCapsule_GetPointer(capsule, "monitor._words.Beginnings");
+    if (set != NULL) {
+        PyMem_Free(set->table);
+        PyMem_Free(set);
+    }
+}
+
+static int
+beginning_in(const Beginnings *set, Py_uhash_t hash)
+{
+    for (Py_ssize_t at = (Py_ssize_t)(hash & (Py_uhash_t)set->mask); set->table[at];
+         at = (at + 1) & set->mask) {
+        if (set->table[at] == hash)
+            return 1;
+    }
+    return 0;
+}
+
+static PyObject *
+beginnings(PyObject *module, PyObject *strings)
+{
+    PyObject *sequence = PySequence_Fast(strings, "beginnings: a sequence of str");
+    if (sequence == NULL)
+        return NULL;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(sequence), size = 16;
+    while (size < count * 3)
+        size *= 2;
+    Beginnings *set = PyMem_Calloc(1, sizeof(Beginnings));
+    Py_uhash_t *table = PyMem_Calloc((size_t)size, sizeof(Py_uhash_t));
+    if (set == NULL || table == NULL) {
+        PyMem_Free(set);
+        PyMem_Free(table);
+        Py_DECREF(sequence);
+        return PyErr_NoMemory();
+    }
+    set->mask = size - 1;
+    set->table = table;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *string = PySequence_Fast_GET_ITEM(sequence, i);
+        if (!PyUnicode_Check(string)) {
+            PyErr_SetString(PyExc_TypeError, "beginnings: a sequence of str");
+            goto error;
+        }
+        Py_ssize_t length = PyUnicode_GET_LENGTH(string);
+        Py_uhash_t hash = FNV_START;
+        for (Py_ssize_t k = 0; k < length; k++)
+            hash = FNV_STEP(hash, PyUnicode_READ_CHAR(string, k));
+        hash |= 1;
+        if (length > set->longest)
+            set->longest = (int)length;
+        if (!beginning_in(set, hash)) {
+            Py_ssize_t at = (Py_ssize_t)(hash & (Py_uhash_t)set->mask);
+            while (table[at])
+                at = (at + 1) & set->mask;
+            table[at] = hash;
+        }
+    }
+    Py_DECREF(sequence);
+    PyObject *capsule = PyCapsule_New(set, "monitor._words.Beginnings", free_beginnings);
+    if (capsule == NULL) {
+        PyMem_Free(table);
+        PyMem_Free(set);
+    }
+    return capsule;
+
+error:
+    Py_DECREF(sequence);
+    PyMem_Free(table);
+    PyMem_Free(set);
+    return NULL;
+}
+
+/* The words of `words` (any iterable of str) that begin with one of `beginnings`. */
+static PyObject *
+words_beginning(PyObject *module, PyObject *args)
+{
+    PyObject *words, *capsule;
+    if (!PyArg_ParseTuple(args, "OO", &words, &capsule))
+        return NULL;
+    Beginnings *set = PyCapsule_GetPointer(capsule, "monitor._words.Beginnings");
+    if (set == NULL)
+        return NULL;
+    PyObject *iterator = PyObject_GetIter(words);
+    PyObject *found = PyList_New(0);
+    if (iterator == NULL || found == NULL)
+        goto error;
+    PyObject *word;
+    while ((word = PyIter_Next(iterator)) != NULL) {
+        if (!PyUnicode_Check(word)) {
+            Py_DECREF(word);
+            PyErr_SetString(PyExc_TypeError, "words must be str");
+            goto error;
+        }
+        Py_ssize_t length = PyUnicode_GET_LENGTH(word);
+        if (length > set->longest)
+            length = set->longest;
+        int kind = PyUnicode_KIND(word);
+        const void *data = PyUnicode_DATA(word);
+        Py_uhash_t hash = FNV_START;
+        int begins = 0;
+        for (Py_ssize_t k = 0; k < length && !begins; k++) {
+            hash = FNV_STEP(hash, PyUnicode_READ(kind, data, k));
+            begins = beginning_in(set, hash | 1);
+        }
+        int failed = begins && PyList_Append(found, word) < 0;
+        Py_DECREF(word);
+        if (failed)
+            goto error;
+    }
+    if (PyErr_Occurred())
+        goto error;
+    Py_DECREF(iterator);
+    return found;
+
+error:
+    Py_XDECREF(iterator);
+    Py_XDECREF(found);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS,
      "configure(table, marks): the normalisation table and the marks that stay in a word."},
     {"forget", forget, METH_NOARGS,
      "forget(): drop every word read so far (a new process, for benchmarks)."},
+    {"fill_positions", fill_positions, METH_VARARGS,
+     "fill_positions(where, words, useful, readings): where[rule word] = its places in words."},
+    {"beginnings", beginnings, METH_O,
+     "beginnings(strings) -> a table for words_beginning."},
+    {"words_beginning", words_beginning, METH_VARARGS,
+     "words_beginning(words, beginnings) -> [word]: those that begin with one of them."},
     {"piece_spans", piece_spans, METH_VARARGS,
      "piece_spans(text, indexes) -> [(start, end)]: the space-separated pieces at the indexes."},
     {"read_words", read_words, METH_O,

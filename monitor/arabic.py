@@ -17,6 +17,7 @@ from typing import Any, Final, NamedTuple
 
 __all__ = [
     "ANY_PROCLITIC",
+    "NATIVE",
     "Token",
     "Words",
     "forget_pieces",
@@ -139,8 +140,8 @@ def _piece_words(piece: str) -> str | tuple[str, ...]:
 def forget_pieces() -> None:
     """Empty the caches of pieces and words (see `Words`)."""
     _PIECE_WORDS.clear()
-    if _NATIVE is not None:
-        _NATIVE.forget()
+    if NATIVE is not None:
+        NATIVE.forget()
 
 
 # Punctuation that may be glued to a word ("التعاون،", "(الثاني)", "«الرياض»"): never part of
@@ -206,16 +207,10 @@ class Words:
         # The pieces of other than one word, with their number of words: with them, the
         # piece of any word is a sum away (`_piece_of`).
         uneven: list[tuple[int, int]]
-        if _NATIVE is not None:
-            words, uneven = _NATIVE.read_words(text)
+        if NATIVE is not None:
+            words, uneven = NATIVE.read_words(text)
         else:
-            pieces = self._split = text.split(" ")
-            words, uneven = [], []
-            new = _read_pieces(pieces, words, uneven)
-            if new:  # learn the new pieces (all, if the cache is full and cleared), read again
-                _learn_pieces(pieces if len(_PIECE_WORDS) + len(new) > _MAX_PIECES else new)
-                words, uneven = [], []
-                _read_pieces(pieces, words, uneven)
+            self._split, words, uneven = _cached_words(text)
         self.words: list[str] = words
         self.distinct = set(words)
         self._uneven = uneven
@@ -225,7 +220,7 @@ class Words:
     def _piece_spans(self, indexes: list[int]) -> list[tuple[int, int]]:
         """Start and end in the text of the space-separated pieces at `indexes` (ascending)."""
         if self._split is None:  # read in C: the pieces were never split
-            return _NATIVE.piece_spans(self.text, indexes)  # type: ignore[no-any-return]
+            return NATIVE.piece_spans(self.text, indexes)  # type: ignore[no-any-return]
         return _piece_spans(self._split, indexes)
 
     def __len__(self) -> int:
@@ -269,6 +264,20 @@ class Words:
         span_of = dict(zip(wanted, self._piece_spans(wanted), strict=True))
         return [self.text[span_of[pieces_of[first]][0]:span_of[pieces_of[last]][1]]
                 for first, last in windows]
+
+
+def _cached_words(text: str) -> tuple[list[str], list[str], list[tuple[int, int]]]:
+    """The pieces of `text`, its words and its pieces of other than one word, through the cache
+    of pieces (what monitor._words.read_words gives in C, with the pieces)."""
+    pieces = text.split(" ")
+    words: list[str] = []
+    uneven: list[tuple[int, int]] = []
+    new = _read_pieces(pieces, words, uneven)
+    if new:  # learn the new pieces (all, if the cache is full and cleared), then read again
+        _learn_pieces(pieces if len(_PIECE_WORDS) + len(new) > _MAX_PIECES else new)
+        words, uneven = [], []
+        _read_pieces(pieces, words, uneven)
+    return pieces, words, uneven
 
 
 def _read_pieces(pieces: list[str], words: list[str], uneven: list[tuple[int, int]]) -> list[str]:
@@ -322,8 +331,8 @@ def _native_words() -> Any:
 
 
 # The words of a text in one pass over its characters, in C, when it was built (setup.py);
-# else through the cache of pieces above.
-_NATIVE: Final[Any] = _native_words()
+# else through the cache of pieces above. monitor.matching uses its other functions too.
+NATIVE: Final[Any] = _native_words()
 
 
 def is_arabic_word(norm_token: str) -> bool:

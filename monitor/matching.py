@@ -15,10 +15,11 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from functools import lru_cache
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from monitor.arabic import (
     ANY_PROCLITIC,
+    NATIVE,
     Token,
     Words,
     forget_pieces,
@@ -132,9 +133,14 @@ class Lexicon:
         # The same table keyed by the letters alone: `_read` slices them out of an article word
         # instead of building its `_heads`.
         self._by_head = {literal[1:]: tuple(found) for literal, found in self._by_literal.items()}
-        # The article words some reading of which has a head, found among new words in one
-        # pass (`_head_finder`). None: every word is read, as when a rule word has no head.
-        self._head_finder = None if self._unkeyed else _head_finder(self._by_head)
+        # How the article words some reading of which has a head begin (`_head_places`): new
+        # words are tested against them all at once, in C or with a regex. None: every word is
+        # read, as when a rule word has no head.
+        places = None if self._unkeyed else _head_places(self._by_head)
+        self._head_places: Any = None
+        if places is not None:
+            self._head_places = (NATIVE.beginnings(places) if NATIVE is not None
+                                 else re.compile("\n(" + _prefix_pattern(places) + "[^\n]*)"))
         self._learnt: set[str] = set()
         self._useful: set[str] = set()  # learnt words that read as some rule word
         self.readings: dict[str, tuple[Word, ...]] = {}
@@ -160,10 +166,12 @@ class Lexicon:
                 self.readings.clear()
                 new = distinct
             owners, readings, useful = self._owners, self.readings, self._useful
-            if self._head_finder is None:
+            places = self._head_places
+            if places is None:
                 read = new
             else:  # the others read only as the words they are a form of, if any
-                read = set(self._head_finder.findall("\n" + "\n".join(new)))
+                read = set(NATIVE.words_beginning(new, places) if NATIVE is not None
+                           else places.findall("\n" + "\n".join(new)))
                 for norm in (new & owners.keys()) - read:
                     readings[norm] = owners[norm]
                     useful.add(norm)
@@ -191,25 +199,24 @@ class Lexicon:
         return tuple(found)
 
 
-def _head_finder(heads: Iterable[str]) -> re.Pattern[str] | None:
-    """A pattern whose `findall` over "\n" + words joined by "\n" gives the words some reading
-    of which has one of `heads`. A reading drops a proclitic, perhaps gains or keeps the article
-    and perhaps drops a final alif; its heads are two or three letters from its start or after
-    its article (`_form_heads`). So such a word begins with a proclitic (or none), perhaps
-    "ال", then the head: the pattern is those beginnings as a tree of letters, which the regex
-    engine walks in one pass over all the words. None: every word may have a head (one begins
-    with "ال", which a reading may gain)."""
+def _head_places(heads: Iterable[str]) -> list[str] | None:
+    """How the article words begin some reading of which has one of `heads` (sorted). A reading
+    drops a proclitic, perhaps gains or keeps the article and perhaps drops a final alif; its
+    heads are two or three letters from its start or after its article (`_form_heads`). So
+    such a word begins with a proclitic (or none), perhaps "ال", then the head. None: every
+    word may have a head (one begins with "ال", which a reading may gain)."""
     ordered = sorted(heads)
     if any(head.startswith("ال") for head in ordered):
         return None
-    places = {proclitic + article + head for head in ordered for proclitic in ANY_PROCLITIC
-              for article in ("", "ال")}
-    return re.compile("\n(" + _prefix_pattern(sorted(places)) + "[^\n]*)")
+    return sorted({proclitic + article + head for head in ordered for proclitic in ANY_PROCLITIC
+                   for article in ("", "ال")})
 
 
 def _prefix_pattern(strings: list[str]) -> str:
     """A pattern for where one of `strings` (sorted) starts, as a tree of their letters: at each
-    letter the regex engine tries only the branches, each skipped on its first letter."""
+    letter the regex engine tries only the branches, each skipped on its first letter. With
+    "\n(" before it and "[^\n]*)" after, `findall` over words joined by "\n" (and one before
+    them) gives those that begin with one of `strings`."""
     if not strings or strings[0] == "":
         return ""
     by_first: dict[str, list[str]] = {}
@@ -487,6 +494,10 @@ class _Field:
         where.known = None if lexicon is None else lexicon.words
         if not useful:
             return where
+        readings = lexicon.readings  # type: ignore[union-attr]
+        if NATIVE is not None:  # the same, in C
+            NATIVE.fill_positions(where, words, useful, readings)
+            return where
         at_token: dict[str, list[int]] = {}
         for at, norm in enumerate(words):
             if norm in useful:
@@ -495,7 +506,6 @@ class _Field:
                     at_token[norm] = [at]
                 else:
                     found.append(at)
-        readings = lexicon.readings  # type: ignore[union-attr]
         several = set()
         for norm, ats in at_token.items():
             for word in readings[norm]:

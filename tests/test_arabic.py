@@ -233,3 +233,40 @@ def test_words_match_tokenize_on_real_texts_with_an_empty_cache() -> None:
     arabic._PIECE_WORDS.clear()
     for text in texts:
         assert Words(text).words == [token.norm for token in tokenize(text)]
+
+
+def _fuzz_texts(count: int) -> list[str]:
+    """Random texts of what Arabic and other news carry: letters in every form the table
+    folds, marks, tatweel, digits of three kinds, punctuation, every kind of space."""
+    import random
+
+    from monitor.arabic import _TABLE as table
+
+    alphabet = ([chr(code) for code in table] + [chr(code) for code in range(0x0600, 0x0700)]
+                + list("abcXYZ İÉé _-–—.,،؛«»()\n\t\xa0\u200b\ufeff ١٢ 12 ۴ ²Ⅻ") + ["\U0001F600"])
+    rng = random.Random(20261123)
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80))) for _ in range(count)]
+
+
+def test_words_read_in_c_are_those_of_the_cache_of_pieces() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from monitor import arabic
+
+    if arabic.NATIVE is None:
+        pytest.skip("monitor._words is not built (no C compiler, or RAQIB_PURE_PYTHON)")
+    here = Path(__file__).parent
+    cases = yaml.safe_load((here / "rules_eval" / "gcc_egov.yaml").read_text(encoding="utf-8"))
+    texts = [*TRICKY_TEXTS, *EXCERPT_TEXTS, *_fuzz_texts(3000)]
+    texts += [case["title"] + "\n" + case["body"] for case in cases["cases"]]
+    texts += [path.read_text(encoding="utf-8") for path in (here / "pages" / "real").glob("*.txt")]
+    for text in texts:
+        pieces, words, uneven = arabic._cached_words(text)
+        assert arabic.NATIVE.read_words(text) == (words, uneven), text
+        assert words == [token.norm for token in tokenize(text)], text
+        wanted = sorted({0, len(pieces) // 2, len(pieces) - 1})
+        assert arabic.NATIVE.piece_spans(text, wanted) == arabic._piece_spans(pieces, wanted)
+    again = arabic.NATIVE.read_words(texts[-1])[0]  # a word read twice is one object
+    assert all(a is b for a, b in zip(again, arabic.NATIVE.read_words(texts[-1])[0], strict=True))
