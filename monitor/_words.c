@@ -295,6 +295,29 @@ error:
     return NULL;
 }
 
+/* The index of the first space in text[start:end], or end: a tight loop for each width. */
+static Py_ssize_t
+next_space(int kind, const void *data, Py_ssize_t start, Py_ssize_t end)
+{
+    Py_ssize_t i = start;
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *chars = data;
+        while (i < end && chars[i] != ' ')
+            i++;
+    }
+    else if (kind == PyUnicode_2BYTE_KIND) {
+        const Py_UCS2 *chars = data;
+        while (i < end && chars[i] != ' ')
+            i++;
+    }
+    else {
+        const Py_UCS4 *chars = data;
+        while (i < end && chars[i] != ' ')
+            i++;
+    }
+    return i;
+}
+
 /* Start and end of the space-separated pieces at `indexes` (ascending), as monitor.arabic's
    _piece_spans finds them in text.split(" "), without splitting the text. */
 static PyObject *
@@ -305,32 +328,29 @@ piece_spans(PyObject *module, PyObject *args)
         return NULL;
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text), wanted_count = PyList_GET_SIZE(indexes);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), count = PyList_GET_SIZE(indexes);
     PyObject *found = PyList_New(0);
     if (found == NULL)
         return NULL;
-    Py_ssize_t piece = 0, start = 0, next = 0;
-    for (Py_ssize_t i = 0; i <= n && next < wanted_count; i++) {
-        if (i < n && PyUnicode_READ(kind, data, i) != ' ')
-            continue;
+    Py_ssize_t piece = 0, start = 0;
+    for (Py_ssize_t next = 0; next < count; next++) {
         Py_ssize_t wanted = PyLong_AsSsize_t(PyList_GET_ITEM(indexes, next));
         if (wanted == -1 && PyErr_Occurred())
             goto error;
-        while (wanted == piece) { /* an index may be asked for twice */
-            PyObject *span = Py_BuildValue("(nn)", start, i);
-            if (span == NULL || PyList_Append(found, span) < 0) {
-                Py_XDECREF(span);
-                goto error;
-            }
-            Py_DECREF(span);
-            if (++next == wanted_count)
-                break;
-            wanted = PyLong_AsSsize_t(PyList_GET_ITEM(indexes, next));
-            if (wanted == -1 && PyErr_Occurred())
-                goto error;
+        Py_ssize_t end = next_space(kind, data, start, n);
+        while (piece < wanted && end < n) { /* on to the wanted piece */
+            start = end + 1;
+            end = next_space(kind, data, start, n);
+            piece++;
         }
-        piece++;
-        start = i + 1;
+        if (piece != wanted)
+            break; /* beyond the last piece: as _piece_spans, no span */
+        PyObject *span = Py_BuildValue("(nn)", start, end);
+        if (span == NULL || PyList_Append(found, span) < 0) {
+            Py_XDECREF(span);
+            goto error;
+        }
+        Py_DECREF(span);
     }
     return found;
 
