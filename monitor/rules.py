@@ -236,14 +236,14 @@ def _has_spans(plan: Plan, searched: list[_Field]) -> bool:
 
 def _snippets(article: IndexedArticle, hits: list[Hit]) -> list[str]:
     """Original-text windows around the matched spans, title first, overlapping ones merged."""
-    by_field: dict[str, set[tuple[int, int]]] = {}
+    by_field: dict[str, list[tuple[int, int]]] = {}
     for hit in hits:
         for name, start, end in hit.spans:
             found = by_field.get(name)
             if found is None:
-                by_field[name] = {(start, end)}
+                by_field[name] = [(start, end)]
             else:
-                found.add((start, end))
+                found.append((start, end))
     snippets: list[str] = []
     for name in FIELDS:
         if name not in by_field:
@@ -251,7 +251,11 @@ def _snippets(article: IndexedArticle, hits: list[Hit]) -> list[str]:
         indexed = article.fields[name]
         last = indexed.size - 1
         windows: list[list[int]] = []
-        for start, end in sorted(by_field[name]):
+        spans = by_field[name]
+        spans.sort()
+        for at, (start, end) in enumerate(spans):
+            if at and spans[at - 1] == (start, end):  # found by two clauses: one place
+                continue
             lo = start - SNIPPET_CONTEXT if start > SNIPPET_CONTEXT else 0
             hi = end + SNIPPET_CONTEXT if end + SNIPPET_CONTEXT < last else last
             if windows and lo <= windows[-1][1] + 1 and hi - windows[-1][0] <= MAX_SNIPPET_WORDS:
@@ -264,8 +268,12 @@ def _snippets(article: IndexedArticle, hits: list[Hit]) -> list[str]:
         for (lo, hi), excerpt in zip(windows, excerpts, strict=True):
             # A snippet shows any run of whitespace as one space. Every whitespace character
             # but the space is unprintable, so a printable excerpt without "  " is already even.
-            uneven = "  " in excerpt or not excerpt.isprintable()
-            text = " ".join(excerpt.split()) if uneven else excerpt
+            # The usual unevenness is a line break where two paragraphs meet.
+            text = excerpt
+            if "  " in text or not text.isprintable():
+                text = text.replace("\n", " ")
+                if "  " in text or not text.isprintable():
+                    text = " ".join(text.split())
             if name == "body":
                 text = ("…" if lo > 0 else "") + text + ("…" if hi < last else "")
             snippets.append(text)
