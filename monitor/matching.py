@@ -139,8 +139,10 @@ class Lexicon:
         places = None if self._unkeyed else _head_places(self._by_head)
         self._head_places: Any = None
         if places is not None:
-            self._head_places = (NATIVE.beginnings(places) if NATIVE is not None
+            self._head_places = (NATIVE.string_set(places) if NATIVE is not None
                                  else re.compile("\n(" + _prefix_pattern(places) + "[^\n]*)"))
+        # In C, the forms too are first looked for in a compact table of their own.
+        self._forms: Any = None if NATIVE is None else NATIVE.string_set(list(self._owners))
         self._learnt: set[str] = set()
         self._useful: set[str] = set()  # learnt words that read as some rule word
         self.readings: dict[str, tuple[Word, ...]] = {}
@@ -170,11 +172,16 @@ class Lexicon:
             if places is None:
                 read = new
             else:  # the others read only as the words they are a form of, if any
-                read = set(NATIVE.words_beginning(new, places) if NATIVE is not None
-                           else places.findall("\n" + "\n".join(new)))
-                for norm in (new & owners.keys()) - read:
-                    readings[norm] = owners[norm]
-                    useful.add(norm)
+                if NATIVE is not None:
+                    read = set(NATIVE.words_beginning(new, places))
+                    forms = NATIVE.words_in(new, self._forms)
+                else:
+                    read = set(places.findall("\n" + "\n".join(new)))
+                    forms = new & owners.keys()
+                for norm in forms:
+                    if norm not in read and (owned := owners.get(norm)) is not None:
+                        readings[norm] = owned
+                        useful.add(norm)
             for norm in read:
                 found = self._read(norm)
                 if found:
