@@ -589,6 +589,294 @@ words_beginning(PyObject *module, PyObject *args)
     return select_words(args, 1);
 }
 
+/* --- spans of positional clauses (monitor.matching's finders) ------------------------------
+   Positions are word indexes; a span is (first, last). Inputs are sorted as the finders keep
+   them; outputs are sorted, without repeats. */
+
+typedef struct {
+    Py_ssize_t start, end;
+} Span;
+
+static int
+compare_spans(const void *a, const void *b)
+{
+    const Span *x = a, *y = b;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    return (x->end > y->end) - (x->end < y->end);
+}
+
+/* The ints of a sequence, appended to *array (grown as needed). */
+static int
+read_ints(PyObject *sequence, Py_ssize_t **array, Py_ssize_t *count, Py_ssize_t *room)
+{
+    PyObject *fast = PySequence_Fast(sequence, "positions must be a sequence");
+    if (fast == NULL)
+        return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    if (*count + n > *room) {
+        Py_ssize_t room_now = (*count + n) * 2;
+        Py_ssize_t *grown = PyMem_Resize(*array, Py_ssize_t, room_now);
+        if (grown == NULL) {
+            Py_DECREF(fast);
+            PyErr_NoMemory();
+            return -1;
+        }
+        *array = grown;
+        *room = room_now;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t value = PyLong_AsSsize_t(PySequence_Fast_GET_ITEM(fast, i));
+        if (value == -1 && PyErr_Occurred()) {
+            Py_DECREF(fast);
+            return -1;
+        }
+        (*array)[(*count)++] = value;
+    }
+    Py_DECREF(fast);
+    return 0;
+}
+
+/* The spans of a list of (start, end) tuples. */
+static Span *
+read_spans(PyObject *list, Py_ssize_t *count)
+{
+    PyObject *fast = PySequence_Fast(list, "spans must be a sequence");
+    if (fast == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    Span *spans = PyMem_New(Span, n > 0 ? n : 1);
+    if (spans == NULL) {
+        Py_DECREF(fast);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(fast, i);
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2) {
+            PyErr_SetString(PyExc_TypeError, "a span is a (start, end) tuple");
+            goto error;
+        }
+        spans[i].start = PyLong_AsSsize_t(PyTuple_GET_ITEM(item, 0));
+        spans[i].end = PyLong_AsSsize_t(PyTuple_GET_ITEM(item, 1));
+        if ((spans[i].start == -1 || spans[i].end == -1) && PyErr_Occurred())
+            goto error;
+    }
+    Py_DECREF(fast);
+    *count = n;
+    return spans;
+
+error:
+    Py_DECREF(fast);
+    PyMem_Free(spans);
+    return NULL;
+}
+
+/* A list of (start, end) tuples from sorted spans, repeats left out. */
+static PyObject *
+span_list(Span *spans, Py_ssize_t count)
+{
+    PyObject *list = PyList_New(0);
+    if (list == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (i && spans[i].start == spans[i - 1].start && spans[i].end == spans[i - 1].end)
+            continue;
+        PyObject *span;
+        if (spans[i].start == spans[i].end) { /* one word: one int object, twice */
+            PyObject *at = PyLong_FromSsize_t(spans[i].start);
+            span = at == NULL ? NULL : PyTuple_Pack(2, at, at);
+            Py_XDECREF(at);
+        }
+        else
+            span = Py_BuildValue("(nn)", spans[i].start, spans[i].end);
+        if (span == NULL || PyList_Append(list, span) < 0) {
+            Py_XDECREF(span);
+            Py_DECREF(list);
+            return NULL;
+        }
+        Py_DECREF(span);
+    }
+    return list;
+}
+
+/* points(lists): the positions of any of the sorted lists, as one-word spans (at, at). */
+static PyObject *
+points(PyObject *module, PyObject *lists)
+{
+    PyObject *fast = PySequence_Fast(lists, "points: a sequence of position lists");
+    if (fast == NULL)
+        return NULL;
+    Py_ssize_t *ats = NULL, count = 0, room = 0;
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(fast); i++) {
+        if (read_ints(PySequence_Fast_GET_ITEM(fast, i), &ats, &count, &room) < 0) {
+            Py_DECREF(fast);
+            PyMem_Free(ats);
+            return NULL;
+        }
+    }
+    int several = PySequence_Fast_GET_SIZE(fast) > 1;
+    Py_DECREF(fast);
+    Span *spans = PyMem_New(Span, count > 0 ? count : 1);
+    if (spans == NULL) {
+        PyMem_Free(ats);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < count; i++)
+        spans[i].start = spans[i].end = ats[i];
+    PyMem_Free(ats);
+    if (several)
+        qsort(spans, (size_t)count, sizeof(Span), compare_spans);
+    PyObject *result = span_list(spans, count);
+    PyMem_Free(spans);
+    return result;
+}
+
+/* phrase_spans(starts, following, last): the starts s (sorted) with s + k in following[k - 1]
+   (sorted) for every k, as spans (s, s + last). */
+static PyObject *
+phrase_spans(PyObject *module, PyObject *args)
+{
+    PyObject *starts_list, *following;
+    Py_ssize_t last;
+    if (!PyArg_ParseTuple(args, "OO!n", &starts_list, &PyList_Type, &following, &last))
+        return NULL;
+    Py_ssize_t *starts = NULL, count = 0, room = 0, *after = NULL, after_count, after_room = 0;
+    if (read_ints(starts_list, &starts, &count, &room) < 0)
+        goto error;
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(following) && count; k++) {
+        after_count = 0;
+        if (read_ints(PyList_GET_ITEM(following, k), &after, &after_count, &after_room) < 0)
+            goto error;
+        Py_ssize_t kept = 0, j = 0;
+        for (Py_ssize_t i = 0; i < count; i++) { /* both sorted: one merge */
+            Py_ssize_t wanted = starts[i] + k + 1;
+            while (j < after_count && after[j] < wanted)
+                j++;
+            if (j < after_count && after[j] == wanted)
+                starts[kept++] = starts[i];
+        }
+        count = kept;
+    }
+    Span *spans = PyMem_New(Span, count > 0 ? count : 1);
+    if (spans == NULL) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        spans[i].start = starts[i];
+        spans[i].end = starts[i] + last;
+    }
+    PyMem_Free(starts);
+    PyMem_Free(after);
+    PyObject *result = span_list(spans, count);
+    PyMem_Free(spans);
+    return result;
+
+error:
+    PyMem_Free(starts);
+    PyMem_Free(after);
+    return NULL;
+}
+
+/* near_spans(left, right, n): (min start, max end) of each left and right span (right sorted
+   by start) with 1 to n words between them; spans that overlap are one place, not two near
+   each other. */
+static PyObject *
+near_spans(PyObject *module, PyObject *args)
+{
+    PyObject *left_list, *right_list;
+    Py_ssize_t n, left_count = 0, right_count = 0, found_count = 0, found_room = 16;
+    if (!PyArg_ParseTuple(args, "OOn", &left_list, &right_list, &n))
+        return NULL;
+    Span *left = read_spans(left_list, &left_count);
+    Span *right = left == NULL ? NULL : read_spans(right_list, &right_count);
+    Span *found = PyMem_New(Span, found_room);
+    PyObject *result = NULL;
+    if (left == NULL || right == NULL || found == NULL)
+        goto done;
+    Py_ssize_t widest = 0;
+    for (Py_ssize_t j = 0; j < right_count; j++)
+        widest = right[j].end - right[j].start > widest ? right[j].end - right[j].start : widest;
+    for (Py_ssize_t i = 0; i < left_count; i++) {
+        Span a = left[i];
+        Py_ssize_t lowest = a.start - n - widest, lo = 0, hi = right_count;
+        while (lo < hi) { /* the first right span starting at lowest or after */
+            Py_ssize_t mid = (lo + hi) / 2;
+            if (right[mid].start < lowest)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (Py_ssize_t j = lo; j < right_count && right[j].start <= a.end + n; j++) {
+            Span b = right[j];
+            Py_ssize_t gap = b.start > a.end ? b.start - a.end : a.start - b.end;
+            if (gap < 1 || gap > n)
+                continue;
+            if (found_count == found_room) {
+                found_room *= 2;
+                Span *grown = PyMem_Resize(found, Span, found_room);
+                if (grown == NULL) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                found = grown;
+            }
+            found[found_count].start = a.start < b.start ? a.start : b.start;
+            found[found_count].end = a.end > b.end ? a.end : b.end;
+            found_count++;
+        }
+    }
+    qsort(found, (size_t)found_count, sizeof(Span), compare_spans);
+    result = span_list(found, found_count);
+
+done:
+    PyMem_Free(left);
+    PyMem_Free(right);
+    PyMem_Free(found);
+    return result;
+}
+
+/* merge_spans(lists): every span of the lists, sorted, repeats left out. */
+static PyObject *
+merge_spans(PyObject *module, PyObject *lists)
+{
+    PyObject *fast = PySequence_Fast(lists, "merge_spans: a sequence of span lists");
+    if (fast == NULL)
+        return NULL;
+    Py_ssize_t total = 0, count = 0;
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(fast); i++) {
+        Py_ssize_t size = PyObject_Length(PySequence_Fast_GET_ITEM(fast, i));
+        if (size < 0) {
+            Py_DECREF(fast);
+            return NULL;
+        }
+        total += size;
+    }
+    Span *spans = PyMem_New(Span, total > 0 ? total : 1);
+    if (spans == NULL) {
+        Py_DECREF(fast);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(fast); i++) {
+        Py_ssize_t part_count;
+        Span *part = read_spans(PySequence_Fast_GET_ITEM(fast, i), &part_count);
+        if (part == NULL) {
+            Py_DECREF(fast);
+            PyMem_Free(spans);
+            return NULL;
+        }
+        memcpy(spans + count, part, (size_t)part_count * sizeof(Span));
+        count += part_count;
+        PyMem_Free(part);
+    }
+    Py_DECREF(fast);
+    qsort(spans, (size_t)count, sizeof(Span), compare_spans);
+    PyObject *result = span_list(spans, count);
+    PyMem_Free(spans);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS,
      "configure(table, marks): the normalisation table and the marks that stay in a word."},
@@ -603,6 +891,14 @@ static PyMethodDef methods[] = {
     {"words_beginning", words_beginning, METH_VARARGS,
      "words_beginning(words, string_set) -> [word]: those that begin with one of its strings "
      "(and perhaps a few others)."},
+    {"points", points, METH_O,
+     "points(lists) -> [(at, at)]: the positions of any of the sorted lists."},
+    {"phrase_spans", phrase_spans, METH_VARARGS,
+     "phrase_spans(starts, following, last) -> [(s, s + last)]: where a phrase's words follow."},
+    {"near_spans", near_spans, METH_VARARGS,
+     "near_spans(left, right, n) -> [(start, end)]: left and right spans 1 to n words apart."},
+    {"merge_spans", merge_spans, METH_O,
+     "merge_spans(lists) -> [(start, end)]: every span of the lists, sorted, no repeats."},
     {"piece_spans", piece_spans, METH_VARARGS,
      "piece_spans(text, indexes) -> [(start, end)]: the space-separated pieces at the indexes."},
     {"read_words", read_words, METH_O,

@@ -33,6 +33,7 @@ from monitor.query import And, Near, Node, Not, Or, Phrase, Screen, Word, screen
 __all__ = ["Hit", "IndexedArticle", "Lexicon", "Plan", "plan_of"]
 
 Span = tuple[int, int]
+Positions = list[int] | tuple[int, ...]
 
 
 # --- which article words a query word matches ----------------------------------------------
@@ -339,7 +340,7 @@ def _positional(plan: Plan) -> Plan:
 def _phrase_finder(words: tuple[Word, ...]) -> Callable[[_Field], list[Span]]:
     if len(words) == 1:
         (word,) = words
-        return lambda field: [(at, at) for at in field.where()[word]]
+        return lambda field: _points([field.where()[word]])
     first, rest, last = words[0], words[1:], len(words) - 1
 
     def find(field: _Field) -> list[Span]:
@@ -353,10 +354,7 @@ def _phrase_finder(words: tuple[Word, ...]) -> Callable[[_Field], list[Span]]:
             if not found:
                 return []
             following.append(found)
-        for offset, found in enumerate(following, 1):
-            after = set(found)
-            starts = [at for at in starts if at + offset in after]
-        return [(at, at + last) for at in starts]
+        return _phrase_spans(starts, following, last)
 
     return find
 
@@ -369,22 +367,12 @@ def _or_finder(children: list[Plan]) -> Callable[[_Field], list[Span]]:
             present, where = field.present, field.where()
             alternatives = words if present is None else words.intersection(present)
             found = [at for word in alternatives if (at := where[word])]
-            if not found:
-                return []
-            if len(found) == 1:
-                return [(at, at) for at in found[0]]
-            merged: set[int] = set()
-            for ats in found:
-                merged.update(ats)
-            return [(at, at) for at in sorted(merged)]
+            return _points(found) if found else []
 
         return find_words
 
-    def find(field: _Field) -> list[Span]:
-        merged: set[Span] = set()
-        for child in children:  # an absent alternative has no spans
-            merged.update(field.spans(child))
-        return sorted(merged)
+    def find(field: _Field) -> list[Span]:  # an absent alternative has no spans
+        return _merge_spans([field.spans(child) for child in children])
 
     return find
 
@@ -393,29 +381,83 @@ def _near_finder(left_plan: Plan, right_plan: Plan, n: int) -> Callable[[_Field]
     def find(field: _Field) -> list[Span]:
         left = field.spans(left_plan)
         right = field.spans(right_plan) if left else []
-        if not right:
-            return []
-        widest = max(end - start for start, end in right)
-        starts = [start for start, _ in right]
-        found = set()
-        for a_start, a_end in left:
-            at = bisect_left(starts, a_start - n - widest)
-            while at < len(right) and right[at][0] <= a_end + n:
-                b_start, b_end = right[at]
-                gap = b_start - a_end if b_start > a_end else a_start - b_end
-                if 1 <= gap <= n:  # overlapping spans are one place, not two near each other
-                    found.add((min(a_start, b_start), max(a_end, b_end)))
-                at += 1
-        return sorted(found)
+        return _near_spans(left, right, n) if right else []
 
     return find
+
+
+# The finders' arithmetic on positions (sorted lists of word indexes) and spans (lists of
+# (first, last) sorted by start): in C when monitor._words was built, else in Python (`_py_*`).
+
+def _points(lists: list[Positions]) -> list[Span]:
+    """The positions of any of the lists, as one-word spans (at, at)."""
+    if NATIVE is not None:
+        return NATIVE.points(lists)  # type: ignore[no-any-return]
+    return _py_points(lists)
+
+
+def _phrase_spans(starts: Positions, following: list[Positions], last: int) -> list[Span]:
+    """(s, s + last) for the starts s with s + k among following[k - 1], for every k."""
+    if NATIVE is not None:
+        return NATIVE.phrase_spans(starts, following, last)  # type: ignore[no-any-return]
+    return _py_phrase_spans(starts, following, last)
+
+
+def _merge_spans(lists: list[list[Span]]) -> list[Span]:
+    """Every span of the lists, sorted, repeats left out."""
+    if NATIVE is not None:
+        return NATIVE.merge_spans(lists)  # type: ignore[no-any-return]
+    return _py_merge_spans(lists)
+
+
+def _near_spans(left: list[Span], right: list[Span], n: int) -> list[Span]:
+    """(first start, last end) of each left and right span with 1 to n words between them."""
+    if NATIVE is not None:
+        return NATIVE.near_spans(left, right, n)  # type: ignore[no-any-return]
+    return _py_near_spans(left, right, n)
+
+
+def _py_points(lists: list[Positions]) -> list[Span]:
+    merged: set[int] = set()
+    for ats in lists:
+        merged.update(ats)
+    return [(at, at) for at in sorted(merged)]
+
+
+def _py_phrase_spans(starts: Positions, following: list[Positions], last: int) -> list[Span]:
+    kept = list(starts)
+    for offset, found in enumerate(following, 1):
+        after = set(found)
+        kept = [at for at in kept if at + offset in after]
+    return [(at, at + last) for at in kept]
+
+
+def _py_merge_spans(lists: list[list[Span]]) -> list[Span]:
+    merged: set[Span] = set()
+    for spans in lists:
+        merged.update(spans)
+    return sorted(merged)
+
+
+def _py_near_spans(left: list[Span], right: list[Span], n: int) -> list[Span]:
+    widest = max(end - start for start, end in right)
+    starts = [start for start, _ in right]
+    found = set()
+    for a_start, a_end in left:
+        at = bisect_left(starts, a_start - n - widest)
+        while at < len(right) and right[at][0] <= a_end + n:
+            b_start, b_end = right[at]
+            gap = b_start - a_end if b_start > a_end else a_start - b_end
+            if 1 <= gap <= n:  # overlapping spans are one place, not two near each other
+                found.add((min(a_start, b_start), max(a_end, b_end)))
+            at += 1
+    return sorted(found)
 
 
 # --- an article indexed for matching -------------------------------------------------------
 
 _ABSENT: Final[tuple[int, ...]] = ()
 _NO_SPANS: Final[list[Span]] = []  # shared: spans lists are never changed once found
-Positions = list[int] | tuple[int, ...]
 
 
 class _Where(dict[Word, Positions]):

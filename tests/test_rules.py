@@ -309,3 +309,33 @@ def test_a_clause_from_outside_the_rule_set_is_matched_on_its_own_words() -> Non
     article = RuleSet([WatchRule("m", "M", "مجلس")]).index("", BODY)
     assert article.matches(compile_query('"في الرياض" OR مسقط').root, ("body",))
     assert article.screened(RuleSet([WatchRule("m", "M", "مجلس")]).rules[0].screen, ("body",))
+
+
+def test_span_arithmetic_in_c_is_that_of_the_python_finders() -> None:
+    import random
+
+    from monitor import matching
+
+    native = matching.NATIVE
+    if native is None:
+        pytest.skip("monitor._words is not built (no C compiler, or RAQIB_PURE_PYTHON)")
+    rng = random.Random(7)
+
+    def positions() -> list[int]:
+        return sorted(rng.sample(range(300), rng.randint(0, 25)))
+
+    def spans() -> list[tuple[int, int]]:
+        starts = positions()
+        return sorted((at, at + rng.choice((0, 0, 1, 2, 5))) for at in starts)
+
+    for _ in range(2000):
+        lists = [positions() for _ in range(rng.randint(1, 4))]
+        assert native.points(lists) == matching._py_points(lists)
+        starts, following, last = positions(), [positions() for _ in range(2)], 2
+        assert (native.phrase_spans(starts, following, last)
+                == matching._py_phrase_spans(starts, following, last))
+        span_lists = [spans() for _ in range(rng.randint(1, 3))]
+        assert native.merge_spans(span_lists) == matching._py_merge_spans(span_lists)
+        left, right, n = spans(), spans(), rng.randint(1, 12)
+        if right:
+            assert native.near_spans(left, right, n) == matching._py_near_spans(left, right, n)
