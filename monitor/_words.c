@@ -117,11 +117,13 @@ typedef struct {
     Py_ssize_t length;
     Py_UCS4 *read;    /* the characters as read (owned) */
     PyObject *word;   /* NULL: an empty slot */
+    size_t last_read; /* the call of read_words that last met it (for `distinct`) */
 } Slot;
 
 #define MAX_WORDS 200000 /* then forgotten, as monitor.arabic's caches are */
 static Slot *slots = NULL;
 static Py_ssize_t capacity = 0, used = 0;
+static size_t reading = 0; /* read_words calls so far */
 
 static void
 forget_words(void)
@@ -174,8 +176,8 @@ grow(void)
     return 0;
 }
 
-/* The word read as buffer[0:length], whose FNV hash is `hash` (a new reference). */
-static PyObject *
+/* The slot of the word read as buffer[0:length], whose FNV hash is `hash`. */
+static Slot *
 word_of(const Py_UCS4 *buffer, Py_ssize_t length, Py_uhash_t hash, int python_lower)
 {
     if (used >= MAX_WORDS)
@@ -186,7 +188,7 @@ word_of(const Py_UCS4 *buffer, Py_ssize_t length, Py_uhash_t hash, int python_lo
     if (slot->word == NULL) {
         Py_UCS4 *read = PyMem_New(Py_UCS4, length), widest = 0;
         if (read == NULL)
-            return PyErr_NoMemory();
+            return (Slot *)PyErr_NoMemory();
         for (Py_ssize_t i = 0; i < length; i++)
             widest = buffer[i] > widest ? buffer[i] : widest;
         PyObject *word = make_word(buffer, length, widest, python_lower);
@@ -199,10 +201,10 @@ word_of(const Py_UCS4 *buffer, Py_ssize_t length, Py_uhash_t hash, int python_lo
         slot->length = length;
         slot->read = read;
         slot->word = word;
+        slot->last_read = 0;
         used++;
     }
-    Py_INCREF(slot->word);
-    return slot->word;
+    return slot;
 }
 
 static PyObject *
@@ -237,10 +239,12 @@ read_words(PyObject *module, PyObject *arg)
     Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
     PyObject *words = PyList_New(0);
     PyObject *uneven = PyList_New(0);
+    PyObject *distinct = PyList_New(0);
     Py_UCS4 *text = PyUnicode_AsUCS4Copy(arg); /* one width to read, whatever the text's */
     Py_UCS4 *buffer = PyMem_New(Py_UCS4, n > 0 ? n : 1);
-    if (words == NULL || uneven == NULL || text == NULL || buffer == NULL)
+    if (words == NULL || uneven == NULL || distinct == NULL || text == NULL || buffer == NULL)
         goto error;
+    reading++;
 
     Py_ssize_t piece = 0, piece_words = 0, i = 0;
     while (i < n) {
@@ -273,25 +277,28 @@ read_words(PyObject *module, PyObject *arg)
         }
         if (length == 0) /* marks only: no word */
             continue;
-        PyObject *word = word_of(buffer, length, hash, python_lower);
-        if (word == NULL || PyList_Append(words, word) < 0) {
-            Py_XDECREF(word);
+        Slot *slot = word_of(buffer, length, hash, python_lower);
+        if (slot == NULL || PyList_Append(words, slot->word) < 0)
             goto error;
+        if (slot->last_read != reading) { /* its first time in this text */
+            slot->last_read = reading;
+            if (PyList_Append(distinct, slot->word) < 0)
+                goto error;
         }
-        Py_DECREF(word);
         piece_words++;
     }
     if (piece_words != 1 && add_uneven(uneven, piece, piece_words) < 0)
         goto error;
     PyMem_Free(text);
     PyMem_Free(buffer);
-    return Py_BuildValue("(NN)", words, uneven);
+    return Py_BuildValue("(NNN)", words, uneven, distinct);
 
 error:
     PyMem_Free(text);
     PyMem_Free(buffer);
     Py_XDECREF(words);
     Py_XDECREF(uneven);
+    Py_XDECREF(distinct);
     return NULL;
 }
 
@@ -877,6 +884,74 @@ merge_spans(PyObject *module, PyObject *lists)
     return result;
 }
 
+/* monitor.matching.Lexicon: the words of `distinct` not in `learnt` (a list), and those in
+   `useful` (a set), in one pass. */
+static PyObject *
+split_known(PyObject *module, PyObject *args)
+{
+    PyObject *distinct, *learnt, *useful;
+    if (!PyArg_ParseTuple(args, "O!O!O!", &PyList_Type, &distinct, &PySet_Type, &learnt,
+                          &PySet_Type, &useful))
+        return NULL;
+    PyObject *new = PyList_New(0), *found = PySet_New(NULL);
+    if (new == NULL || found == NULL)
+        goto error;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(distinct); i++) {
+        PyObject *word = PyList_GET_ITEM(distinct, i);
+        int known = PySet_Contains(learnt, word), wanted = 0;
+        if (known < 0)
+            goto error;
+        if (!known) {
+            if (PyList_Append(new, word) < 0)
+                goto error;
+            continue;
+        }
+        wanted = PySet_Contains(useful, word);
+        if (wanted < 0 || (wanted && PySet_Add(found, word) < 0))
+            goto error;
+    }
+    return Py_BuildValue("(NN)", new, found);
+
+error:
+    Py_XDECREF(new);
+    Py_XDECREF(found);
+    return NULL;
+}
+
+/* The union of readings[word] (tuples) over `words`. */
+static PyObject *
+readings_union(PyObject *module, PyObject *args)
+{
+    PyObject *readings, *words;
+    if (!PyArg_ParseTuple(args, "O!O", &PyDict_Type, &readings, &words))
+        return NULL;
+    PyObject *found = PySet_New(NULL), *iterator = PyObject_GetIter(words), *word;
+    if (found == NULL || iterator == NULL)
+        goto error;
+    while ((word = PyIter_Next(iterator)) != NULL) {
+        PyObject *read_as = PyDict_GetItemWithError(readings, word); /* borrowed */
+        Py_DECREF(word);
+        if (read_as == NULL || !PyTuple_Check(read_as)) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_KeyError, "a word without readings");
+            goto error;
+        }
+        for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(read_as); k++) {
+            if (PySet_Add(found, PyTuple_GET_ITEM(read_as, k)) < 0)
+                goto error;
+        }
+    }
+    if (PyErr_Occurred())
+        goto error;
+    Py_DECREF(iterator);
+    return found;
+
+error:
+    Py_XDECREF(iterator);
+    Py_XDECREF(found);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS,
      "configure(table, marks): the normalisation table and the marks that stay in a word."},
@@ -891,6 +966,10 @@ static PyMethodDef methods[] = {
     {"words_beginning", words_beginning, METH_VARARGS,
      "words_beginning(words, string_set) -> [word]: those that begin with one of its strings "
      "(and perhaps a few others)."},
+    {"split_known", split_known, METH_VARARGS,
+     "split_known(distinct, learnt, useful) -> (new, found): words not learnt, words useful."},
+    {"readings_union", readings_union, METH_VARARGS,
+     "readings_union(readings, words) -> set: every rule word the words read as."},
     {"points", points, METH_O,
      "points(lists) -> [(at, at)]: the positions of any of the sorted lists."},
     {"phrase_spans", phrase_spans, METH_VARARGS,
@@ -902,8 +981,8 @@ static PyMethodDef methods[] = {
     {"piece_spans", piece_spans, METH_VARARGS,
      "piece_spans(text, indexes) -> [(start, end)]: the space-separated pieces at the indexes."},
     {"read_words", read_words, METH_O,
-     "read_words(text) -> (words, uneven): the normalised words, and (piece, number of words) "
-     "for each space-separated piece of other than one word."},
+     "read_words(text) -> (words, uneven, distinct): the normalised words, (piece, number of "
+     "words) for each space-separated piece of other than one word, and each word once."},
     {NULL, NULL, 0, NULL},
 };
 

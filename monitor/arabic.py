@@ -195,7 +195,7 @@ def _letter_words(core: str) -> str | tuple[str, ...] | None:
 class Words:
     """A text's normalised words, split once; the original text of any words on demand.
 
-    `words` equals `[t.norm for t in tokenize(text)]` (`distinct`: the set of them); `span(i)`
+    `words` equals `[t.norm for t in tokenize(text)]` (`distinct`: each of them once); `span(i)`
     and `excerpts` place words in the original text without building a Token per word.
     """
 
@@ -207,12 +207,14 @@ class Words:
         # The pieces of other than one word, with their number of words: with them, the
         # piece of any word is a sum away (`_piece_of`).
         uneven: list[tuple[int, int]]
+        distinct: list[str]
         if NATIVE is not None:
-            words, uneven = NATIVE.read_words(text)
+            words, uneven, distinct = NATIVE.read_words(text)
         else:
             self._split, words, uneven = _cached_words(text)
+            distinct = list(dict.fromkeys(words))
         self.words: list[str] = words
-        self.distinct = set(words)
+        self.distinct = distinct
         self._uneven = uneven
         self._firsts: list[int] | None = None
         self._befores: list[int] = []

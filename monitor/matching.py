@@ -159,37 +159,49 @@ class Lexicon:
         for cached in (_heads, _reading_stems, light_stem):
             cached.cache_clear()
 
-    def useful(self, distinct: set[str]) -> set[str]:
-        """The words of `distinct` that read as some word of the rule set."""
-        new = distinct - self._learnt
+    def useful(self, distinct: list[str]) -> set[str]:
+        """The words of `distinct` (each once) that read as some word of the rule set."""
+        if NATIVE is not None:
+            new, found = NATIVE.split_known(distinct, self._learnt, self._useful)
+        else:
+            learnt, useful = self._learnt, self._useful
+            new = [norm for norm in distinct if norm not in learnt]
+            found = {norm for norm in distinct if norm in useful}
         if new:
             if len(self._learnt) + len(new) > self._MAX_LEARNT:
                 self._learnt.clear()
                 self._useful.clear()
                 self.readings.clear()
-                new = distinct
-            owners, readings, useful = self._owners, self.readings, self._useful
-            places = self._head_places
-            if places is None:
-                read = new
-            else:  # the others read only as the words they are a form of, if any
-                if NATIVE is not None:
-                    read = set(NATIVE.words_beginning(new, places))
-                    forms = NATIVE.words_in(new, self._forms)
-                else:
-                    read = set(places.findall("\n" + "\n".join(new)))
-                    forms = new & owners.keys()
-                for norm in forms:
-                    if norm not in read and (owned := owners.get(norm)) is not None:
-                        readings[norm] = owned
-                        useful.add(norm)
-            for norm in read:
-                found = self._read(norm)
-                if found:
-                    readings[norm] = found
+                new, found = distinct, set()
+            found.update(self._learn(new))
+        return found  # type: ignore[no-any-return]
+
+    def _learn(self, new: list[str]) -> list[str]:
+        """Learn what new words read as; return those that read as some rule word."""
+        owners, readings, useful = self._owners, self.readings, self._useful
+        places = self._head_places
+        learnt: list[str] = []
+        read: Iterable[str] = new
+        if places is not None:  # the others read only as the words they are a form of, if any
+            if NATIVE is not None:
+                read = set(NATIVE.words_beginning(new, places))
+                forms = NATIVE.words_in(new, self._forms)
+            else:
+                read = set(places.findall("\n" + "\n".join(new)))
+                forms = owners.keys() & set(new)
+            for norm in forms:
+                if norm not in read and (owned := owners.get(norm)) is not None:
+                    readings[norm] = owned
                     useful.add(norm)
-            self._learnt |= new
-        return distinct & self._useful
+                    learnt.append(norm)
+        for norm in read:
+            found = self._read(norm)
+            if found:
+                readings[norm] = found
+                useful.add(norm)
+                learnt.append(norm)
+        self._learnt.update(new)
+        return learnt
 
     def _read(self, norm: str) -> tuple[Word, ...]:
         found = list(self._owners.get(norm, ()))
@@ -504,11 +516,14 @@ class _Field:
         self.present: set[Word] | None = None  # the rule words present (with a lexicon)
         if lexicon is not None:
             self._useful = lexicon.useful(self.split.distinct)
-            present: set[Word] = set()
             readings = lexicon.readings
-            for norm in self._useful:
-                present.update(readings[norm])
-            self.present = present
+            if NATIVE is not None:
+                self.present = NATIVE.readings_union(readings, self._useful)
+            else:
+                present: set[Word] = set()
+                for norm in self._useful:
+                    present.update(readings[norm])
+                self.present = present
 
     @property
     def tokens(self) -> list[Token]:

@@ -291,7 +291,7 @@ def test_the_word_table_reads_article_words_as_a_word_by_word_check_does() -> No
     queries = SCREEN_QUERIES + [entry["query"] for entry in shipped]
     lexicon = RuleSet([WatchRule(f"r{i}", "R", q) for i, q in enumerate(queries)]).lexicon
     words = {w for title, body, _ in _eval_texts() for w in normalized_words(title + " " + body)}
-    lexicon.useful(words)  # learnt together, as an article's new words are
+    lexicon.useful(sorted(words))  # learnt together, as an article's new words are
     for norm in sorted(words):
         expected = {word for word in lexicon.words if _reads_as(word, norm)}
         assert set(lexicon.readings.get(norm, ())) == expected, norm
