@@ -10,6 +10,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
 
 #define BMP 0x10000
 #define DROPPED 0xFFFFFFFF /* removed by normalising */
@@ -21,6 +22,11 @@ enum { SEPARATOR, DIGIT, LETTER, MARK };
 static unsigned char classes[BMP];
 /* ...and what it becomes in a word: monitor.arabic._TABLE, then lowercased (or DROPPED). */
 static Py_UCS4 folded[BMP];
+/* Both in one word a character, for the loop over a text: the folded character in the low 21
+   bits (DROPPED_BIT: none), the class above them. */
+#define DROPPED_BIT (1u << 21)
+#define CLASS_SHIFT 24
+static uint32_t info[BMP];
 static int configured = 0;
 
 static int
@@ -69,27 +75,27 @@ configure(PyObject *module, PyObject *args)
     for (Py_UCS4 ch = 0; ch < BMP; ch++) {
         classes[ch] = (unsigned char)class_of(ch, marks[ch]);
         Py_UCS4 mapped = folded[ch];
-        if (mapped == DROPPED)
-            continue;
-        if (mapped == 0x130 || mapped == 0x3A3) /* İ lowers to two characters; Σ by context */
-            classes[ch] |= PYTHON_LOWER;
-        else
-            folded[ch] = Py_UNICODE_TOLOWER(mapped);
+        if (mapped != DROPPED) {
+            if (mapped == 0x130 || mapped == 0x3A3) /* İ lowers to two characters; Σ by context */
+                classes[ch] |= PYTHON_LOWER;
+            else
+                folded[ch] = Py_UNICODE_TOLOWER(mapped);
+        }
+        info[ch] = (folded[ch] == DROPPED ? DROPPED_BIT : folded[ch])
+                   | ((uint32_t)classes[ch] << CLASS_SHIFT);
     }
     configured = 1;
     Py_RETURN_NONE;
 }
 
-/* Class and folded form of any character (beyond the BMP: asked of the database each time). */
-static inline int
-classify(Py_UCS4 ch, Py_UCS4 *out)
+/* Class and folded form of any character, as `info` has them (beyond the BMP: asked of the
+   database each time). */
+static inline uint32_t
+info_of(Py_UCS4 ch)
 {
-    if (ch < BMP) {
-        *out = folded[ch];
-        return classes[ch];
-    }
-    *out = Py_UNICODE_TOLOWER(ch);
-    return class_of(ch, 0);
+    if (ch < BMP)
+        return info[ch];
+    return Py_UNICODE_TOLOWER(ch) | ((uint32_t)class_of(ch, 0) << CLASS_SHIFT);
 }
 
 static PyObject *
@@ -214,10 +220,22 @@ forget(PyObject *module, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* (first, second): Py_BuildValue parses its format at every call. */
+static PyObject *
+pair(Py_ssize_t first, Py_ssize_t second)
+{
+    PyObject *a = PyLong_FromSsize_t(first);
+    PyObject *b = a == NULL ? NULL : PyLong_FromSsize_t(second);
+    PyObject *result = b == NULL ? NULL : PyTuple_Pack(2, a, b);
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    return result;
+}
+
 static int
 add_uneven(PyObject *uneven, Py_ssize_t piece, Py_ssize_t count)
 {
-    PyObject *entry = Py_BuildValue("(nn)", piece, count);
+    PyObject *entry = pair(piece, count);
     if (entry == NULL)
         return -1;
     int result = PyList_Append(uneven, entry);
@@ -237,19 +255,21 @@ read_words(PyObject *module, PyObject *arg)
         return NULL;
     }
     Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    int kind = PyUnicode_KIND(arg);
+    const void *text = PyUnicode_DATA(arg);
     PyObject *words = PyList_New(0);
     PyObject *uneven = PyList_New(0);
     PyObject *distinct = PyList_New(0);
-    Py_UCS4 *text = PyUnicode_AsUCS4Copy(arg); /* one width to read, whatever the text's */
     Py_UCS4 *buffer = PyMem_New(Py_UCS4, n > 0 ? n : 1);
-    if (words == NULL || uneven == NULL || distinct == NULL || text == NULL || buffer == NULL)
+    if (words == NULL || uneven == NULL || distinct == NULL || buffer == NULL)
         goto error;
     reading++;
 
     Py_ssize_t piece = 0, piece_words = 0, i = 0;
     while (i < n) {
-        Py_UCS4 ch = text[i], out;
-        int class = classify(ch, &out) & 0x0F;
+        Py_UCS4 ch = PyUnicode_READ(kind, text, i);
+        uint32_t first = info_of(ch);
+        int class = (first >> CLASS_SHIFT) & 0x0F;
         if (class == SEPARATOR) {
             if (ch == ' ') { /* the end of a piece, as text.split(" ") has them */
                 if (piece_words != 1 && add_uneven(uneven, piece, piece_words) < 0)
@@ -261,22 +281,25 @@ read_words(PyObject *module, PyObject *arg)
             continue;
         }
         /* A run of digits, or of letters and marks: one word, normalised as it is read. */
-        int digits = class == DIGIT, python_lower = 0;
+        int digits = class == DIGIT;
+        uint32_t any_lower = 0;
         Py_ssize_t length = 0;
         Py_uhash_t hash = FNV_START;
         for (; i < n; i++) {
-            int found = classify(text[i], &out);
-            int base = found & 0x0F;
+            uint32_t found = info_of(PyUnicode_READ(kind, text, i));
+            int base = (found >> CLASS_SHIFT) & 0x0F;
             if (digits ? base != DIGIT : (base != LETTER && base != MARK))
                 break;
-            python_lower |= found & PYTHON_LOWER;
-            if (out != DROPPED) {
+            any_lower |= found;
+            if (!(found & DROPPED_BIT)) {
+                Py_UCS4 out = found & 0x1FFFFF;
                 buffer[length++] = out;
                 hash = FNV_STEP(hash, out);
             }
         }
         if (length == 0) /* marks only: no word */
             continue;
+        int python_lower = (any_lower >> CLASS_SHIFT) & PYTHON_LOWER;
         Slot *slot = word_of(buffer, length, hash, python_lower);
         if (slot == NULL || PyList_Append(words, slot->word) < 0)
             goto error;
@@ -289,12 +312,10 @@ read_words(PyObject *module, PyObject *arg)
     }
     if (piece_words != 1 && add_uneven(uneven, piece, piece_words) < 0)
         goto error;
-    PyMem_Free(text);
     PyMem_Free(buffer);
     return Py_BuildValue("(NNN)", words, uneven, distinct);
 
 error:
-    PyMem_Free(text);
     PyMem_Free(buffer);
     Py_XDECREF(words);
     Py_XDECREF(uneven);
@@ -352,7 +373,7 @@ piece_spans(PyObject *module, PyObject *args)
         }
         if (piece != wanted)
             break; /* beyond the last piece: as _piece_spans, no span */
-        PyObject *span = Py_BuildValue("(nn)", start, end);
+        PyObject *span = pair(start, end);
         if (span == NULL || PyList_Append(found, span) < 0) {
             Py_XDECREF(span);
             goto error;
@@ -696,7 +717,7 @@ span_list(Span *spans, Py_ssize_t count)
             Py_XDECREF(at);
         }
         else
-            span = Py_BuildValue("(nn)", spans[i].start, spans[i].end);
+            span = pair(spans[i].start, spans[i].end);
         if (span == NULL || PyList_Append(list, span) < 0) {
             Py_XDECREF(span);
             Py_DECREF(list);
