@@ -117,11 +117,11 @@ make_word(const Py_UCS4 *buffer, Py_ssize_t length, Py_UCS4 widest, int python_l
 
 /* Every distinct word read in this process, as one str object: an article's words are then
    mostly objects already made, whose hash Python has already computed (sets and dicts of
-   words are what the rules run on). Keyed by the word as read, before lowercasing. */
+   words are what the rules run on). A slot is small and the word is compared with the object
+   itself: an article from a new source meets these slots cold, one memory read each. Words
+   that str.lower() changes by context (see PYTHON_LOWER) are made anew each time. */
 typedef struct {
     Py_uhash_t hash;
-    Py_ssize_t length;
-    Py_UCS4 *read;    /* the characters as read (owned) */
     PyObject *word;   /* NULL: an empty slot */
     size_t last_read; /* the call of read_words that last met it (for `distinct`) */
 } Slot;
@@ -134,12 +134,8 @@ static size_t reading = 0; /* read_words calls so far */
 static void
 forget_words(void)
 {
-    for (Py_ssize_t i = 0; i < capacity; i++) {
-        if (slots[i].word != NULL) {
-            Py_DECREF(slots[i].word);
-            PyMem_Free(slots[i].read);
-        }
-    }
+    for (Py_ssize_t i = 0; i < capacity; i++)
+        Py_XDECREF(slots[i].word);
     PyMem_Free(slots);
     slots = NULL;
     capacity = used = 0;
@@ -148,6 +144,20 @@ forget_words(void)
 #define FNV_START 1469598103934665603ULL /* FNV-1a, over the characters as read */
 #define FNV_STEP(hash, ch) (((hash) ^ (ch)) * 1099511628211ULL)
 
+static int
+same_characters(PyObject *word, const Py_UCS4 *buffer, Py_ssize_t length)
+{
+    if (PyUnicode_GET_LENGTH(word) != length)
+        return 0;
+    int kind = PyUnicode_KIND(word);
+    const void *data = PyUnicode_DATA(word);
+    for (Py_ssize_t i = 0; i < length; i++) {
+        if (PyUnicode_READ(kind, data, i) != buffer[i])
+            return 0;
+    }
+    return 1;
+}
+
 static Slot *
 find_slot(Slot *table, Py_ssize_t size, Py_uhash_t hash, const Py_UCS4 *buffer,
           Py_ssize_t length)
@@ -155,8 +165,7 @@ find_slot(Slot *table, Py_ssize_t size, Py_uhash_t hash, const Py_UCS4 *buffer,
     Py_ssize_t mask = size - 1, at = (Py_ssize_t)(hash & (Py_uhash_t)mask);
     while (table[at].word != NULL) {
         Slot *slot = &table[at];
-        if (slot->hash == hash && slot->length == length
-            && memcmp(slot->read, buffer, (size_t)length * sizeof(Py_UCS4)) == 0)
+        if (slot->hash == hash && (buffer == NULL || same_characters(slot->word, buffer, length)))
             return slot;
         at = (at + 1) & mask;
     }
@@ -173,8 +182,12 @@ grow(void)
         return -1;
     }
     for (Py_ssize_t i = 0; i < capacity; i++) {
-        if (slots[i].word != NULL)
-            *find_slot(table, size, slots[i].hash, slots[i].read, slots[i].length) = slots[i];
+        if (slots[i].word != NULL) {
+            Py_ssize_t mask = size - 1, at = (Py_ssize_t)(slots[i].hash & (Py_uhash_t)mask);
+            while (table[at].word != NULL)
+                at = (at + 1) & mask;
+            table[at] = slots[i];
+        }
     }
     PyMem_Free(slots);
     slots = table;
@@ -182,35 +195,41 @@ grow(void)
     return 0;
 }
 
-/* The slot of the word read as buffer[0:length], whose FNV hash is `hash`. */
-static Slot *
-word_of(const Py_UCS4 *buffer, Py_ssize_t length, Py_uhash_t hash, int python_lower)
+/* The word read as buffer[0:length], whose FNV hash is `hash` (a new reference); *stamp: where
+   it keeps the call that last met it, or NULL for a word not kept. */
+static PyObject *
+word_of(const Py_UCS4 *buffer, Py_ssize_t length, Py_uhash_t hash, int python_lower,
+        size_t **stamp)
 {
-    if (used >= MAX_WORDS)
-        forget_words();
-    if ((used + 1) * 3 >= capacity * 2 && grow() < 0)
-        return NULL;
-    Slot *slot = find_slot(slots, capacity, hash, buffer, length);
-    if (slot->word == NULL) {
-        Py_UCS4 *read = PyMem_New(Py_UCS4, length), widest = 0;
-        if (read == NULL)
-            return (Slot *)PyErr_NoMemory();
+    Py_UCS4 widest = 0;
+    *stamp = NULL;
+    if (!python_lower) {
+        if (used >= MAX_WORDS)
+            forget_words();
+        if ((used + 1) * 3 >= capacity * 2 && grow() < 0)
+            return NULL;
+        Slot *slot = find_slot(slots, capacity, hash, buffer, length);
+        if (slot->word != NULL) {
+            *stamp = &slot->last_read;
+            Py_INCREF(slot->word);
+            return slot->word;
+        }
         for (Py_ssize_t i = 0; i < length; i++)
             widest = buffer[i] > widest ? buffer[i] : widest;
-        PyObject *word = make_word(buffer, length, widest, python_lower);
-        if (word == NULL) {
-            PyMem_Free(read);
+        PyObject *word = make_word(buffer, length, widest, 0);
+        if (word == NULL)
             return NULL;
-        }
-        memcpy(read, buffer, (size_t)length * sizeof(Py_UCS4));
         slot->hash = hash;
-        slot->length = length;
-        slot->read = read;
         slot->word = word;
         slot->last_read = 0;
         used++;
+        *stamp = &slot->last_read;
+        Py_INCREF(word);
+        return word;
     }
-    return slot;
+    for (Py_ssize_t i = 0; i < length; i++)
+        widest = buffer[i] > widest ? buffer[i] : widest;
+    return make_word(buffer, length, widest, 1);
 }
 
 static PyObject *
@@ -300,14 +319,22 @@ read_words(PyObject *module, PyObject *arg)
         if (length == 0) /* marks only: no word */
             continue;
         int python_lower = (any_lower >> CLASS_SHIFT) & PYTHON_LOWER;
-        Slot *slot = word_of(buffer, length, hash, python_lower);
-        if (slot == NULL || PyList_Append(words, slot->word) < 0)
+        size_t *stamp;
+        PyObject *word = word_of(buffer, length, hash, python_lower, &stamp);
+        if (word == NULL)
             goto error;
-        if (slot->last_read != reading) { /* its first time in this text */
-            slot->last_read = reading;
-            if (PyList_Append(distinct, slot->word) < 0)
-                goto error;
+        int first_time; /* in this text */
+        if (stamp != NULL) {
+            first_time = *stamp != reading;
+            *stamp = reading;
         }
+        else
+            first_time = !PySequence_Contains(distinct, word); /* -1: an error */
+        int failed = PyList_Append(words, word) < 0 || first_time < 0
+                     || (first_time && PyList_Append(distinct, word) < 0);
+        Py_DECREF(word);
+        if (failed)
+            goto error;
         piece_words++;
     }
     if (piece_words != 1 && add_uneven(uneven, piece, piece_words) < 0)
