@@ -1000,6 +1000,57 @@ error:
     return NULL;
 }
 
+/* Whether str.split() parts words at `ch`, the Unicode database asked only above U+1680. */
+static inline int
+is_space(Py_UCS4 ch)
+{
+    if (ch < 128)
+        return ch == ' ' || (ch >= 9 && ch <= 13) || (ch >= 28 && ch <= 31);
+    if (ch < 0x1680)
+        return ch == 0x85 || ch == 0xA0;
+    return Py_UNICODE_ISSPACE(ch);
+}
+
+/* even_spaces(text): " ".join(text.split()), the text itself when that is what it is: a
+   snippet shows any run of whitespace as one space. */
+static PyObject *
+even_spaces(PyObject *module, PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "text must be str");
+        return NULL;
+    }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), length = 0;
+    Py_UCS4 *buffer = PyMem_New(Py_UCS4, n > 0 ? n : 1);
+    if (buffer == NULL)
+        return PyErr_NoMemory();
+    int changed = 0, pending = 0; /* pending: whitespace seen since the last word character */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        if (is_space(ch)) {
+            changed |= ch != ' ' || pending || length == 0;
+            pending = 1;
+            continue;
+        }
+        if (pending && length > 0)
+            buffer[length++] = ' ';
+        pending = 0;
+        buffer[length++] = ch;
+    }
+    changed |= pending;
+    PyObject *result;
+    if (changed)
+        result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buffer, length);
+    else {
+        Py_INCREF(text);
+        result = text;
+    }
+    PyMem_Free(buffer);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS,
      "configure(table, marks): the normalisation table and the marks that stay in a word."},
@@ -1018,6 +1069,8 @@ static PyMethodDef methods[] = {
      "split_known(distinct, learnt, useful) -> (new, found): words not learnt, words useful."},
     {"readings_union", readings_union, METH_VARARGS,
      "readings_union(readings, words) -> set: every rule word the words read as."},
+    {"even_spaces", even_spaces, METH_O,
+     "even_spaces(text) -> \" \".join(text.split()), the text itself when it is that already."},
     {"points", points, METH_O,
      "points(lists) -> [(at, at)]: the positions of any of the sorted lists."},
     {"phrase_spans", phrase_spans, METH_VARARGS,

@@ -253,7 +253,7 @@ class Plan:
     of them, memoised per article under `key`), `decide` whether it holds in some fields."""
 
     __slots__ = ("node", "kind", "key", "children", "find", "decide", "required", "words",
-                 "screen")
+                 "screen", "text")
 
     def __init__(self, node: Node) -> None:
         self.node = node
@@ -267,6 +267,8 @@ class Plan:
         self.required: frozenset[Word] = frozenset()
         # The clause's screen (monitor.query): when it fails on the words present, no walk.
         self.screen: Screen | None = screen_of(node)
+        # Its query text on one line, once described (monitor.rules._describe).
+        self.text: str | None = None
 
 
 def _never(searched: list[_Field]) -> bool:

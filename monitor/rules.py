@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from monitor.arabic import NATIVE
 from monitor.matching import (
     Hit,
     IndexedArticle,
@@ -218,13 +219,16 @@ def _clauses(rule: WatchRule, article: IndexedArticle, hits: list[Hit]) -> list[
 def _describe(plan: Plan, searched: list[_Field], source: str) -> str:
     """A matched positional clause, naming only the OR alternatives that matched."""
     if plan.kind is Near:
-        left, right = (_describe(child, searched, source) for child in plan.children)
+        left = _describe(plan.children[0], searched, source)
+        right = _describe(plan.children[1], searched, source)
         return f"{left} NEAR/{plan.node.distance} {right}"  # type: ignore[attr-defined]
     if plan.kind is Or:
         found = [_describe(child, searched, source) for child in plan.children
                  if _has_spans(child, searched)]
         return found[0] if len(found) == 1 else "(" + " OR ".join(found) + ")"
-    return " ".join(plan.node.describe(source).split())
+    if plan.text is None:  # a plan belongs to one rule's query: its text never changes
+        plan.text = " ".join(plan.node.describe(source).split())
+    return plan.text
 
 
 def _has_spans(plan: Plan, searched: list[_Field]) -> bool:
@@ -270,7 +274,9 @@ def _snippets(article: IndexedArticle, hits: list[Hit]) -> list[str]:
             # but the space is unprintable, so a printable excerpt without "  " is already even.
             # The usual unevenness is a line break where two paragraphs meet.
             text = excerpt
-            if "  " in text or not text.isprintable():
+            if NATIVE is not None:
+                text = NATIVE.even_spaces(text)
+            elif "  " in text or not text.isprintable():
                 text = text.replace("\n", " ")
                 if "  " in text or not text.isprintable():
                     text = " ".join(text.split())

@@ -266,6 +266,7 @@ def test_words_read_in_c_are_those_of_the_cache_of_pieces() -> None:
         pieces, words, uneven = arabic._cached_words(text)
         assert arabic.NATIVE.read_words(text) == (words, uneven, list(dict.fromkeys(words))), text
         assert words == [token.norm for token in tokenize(text)], text
+        assert arabic.NATIVE.even_spaces(text) == " ".join(text.split())
         wanted = sorted({0, len(pieces) // 2, len(pieces) - 1})
         assert arabic.NATIVE.piece_spans(text, wanted) == arabic._piece_spans(pieces, wanted)
     again = arabic.NATIVE.read_words(texts[-1])[0]  # a word read twice is one object
