@@ -280,8 +280,15 @@ read_words(PyObject *module, PyObject *arg)
     PyObject *uneven = PyList_New(0);
     PyObject *distinct = PyList_New(0);
     Py_UCS4 *buffer = PyMem_New(Py_UCS4, n > 0 ? n : 1);
-    if (words == NULL || uneven == NULL || distinct == NULL || buffer == NULL)
+    /* each word's start and end in the text: at most one word a character */
+    int32_t *offsets = PyMem_New(int32_t, 2 * (n > 0 ? n : 1));
+    Py_ssize_t word_count = 0;
+    if (words == NULL || uneven == NULL || distinct == NULL || buffer == NULL || offsets == NULL)
         goto error;
+    if (n > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "text too long");
+        goto error;
+    }
     reading++;
 
     Py_ssize_t piece = 0, piece_words = 0, i = 0;
@@ -301,6 +308,7 @@ read_words(PyObject *module, PyObject *arg)
         }
         /* A run of digits, or of letters and marks: one word, normalised as it is read. */
         int digits = class == DIGIT;
+        Py_ssize_t word_start = i;
         uint32_t any_lower = 0;
         Py_ssize_t length = 0;
         Py_uhash_t hash = FNV_START;
@@ -319,6 +327,9 @@ read_words(PyObject *module, PyObject *arg)
         if (length == 0) /* marks only: no word */
             continue;
         int python_lower = (any_lower >> CLASS_SHIFT) & PYTHON_LOWER;
+        offsets[2 * word_count] = (int32_t)word_start;
+        offsets[2 * word_count + 1] = (int32_t)i;
+        word_count++;
         size_t *stamp;
         PyObject *word = word_of(buffer, length, hash, python_lower, &stamp);
         if (word == NULL)
@@ -340,77 +351,23 @@ read_words(PyObject *module, PyObject *arg)
     if (piece_words != 1 && add_uneven(uneven, piece, piece_words) < 0)
         goto error;
     PyMem_Free(buffer);
-    return Py_BuildValue("(NNN)", words, uneven, distinct);
+    PyObject *spans = PyBytes_FromStringAndSize((const char *)offsets,
+                                                (Py_ssize_t)(2 * word_count * sizeof(int32_t)));
+    PyMem_Free(offsets);
+    if (spans == NULL) {
+        Py_DECREF(words);
+        Py_DECREF(uneven);
+        Py_DECREF(distinct);
+        return NULL;
+    }
+    return Py_BuildValue("(NNNN)", words, uneven, distinct, spans);
 
 error:
     PyMem_Free(buffer);
+    PyMem_Free(offsets);
     Py_XDECREF(words);
     Py_XDECREF(uneven);
     Py_XDECREF(distinct);
-    return NULL;
-}
-
-/* The index of the first space in text[start:end], or end: a tight loop for each width. */
-static Py_ssize_t
-next_space(int kind, const void *data, Py_ssize_t start, Py_ssize_t end)
-{
-    Py_ssize_t i = start;
-    if (kind == PyUnicode_1BYTE_KIND) {
-        const Py_UCS1 *chars = data;
-        while (i < end && chars[i] != ' ')
-            i++;
-    }
-    else if (kind == PyUnicode_2BYTE_KIND) {
-        const Py_UCS2 *chars = data;
-        while (i < end && chars[i] != ' ')
-            i++;
-    }
-    else {
-        const Py_UCS4 *chars = data;
-        while (i < end && chars[i] != ' ')
-            i++;
-    }
-    return i;
-}
-
-/* Start and end of the space-separated pieces at `indexes` (ascending), as monitor.arabic's
-   _piece_spans finds them in text.split(" "), without splitting the text. */
-static PyObject *
-piece_spans(PyObject *module, PyObject *args)
-{
-    PyObject *text, *indexes;
-    if (!PyArg_ParseTuple(args, "UO!", &text, &PyList_Type, &indexes))
-        return NULL;
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text), count = PyList_GET_SIZE(indexes);
-    PyObject *found = PyList_New(0);
-    if (found == NULL)
-        return NULL;
-    Py_ssize_t piece = 0, start = 0;
-    for (Py_ssize_t next = 0; next < count; next++) {
-        Py_ssize_t wanted = PyLong_AsSsize_t(PyList_GET_ITEM(indexes, next));
-        if (wanted == -1 && PyErr_Occurred())
-            goto error;
-        Py_ssize_t end = next_space(kind, data, start, n);
-        while (piece < wanted && end < n) { /* on to the wanted piece */
-            start = end + 1;
-            end = next_space(kind, data, start, n);
-            piece++;
-        }
-        if (piece != wanted)
-            break; /* beyond the last piece: as _piece_spans, no span */
-        PyObject *span = pair(start, end);
-        if (span == NULL || PyList_Append(found, span) < 0) {
-            Py_XDECREF(span);
-            goto error;
-        }
-        Py_DECREF(span);
-    }
-    return found;
-
-error:
-    Py_DECREF(found);
     return NULL;
 }
 
@@ -1079,11 +1036,10 @@ static PyMethodDef methods[] = {
      "near_spans(left, right, n) -> [(start, end)]: left and right spans 1 to n words apart."},
     {"merge_spans", merge_spans, METH_O,
      "merge_spans(lists) -> [(start, end)]: every span of the lists, sorted, no repeats."},
-    {"piece_spans", piece_spans, METH_VARARGS,
-     "piece_spans(text, indexes) -> [(start, end)]: the space-separated pieces at the indexes."},
     {"read_words", read_words, METH_O,
-     "read_words(text) -> (words, uneven, distinct): the normalised words, (piece, number of "
-     "words) for each space-separated piece of other than one word, and each word once."},
+     "read_words(text) -> (words, uneven, distinct, spans): the normalised words, (piece, "
+     "number of words) for each space-separated piece of other than one word, each word once, "
+     "and each word's start and end in the text (native int32 pairs)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -199,7 +199,8 @@ class Words:
     and `excerpts` place words in the original text without building a Token per word.
     """
 
-    __slots__ = ("text", "words", "distinct", "_split", "_uneven", "_firsts", "_befores")
+    __slots__ = ("text", "words", "distinct", "_split", "_spans", "_uneven", "_firsts",
+                 "_befores")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -208,8 +209,11 @@ class Words:
         # piece of any word is a sum away (`_piece_of`).
         uneven: list[tuple[int, int]]
         distinct: list[str]
+        # In C, each word's start and end in the text come with it (int32 pairs).
+        self._spans: memoryview | None = None
         if NATIVE is not None:
-            words, uneven, distinct = NATIVE.read_words(text)
+            words, uneven, distinct, spans = NATIVE.read_words(text)
+            self._spans = memoryview(spans).cast("i")
         else:
             self._split, words, uneven = _cached_words(text)
             distinct = list(dict.fromkeys(words))
@@ -218,12 +222,6 @@ class Words:
         self._uneven = uneven
         self._firsts: list[int] | None = None
         self._befores: list[int] = []
-
-    def _piece_spans(self, indexes: list[int]) -> list[tuple[int, int]]:
-        """Start and end in the text of the space-separated pieces at `indexes` (ascending)."""
-        if self._split is None:  # read in C: the pieces were never split
-            return NATIVE.piece_spans(self.text, indexes)  # type: ignore[no-any-return]
-        return _piece_spans(self._split, indexes)
 
     def __len__(self) -> int:
         return len(self.words)
@@ -252,18 +250,28 @@ class Words:
 
     def span(self, index: int) -> tuple[int, int]:
         """Start and end in the original text of word `index`."""
+        if self._spans is not None:
+            return self._spans[2 * index], self._spans[2 * index + 1]
         at = self._piece_of(index)
         within = index - at - sum(count - 1 for piece, count in self._uneven if piece < at)
-        ((start, end),) = self._piece_spans([at])
+        ((start, end),) = _piece_spans(self._split or [], [at])
         token = tokenize(self.text[start:end])[within]
         return start + token.start, start + token.end
 
     def excerpts(self, windows: list[tuple[int, int]]) -> list[str]:
         """The original text of each window (first word, last word), in whole space-separated
         pieces, so with the punctuation glued to them."""
+        spans, text = self._spans, self.text
+        if spans is not None:  # from the words' own places out to the spaces around them
+            found = []
+            for first, last in windows:
+                stop = text.find(" ", spans[2 * last + 1])
+                found.append(text[text.rfind(" ", 0, spans[2 * first]) + 1:
+                                  len(text) if stop < 0 else stop])
+            return found
         pieces_of = {at: self._piece_of(at) for window in windows for at in window}
         wanted = sorted(set(pieces_of.values()))
-        span_of = dict(zip(wanted, self._piece_spans(wanted), strict=True))
+        span_of = dict(zip(wanted, _piece_spans(self._split or [], wanted), strict=True))
         return [self.text[span_of[pieces_of[first]][0]:span_of[pieces_of[last]][1]]
                 for first, last in windows]
 
