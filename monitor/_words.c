@@ -17,7 +17,7 @@
 
 /* What each character of the Basic Multilingual Plane is to the tokeniser, worked out once
    (`configure`) with the same Unicode database the regex uses: */
-enum { SEPARATOR, DIGIT, LETTER, MARK };
+enum { SEPARATOR, DIGIT, LETTER, MARK, SPACE }; /* SPACE: " ", which also ends a piece */
 #define PYTHON_LOWER 0x10 /* lowercased by str.lower() itself: dotted capital I, capital sigma */
 static unsigned char classes[BMP];
 /* ...and what it becomes in a word: monitor.arabic._TABLE, then lowercased (or DROPPED). */
@@ -73,7 +73,7 @@ configure(PyObject *module, PyObject *args)
             marks[ch] = 1;
     }
     for (Py_UCS4 ch = 0; ch < BMP; ch++) {
-        classes[ch] = (unsigned char)class_of(ch, marks[ch]);
+        classes[ch] = (unsigned char)(ch == ' ' ? SPACE : class_of(ch, marks[ch]));
         Py_UCS4 mapped = folded[ch];
         if (mapped != DROPPED) {
             if (mapped == 0x130 || mapped == 0x3A3) /* İ lowers to two characters; Σ by context */
@@ -282,9 +282,23 @@ read_words(PyObject *module, PyObject *arg)
     Py_UCS4 *buffer = PyMem_New(Py_UCS4, n > 0 ? n : 1);
     /* each word's start and end in the text: at most one word a character */
     int32_t *offsets = PyMem_New(int32_t, 2 * (n > 0 ? n : 1));
+    uint32_t *infos = PyMem_New(uint32_t, n > 0 ? n : 1); /* info of each character */
     Py_ssize_t word_count = 0;
-    if (words == NULL || uneven == NULL || distinct == NULL || buffer == NULL || offsets == NULL)
+    if (words == NULL || uneven == NULL || distinct == NULL || buffer == NULL || offsets == NULL
+        || infos == NULL)
         goto error;
+    if (kind == PyUnicode_1BYTE_KIND) { /* a tight loop a width: most of the work is here */
+        for (Py_ssize_t k = 0; k < n; k++)
+            infos[k] = info[((const Py_UCS1 *)text)[k]];
+    }
+    else if (kind == PyUnicode_2BYTE_KIND) {
+        for (Py_ssize_t k = 0; k < n; k++)
+            infos[k] = info[((const Py_UCS2 *)text)[k]];
+    }
+    else {
+        for (Py_ssize_t k = 0; k < n; k++)
+            infos[k] = info_of(((const Py_UCS4 *)text)[k]);
+    }
     if (n > INT32_MAX) {
         PyErr_SetString(PyExc_ValueError, "text too long");
         goto error;
@@ -293,11 +307,9 @@ read_words(PyObject *module, PyObject *arg)
 
     Py_ssize_t piece = 0, piece_words = 0, i = 0;
     while (i < n) {
-        Py_UCS4 ch = PyUnicode_READ(kind, text, i);
-        uint32_t first = info_of(ch);
-        int class = (first >> CLASS_SHIFT) & 0x0F;
-        if (class == SEPARATOR) {
-            if (ch == ' ') { /* the end of a piece, as text.split(" ") has them */
+        int class = (infos[i] >> CLASS_SHIFT) & 0x0F;
+        if (class == SEPARATOR || class == SPACE) {
+            if (class == SPACE) { /* the end of a piece, as text.split(" ") has them */
                 if (piece_words != 1 && add_uneven(uneven, piece, piece_words) < 0)
                     goto error;
                 piece++;
@@ -313,7 +325,7 @@ read_words(PyObject *module, PyObject *arg)
         Py_ssize_t length = 0;
         Py_uhash_t hash = FNV_START;
         for (; i < n; i++) {
-            uint32_t found = info_of(PyUnicode_READ(kind, text, i));
+            uint32_t found = infos[i];
             int base = (found >> CLASS_SHIFT) & 0x0F;
             if (digits ? base != DIGIT : (base != LETTER && base != MARK))
                 break;
@@ -351,6 +363,7 @@ read_words(PyObject *module, PyObject *arg)
     if (piece_words != 1 && add_uneven(uneven, piece, piece_words) < 0)
         goto error;
     PyMem_Free(buffer);
+    PyMem_Free(infos);
     PyObject *spans = PyBytes_FromStringAndSize((const char *)offsets,
                                                 (Py_ssize_t)(2 * word_count * sizeof(int32_t)));
     PyMem_Free(offsets);
@@ -365,6 +378,7 @@ read_words(PyObject *module, PyObject *arg)
 error:
     PyMem_Free(buffer);
     PyMem_Free(offsets);
+    PyMem_Free(infos);
     Py_XDECREF(words);
     Py_XDECREF(uneven);
     Py_XDECREF(distinct);
