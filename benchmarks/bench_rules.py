@@ -33,6 +33,7 @@ from crawler.extraction import (  # noqa: E402
     extract_article,
     prepared_tree,
 )
+from monitor import arabic  # noqa: E402
 from monitor.rules import RuleSet, WatchRule  # noqa: E402
 
 BUDGET = 0.05
@@ -270,7 +271,8 @@ def main() -> int:
     print(f"{len(rules)} rules on the article unseen, after {len(seen)} other articles: "
           f"{unseen_s * 1000:8.2f} ms (median; its new words learnt on the way)")
     print(f"rules matched: {', '.join(matched) or 'none'}")
-    print(f"rule engine: {'compiled (mypyc)' if monitor.rule_engine_compiled() else 'pure Python'}")
+    print(f"rule engine: {'compiled (mypyc)' if monitor.rule_engine_compiled() else 'pure Python'}"
+          f"; words read {'in C (monitor._words)' if arabic.NATIVE is not None else 'in Python'}")
     print(f"ratio rules/extraction: {rules_s / extract_s:.1%} seen before, "
           f"{unseen_s / extract_s:.1%} unseen")
     print(f"ratio rules/extraction, the larger: {ratio:.1%} (budget {BUDGET:.0%}): "
