@@ -356,6 +356,12 @@ _ARTICLE_PROCLITICS: Final = ("وبال", "وكال", "فبال", "فكال", "�
                        "ولل", "فلل", "لل")
 _PLAIN_PROCLITICS: Final = ("وب", "ول", "وك", "فب", "فل", "فك", "و", "ف", "ب", "ل", "ك")
 _MIN_STEM: Final = 2
+_ARTICLE_PROCLITICS_BY_FIRST: Final = {
+    letter: tuple(p for p in _ARTICLE_PROCLITICS if p[0] == letter)
+    for letter in {p[0] for p in _ARTICLE_PROCLITICS}}
+_PLAIN_PROCLITICS_BY_FIRST: Final = {
+    letter: tuple(p for p in _PLAIN_PROCLITICS if p[0] == letter)
+    for letter in {p[0] for p in _PLAIN_PROCLITICS}}
 
 
 def may_have_proclitic(norm_token: str) -> bool:
@@ -381,12 +387,13 @@ def strip_proclitics(norm_token: str) -> tuple[str, ...]:
         forms.append(norm_token[:-1])
     if not may_have_proclitic(norm_token):
         return tuple(forms)
-    for prefix in _ARTICLE_PROCLITICS:
+    first = norm_token[0]  # only the proclitics that begin with its first letter are tried
+    for prefix in _ARTICLE_PROCLITICS_BY_FIRST.get(first, ()):
         if norm_token.startswith(prefix) and len(norm_token) - len(prefix) >= _MIN_STEM:
             stem = norm_token[len(prefix):]
             forms.append(stem)
             forms.append("ال" + stem)
-    for prefix in _PLAIN_PROCLITICS:
+    for prefix in _PLAIN_PROCLITICS_BY_FIRST.get(first, ()):
         if norm_token.startswith(prefix) and len(norm_token) - len(prefix) >= _MIN_STEM:
             forms.append(norm_token[len(prefix):])
     if forms[1:] and forms[1] == norm_token[:-1]:  # "واجتماعا": also the bare "اجتماع"
@@ -434,17 +441,28 @@ def light_stem(norm_word: str) -> str:
     return norm_word
 
 
+def _by_length(suffixes: tuple[str, ...]) -> tuple[tuple[int, frozenset[str]], ...]:
+    """Suffixes grouped by length, longest first: looking the word's last letters up in each
+    group finds the suffix a longest-first loop over them would."""
+    lengths = sorted({len(suffix) for suffix in suffixes}, reverse=True)
+    return tuple((size, frozenset(s for s in suffixes if len(s) == size)) for size in lengths)
+
+
+_AR_PRONOUNS_BY_LENGTH: Final = _by_length(_AR_PRONOUNS)
+_AR_ENDINGS_BY_LENGTH: Final = _by_length(_AR_ENDINGS)
+
+
 def _arabic_stem(word: str) -> str:
-    for pronoun in _AR_PRONOUNS:
-        if word.endswith(pronoun) and len(word) - len(pronoun) >= _AR_MIN_STEM:
-            word = word[: -len(pronoun)]
+    for size, pronouns in _AR_PRONOUNS_BY_LENGTH:
+        if len(word) - size >= _AR_MIN_STEM and word[-size:] in pronouns:
+            word = word[:-size]
             # A taa marbuta is written ت before a pronoun: "لجنتها" is "لجنه" + "ها".
             if word.endswith("ت") and not word.endswith("ات"):
                 word = word[:-1] + "ه"
             break
-    for ending in _AR_ENDINGS:
-        if word.endswith(ending) and len(word) - len(ending) >= _AR_MIN_STEM:
-            return word[: -len(ending)]
+    for size, endings in _AR_ENDINGS_BY_LENGTH:
+        if len(word) - size >= _AR_MIN_STEM and word[-size:] in endings:
+            return word[:-size]
     return word
 
 

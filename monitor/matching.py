@@ -69,11 +69,6 @@ def _literal(word: Word) -> str | None:
 
 
 @lru_cache(maxsize=65536)
-def _reading_stems(norm_token: str) -> frozenset[str]:
-    return frozenset(light_stem(form) for form in strip_proclitics(norm_token))
-
-
-@lru_cache(maxsize=65536)
 def _heads(norm_token: str) -> frozenset[str]:
     """"*" + the first two and three letters of each reading of a word, and of a reading after
     its "ال": where a wildcard's or a stem's `_fragment` can start (see `_literal`)."""
@@ -104,7 +99,14 @@ def _reads_as(word: Word, norm_token: str) -> bool:
 def _completes(word: Word, norm_token: str) -> bool:
     """Whether an article word whose literal or fragment fits a wildcard or stem matches it."""
     if word.kind == "stem":
-        return word.key in _reading_stems(norm_token)
+        # A light stem only cuts endings, perhaps restoring a last letter (لجنتها → لجنه,
+        # ministries → ministry): a reading stems to the key only if it begins with the rest.
+        key = word.key
+        head = key[:-1]
+        for form in strip_proclitics(norm_token):
+            if form.startswith(head) and light_stem(form) == key:
+                return True
+        return False
     return any(form.startswith(word.key) for form in strip_proclitics(norm_token))
 
 
@@ -156,7 +158,7 @@ class Lexicon:
         self._useful.clear()
         self.readings.clear()
         forget_pieces()
-        for cached in (_heads, _reading_stems, light_stem):
+        for cached in (_heads, light_stem):
             cached.cache_clear()
 
     def useful(self, distinct: list[str]) -> set[str]:
