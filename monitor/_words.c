@@ -279,9 +279,11 @@ read_words(PyObject *module, PyObject *arg)
     PyObject *words = PyList_New(0);
     PyObject *uneven = PyList_New(0);
     PyObject *distinct = PyList_New(0);
-    Py_UCS4 *buffer = PyMem_New(Py_UCS4, n > 0 ? n : 1);
-    /* each word's start and end in the text: at most one word a character */
-    int32_t *offsets = PyMem_New(int32_t, 2 * (n > 0 ? n : 1));
+    /* The word being read, and each word's start and end in the text: both grown as needed,
+       so that a page of tens of megabytes costs memory in proportion to its words. */
+    Py_ssize_t buffer_room = 256, offsets_room = 2 * 1024;
+    Py_UCS4 *buffer = PyMem_New(Py_UCS4, buffer_room);
+    int32_t *offsets = PyMem_New(int32_t, offsets_room);
     uint32_t *infos = PyMem_New(uint32_t, n > 0 ? n : 1); /* info of each character */
     Py_ssize_t word_count = 0;
     if (words == NULL || uneven == NULL || distinct == NULL || buffer == NULL || offsets == NULL
@@ -332,6 +334,16 @@ read_words(PyObject *module, PyObject *arg)
             any_lower |= found;
             if (!(found & DROPPED_BIT)) {
                 Py_UCS4 out = found & 0x1FFFFF;
+                if (length == buffer_room) {
+                    buffer_room *= 2;
+                    Py_UCS4 *grown =
+                        (Py_UCS4 *)PyMem_Realloc(buffer, (size_t)(buffer_room) * sizeof(Py_UCS4));
+                    if (grown == NULL) {
+                        PyErr_NoMemory();
+                        goto error;
+                    }
+                    buffer = grown;
+                }
                 buffer[length++] = out;
                 hash = FNV_STEP(hash, out);
             }
@@ -339,6 +351,16 @@ read_words(PyObject *module, PyObject *arg)
         if (length == 0) /* marks only: no word */
             continue;
         int python_lower = (any_lower >> CLASS_SHIFT) & PYTHON_LOWER;
+        if (2 * word_count + 2 > offsets_room) {
+            offsets_room *= 2;
+            int32_t *grown =
+                (int32_t *)PyMem_Realloc(offsets, (size_t)(offsets_room) * sizeof(int32_t));
+            if (grown == NULL) {
+                PyErr_NoMemory();
+                goto error;
+            }
+            offsets = grown;
+        }
         offsets[2 * word_count] = (int32_t)word_start;
         offsets[2 * word_count + 1] = (int32_t)i;
         word_count++;
@@ -642,7 +664,8 @@ read_ints(PyObject *sequence, Py_ssize_t **array, Py_ssize_t *count, Py_ssize_t 
     Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
     if (*count + n > *room) {
         Py_ssize_t room_now = (*count + n) * 2;
-        Py_ssize_t *grown = PyMem_Resize(*array, Py_ssize_t, room_now);
+        Py_ssize_t *grown =
+            (Py_ssize_t *)PyMem_Realloc(*array, (size_t)(room_now) * sizeof(Py_ssize_t));
         if (grown == NULL) {
             Py_DECREF(fast);
             PyErr_NoMemory();
@@ -841,7 +864,8 @@ near_spans(PyObject *module, PyObject *args)
                 continue;
             if (found_count == found_room) {
                 found_room *= 2;
-                Span *grown = PyMem_Resize(found, Span, found_room);
+                Span *grown =
+                    (Span *)PyMem_Realloc(found, (size_t)(found_room) * sizeof(Span));
                 if (grown == NULL) {
                     PyErr_NoMemory();
                     goto done;
