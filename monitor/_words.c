@@ -1,12 +1,20 @@
-/* The words of an article in one pass over its characters: monitor.arabic.Words, in C.
+/* The hot loops of the watch-rule engine in C: monitor.arabic.Words and parts of
+   monitor.matching.
 
    monitor/arabic.py reads a text's words through a cache of its space-separated pieces; a
    piece it has not seen costs dozens of Python operations to learn, and an article from a
-   new source has hundreds of them. This module reads any text in one pass instead, with the
+   new source has hundreds of them. `read_words` reads any text in one pass instead, with the
    tokeniser's own rules: a word is a run of decimal digits, or a run of letters (alphanumeric
    but not a decimal digit) and marks; each is normalised with monitor.arabic's table, then
-   lowercased. It is optional: without it (no C compiler, RAQIB_PURE_PYTHON) the Python path
-   gives the same words, as the tests check. */
+   lowercased. The rest serves monitor.matching: which new words the rule words may read as
+   (`string_set`, `words_in`, `words_beginning`), an article's rule words and their positions
+   (`split_known`, `readings_union`, `fill_positions`), the spans of phrases, NEAR and OR
+   (`points`, `phrase_spans`, `near_spans`, `merge_spans`), and snippets' whitespace
+   (`even_spaces`).
+
+   It is optional: without it (no C compiler, RAQIB_PURE_PYTHON) the Python code does the
+   same, and the tests compare the two. Every call holds the GIL; the process-wide table of
+   words (`word_of`) relies on it. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -165,7 +173,7 @@ find_slot(Slot *table, Py_ssize_t size, Py_uhash_t hash, const Py_UCS4 *buffer,
     Py_ssize_t mask = size - 1, at = (Py_ssize_t)(hash & (Py_uhash_t)mask);
     while (table[at].word != NULL) {
         Slot *slot = &table[at];
-        if (slot->hash == hash && (buffer == NULL || same_characters(slot->word, buffer, length)))
+        if (slot->hash == hash && same_characters(slot->word, buffer, length))
             return slot;
         at = (at + 1) & mask;
     }

@@ -336,7 +336,10 @@ def _native_words() -> Any:
     source = binary.with_name("_words.c")
     if source.exists() and source.stat().st_mtime > binary.stat().st_mtime:
         return None  # edited since it was built: the Python path is the truth
-    words.configure(_TABLE, _MARKS)
+    try:
+        words.configure(_TABLE, _MARKS)
+    except (TypeError, ValueError):  # a table it cannot take: the Python path does it all
+        return None
     return words
 
 
