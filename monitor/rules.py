@@ -224,18 +224,11 @@ def _describe(plan: Plan, searched: list[_Field], source: str) -> str:
         return f"{left} NEAR/{plan.node.distance} {right}"  # type: ignore[attr-defined]
     if plan.kind is Or:
         found = [_describe(child, searched, source) for child in plan.children
-                 if _has_spans(child, searched)]
+                 if child.decide(searched)]  # a positional clause holds where it has spans
         return found[0] if len(found) == 1 else "(" + " OR ".join(found) + ")"
     if plan.text is None:  # a plan belongs to one rule's query: its text never changes
         plan.text = " ".join(plan.node.describe(source).split())
     return plan.text
-
-
-def _has_spans(plan: Plan, searched: list[_Field]) -> bool:
-    for indexed in searched:
-        if indexed.spans(plan):
-            return True
-    return False
 
 
 def _snippets(article: IndexedArticle, hits: list[Hit]) -> list[str]:
