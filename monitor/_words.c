@@ -25,13 +25,11 @@
 
 /* What each character of the Basic Multilingual Plane is to the tokeniser, worked out once
    (`configure`) with the same Unicode database the regex uses: */
-enum { SEPARATOR, DIGIT, LETTER, MARK, SPACE }; /* SPACE: " ", which also ends a piece */
+enum { SEPARATOR, DIGIT, LETTER, MARK };
 #define PYTHON_LOWER 0x10 /* lowercased by str.lower() itself: dotted capital I, capital sigma */
-static unsigned char classes[BMP];
-/* ...and what it becomes in a word: monitor.arabic._TABLE, then lowercased (or DROPPED). */
-static Py_UCS4 folded[BMP];
-/* Both in one word a character, for the loop over a text: the folded character in the low 21
-   bits (DROPPED_BIT: none), the class above them. */
+/* ...and what it becomes in a word: monitor.arabic._TABLE, then lowercased. Both in one word a
+   character, for the loop over a text: the folded character in the low 21 bits (DROPPED_BIT:
+   none), the class above them. */
 #define DROPPED_BIT (1u << 21)
 #define CLASS_SHIFT 24
 static uint32_t info[BMP];
@@ -54,7 +52,8 @@ configure(PyObject *module, PyObject *args)
 {
     PyObject *table, *mark_chars, *key, *value;
     Py_ssize_t pos = 0;
-    static unsigned char marks[BMP];
+    static unsigned char marks[BMP], classes[BMP];
+    static Py_UCS4 folded[BMP];
     if (!PyArg_ParseTuple(args, "O!U", &PyDict_Type, &table, &mark_chars))
         return NULL;
     for (Py_UCS4 ch = 0; ch < BMP; ch++)
@@ -81,7 +80,7 @@ configure(PyObject *module, PyObject *args)
             marks[ch] = 1;
     }
     for (Py_UCS4 ch = 0; ch < BMP; ch++) {
-        classes[ch] = (unsigned char)(ch == ' ' ? SPACE : class_of(ch, marks[ch]));
+        classes[ch] = (unsigned char)class_of(ch, marks[ch]);
         Py_UCS4 mapped = folded[ch];
         if (mapped != DROPPED) {
             if (mapped == 0x130 || mapped == 0x3A3) /* İ lowers to two characters; Σ by context */
@@ -259,17 +258,6 @@ pair(Py_ssize_t first, Py_ssize_t second)
     return result;
 }
 
-static int
-add_uneven(PyObject *uneven, Py_ssize_t piece, Py_ssize_t count)
-{
-    PyObject *entry = pair(piece, count);
-    if (entry == NULL)
-        return -1;
-    int result = PyList_Append(uneven, entry);
-    Py_DECREF(entry);
-    return result;
-}
-
 static PyObject *
 read_words(PyObject *module, PyObject *arg)
 {
@@ -285,7 +273,6 @@ read_words(PyObject *module, PyObject *arg)
     int kind = PyUnicode_KIND(arg);
     const void *text = PyUnicode_DATA(arg);
     PyObject *words = PyList_New(0);
-    PyObject *uneven = PyList_New(0);
     PyObject *distinct = PyList_New(0);
     /* The word being read, and each word's start and end in the text: both grown as needed,
        so that a page of tens of megabytes costs memory in proportion to its words. */
@@ -294,8 +281,7 @@ read_words(PyObject *module, PyObject *arg)
     int32_t *offsets = PyMem_New(int32_t, offsets_room);
     uint32_t *infos = PyMem_New(uint32_t, n > 0 ? n : 1); /* info of each character */
     Py_ssize_t word_count = 0;
-    if (words == NULL || uneven == NULL || distinct == NULL || buffer == NULL || offsets == NULL
-        || infos == NULL)
+    if (words == NULL || distinct == NULL || buffer == NULL || offsets == NULL || infos == NULL)
         goto error;
     if (kind == PyUnicode_1BYTE_KIND) { /* a tight loop a width: most of the work is here */
         for (Py_ssize_t k = 0; k < n; k++)
@@ -315,16 +301,10 @@ read_words(PyObject *module, PyObject *arg)
     }
     reading++;
 
-    Py_ssize_t piece = 0, piece_words = 0, i = 0;
+    Py_ssize_t i = 0;
     while (i < n) {
         int class = (infos[i] >> CLASS_SHIFT) & 0x0F;
-        if (class == SEPARATOR || class == SPACE) {
-            if (class == SPACE) { /* the end of a piece, as text.split(" ") has them */
-                if (piece_words != 1 && add_uneven(uneven, piece, piece_words) < 0)
-                    goto error;
-                piece++;
-                piece_words = 0;
-            }
+        if (class == SEPARATOR) {
             i++;
             continue;
         }
@@ -388,10 +368,7 @@ read_words(PyObject *module, PyObject *arg)
         Py_DECREF(word);
         if (failed)
             goto error;
-        piece_words++;
     }
-    if (piece_words != 1 && add_uneven(uneven, piece, piece_words) < 0)
-        goto error;
     PyMem_Free(buffer);
     PyMem_Free(infos);
     PyObject *spans = PyBytes_FromStringAndSize((const char *)offsets,
@@ -399,18 +376,16 @@ read_words(PyObject *module, PyObject *arg)
     PyMem_Free(offsets);
     if (spans == NULL) {
         Py_DECREF(words);
-        Py_DECREF(uneven);
         Py_DECREF(distinct);
         return NULL;
     }
-    return Py_BuildValue("(NNNN)", words, uneven, distinct, spans);
+    return Py_BuildValue("(NNN)", words, distinct, spans);
 
 error:
     PyMem_Free(buffer);
     PyMem_Free(offsets);
     PyMem_Free(infos);
     Py_XDECREF(words);
-    Py_XDECREF(uneven);
     Py_XDECREF(distinct);
     return NULL;
 }
@@ -1083,9 +1058,8 @@ static PyMethodDef methods[] = {
     {"merge_spans", merge_spans, METH_O,
      "merge_spans(lists) -> [(start, end)]: every span of the lists, sorted, no repeats."},
     {"read_words", read_words, METH_O,
-     "read_words(text) -> (words, uneven, distinct, spans): the normalised words, (piece, "
-     "number of words) for each space-separated piece of other than one word, each word once, "
-     "and each word's start and end in the text (native int32 pairs)."},
+     "read_words(text) -> (words, distinct, spans): the normalised words, each word once, and "
+     "each word's start and end in the text (native int32 pairs)."},
     {NULL, NULL, 0, NULL},
 };
 

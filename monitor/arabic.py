@@ -205,14 +205,14 @@ class Words:
     def __init__(self, text: str) -> None:
         self.text = text
         self._split: list[str] | None = None
-        # The pieces of other than one word, with their number of words: with them, the
-        # piece of any word is a sum away (`_piece_of`).
-        uneven: list[tuple[int, int]]
+        # In Python, the pieces of other than one word, with their number of words: with them,
+        # the piece of any word is a sum away (`_piece_of`). In C, each word's start and end in
+        # the text come with it instead (int32 pairs).
+        uneven: list[tuple[int, int]] = []
         distinct: list[str]
-        # In C, each word's start and end in the text come with it (int32 pairs).
         self._spans: memoryview | None = None
         if NATIVE is not None:
-            words, uneven, distinct, spans = NATIVE.read_words(text)
+            words, distinct, spans = NATIVE.read_words(text)
             self._spans = memoryview(spans).cast("i")
         else:
             self._split, words, uneven = _cached_words(text)
@@ -277,8 +277,8 @@ class Words:
 
 
 def _cached_words(text: str) -> tuple[list[str], list[str], list[tuple[int, int]]]:
-    """The pieces of `text`, its words and its pieces of other than one word, through the cache
-    of pieces (what monitor._words.read_words gives in C, with the pieces)."""
+    """The pieces of `text`, its words and its pieces of other than one word (with their number
+    of words), through the cache of pieces."""
     pieces = text.split(" ")
     words: list[str] = []
     uneven: list[tuple[int, int]] = []
