@@ -51,7 +51,7 @@ def bulk_articles(repo: Repository, first_id: int, count: int, now: datetime,
     rows = [{"id": i, "source": "bench", "url": f"https://bench.example/{i}", "title": None,
              "text": texts.get(i, "synthetic"), "fetched_at": now, "content_fingerprint": f"fp{i}"}
             for i in range(first_id, first_id + count)]
-    with repo.session() as session:
+    with repo.db.session() as session:
         for start in range(0, len(rows), 5000):
             session.execute(insert(Article), rows[start:start + 5000])
 
@@ -75,10 +75,10 @@ def fill(repo: Repository, total: int, rng: random.Random, words: list[str],
         created = now - timedelta(seconds=rng.uniform(0, age))
         batch.append((article_id, signature.to_bytes(), signature.band_keys(), created))
         if len(batch) == 5000:
-            repo.add_signatures(batch)
+            repo.signatures.add_many(batch)
             batch = []
     if batch:
-        repo.add_signatures(batch)
+        repo.signatures.add_many(batch)
     return texts
 
 
@@ -103,7 +103,7 @@ def run(label: str, url: str, total: int, samples: int) -> None:
     repo = Repository(url)
     started = time.perf_counter()
     texts = fill(repo, total, rng, words, now)
-    repo.refresh_signature_statistics()
+    repo.signatures.refresh_statistics()
     fill_seconds = time.perf_counter() - started
     # Articles that arrive now: half are copies of stored stories, half new stories.
     arrivals = []
@@ -120,9 +120,9 @@ def run(label: str, url: str, total: int, samples: int) -> None:
     for n, (signature, _) in enumerate(prepared):
         keys = signature.band_keys()
         t0 = time.perf_counter()
-        repo.add_signature(first_new + n, signature.to_bytes(), keys, now)
+        repo.signatures.add(first_new + n, signature.to_bytes(), keys, now)
         t1 = time.perf_counter()
-        repo.near_duplicate_candidates(keys, since=now - timedelta(seconds=WINDOW),
+        repo.signatures.candidates(keys, since=now - timedelta(seconds=WINDOW),
                                        until=now + timedelta(seconds=WINDOW),
                                        before_id=first_new + n)
         t2 = time.perf_counter()
@@ -137,7 +137,7 @@ def run(label: str, url: str, total: int, samples: int) -> None:
         whole.append(time.perf_counter() - t0)
         clustered += found is not None
 
-    sizes = repo.near_duplicate_index_bytes()
+    sizes = repo.signatures.index_bytes()
     rss, peak = rss_mb()
     print(f"\n== {label}: {total:,} stored articles (index filled in {fill_seconds:.0f} s)")
     print(f"insert one signature + {len(prepared[0][0].band_keys())} band keys: {percentiles(inserts)}")

@@ -23,13 +23,11 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 import redis  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
 
 from monitor.config import load_config  # noqa: E402
 from monitor.demo.sites import article_page, rss_feed  # noqa: E402
 from monitor.demo.web import LocalWeb, Page, Site, wait_for  # noqa: E402
 from monitor.worker import CrawlQueue  # noqa: E402
-from storage.models import CrawlRun  # noqa: E402
 from storage.repository import Repository  # noqa: E402
 from tests.conftest import run_cli  # noqa: E402
 from tests.test_distributed import STORIES, _language, broker_config, start_raqib  # noqa: E402
@@ -96,12 +94,12 @@ def with_workers(kind: str, workers: int, sites: int, articles: int, directory: 
             queue(source)
 
         def done() -> bool:
-            with repository.session() as session:
-                return session.scalar(select(func.count()).select_from(CrawlRun).where(
-                    CrawlRun.status.in_(("ok", "failed")))) >= sites
+            ended = sum(1 for source in config.sources for run in repository.runs.recent(source.id)
+                        if run.status in ("ok", "failed"))
+            return ended >= sites
         wait_for(done, timeout=1800, interval=0.2)
         seconds = time.monotonic() - started
-        stored = repository.count_articles()
+        stored = repository.articles.count()
         repository.close()
         return {"stored": stored, "seconds": seconds}
     finally:
@@ -121,7 +119,7 @@ def one_process(kind: str, sites: int, articles: int, directory: Path) -> dict:
         result = run_cli("crawl", config_dir=config_dir, timeout=1800)
         seconds = time.monotonic() - started
         repository = Repository(url)
-        stored = repository.count_articles()
+        stored = repository.articles.count()
         repository.close()
         assert result.returncode == 0, result.stderr[-2000:]
         return {"stored": stored, "seconds": seconds}

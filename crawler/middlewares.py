@@ -72,10 +72,10 @@ class ConditionalRequestMiddleware:
             return
         if b"If-None-Match" in request.headers or b"If-Modified-Since" in request.headers:
             return
-        validators = self.crawler.spider.context.repository.validators(request.url)
+        validators = self.crawler.spider.context.repository.crawl.validators(request.url)
         if not validators:
             return
-        etag, modified = validators
+        etag, modified = validators.etag, validators.last_modified
         if etag:
             request.headers[b"If-None-Match"] = etag
         if modified:

@@ -157,8 +157,8 @@ def verify(a: Story, b: Story, threshold: float) -> float | None:
 class StoryIndex:
     """Finds, for each newly stored article, the first-stored copy of its story."""
 
-    def __init__(self, repository, *, threshold: float, window_seconds: float) -> None:
-        self.repository = repository
+    def __init__(self, signatures, *, threshold: float, window_seconds: float) -> None:
+        self.signatures = signatures  # the repository's signature index (repo.signatures)
         self.threshold = threshold
         self.window = timedelta(seconds=window_seconds)
 
@@ -176,8 +176,8 @@ class StoryIndex:
         # by two processes, whichever looks last sees the other's signature (each indexed its
         # own before looking). The later id always joins the earlier one's story, whichever
         # process finds the pair.
-        self.repository.add_signature(article_id, signature.to_bytes(), keys, story_time)
-        candidates = self.repository.near_duplicate_candidates(
+        self.signatures.add(article_id, signature.to_bytes(), keys, story_time)
+        candidates = self.signatures.candidates(
             keys, since=story_time - self.window, until=story_time + self.window,
             undated=published_at is None,
             fetched_window=(fetched_at - self.window, fetched_at + self.window))
@@ -186,7 +186,7 @@ class StoryIndex:
                   and signature.estimate(Signature.from_bytes(data)) >= CANDIDATE_ESTIMATE]
         if not likely:
             return None
-        texts = self.repository.near_duplicate_texts([cid for cid, _ in likely])
+        texts = self.signatures.texts([cid for cid, _ in likely])
         best: Cluster | None = None
         later: list[tuple[int, float]] = []  # stored after this one, by another process
         for candidate_id, cluster_id in likely:
@@ -203,12 +203,12 @@ class StoryIndex:
             if best is None or (score, -found.cluster_id) > (best.similarity, -best.cluster_id):
                 best = found
         if best is not None:
-            self.repository.set_cluster(article_id, best.cluster_id, round(best.similarity, 4))
-            self.repository.claim_cluster_root(best.cluster_id)
+            self.signatures.set_cluster(article_id, best.cluster_id, round(best.similarity, 4))
+            self.signatures.claim_cluster_root(best.cluster_id)
         root = best.cluster_id if best is not None else article_id
         for candidate_id, score in later:
-            if self.repository.join_cluster_if_alone(candidate_id, root, round(score, 4)):
-                self.repository.claim_cluster_root(root)
+            if self.signatures.join_cluster_if_alone(candidate_id, root, round(score, 4)):
+                self.signatures.claim_cluster_root(root)
         return best
 
 

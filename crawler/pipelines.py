@@ -10,7 +10,7 @@ from scrapy.exceptions import DropItem
 
 from crawler.extraction import extract_article
 from crawler.spider import PageItem
-from storage.repository import NewArticle
+from storage.records import NewArticle
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +63,14 @@ class ExtractionPipeline(_Component):
         except Exception as exc:  # a page that breaks the extractor must not break the crawl
             log.warning("%s: extraction of %s failed: %r", item.source, item.url, exc)
             self.count("failed")
-            self.context.repository.record_outcome(item.url, item.source, "failed",
+            self.context.repository.crawl.record_outcome(item.url, item.source, "failed",
                                                    error=f"extraction failed: {exc!r}"[:300])
             raise DropItem(f"extraction failed: {exc!r}", log_level="DEBUG") from exc
         item.html = ""  # the page is no longer needed: free it before storage
         if article is None:
             self.count("not_article")
             for url in {item.url, item.requested_url}:
-                self.context.repository.record_outcome(url, item.source, "not_article")
+                self.context.repository.crawl.record_outcome(url, item.source, "not_article")
             raise NotAnArticle(f"no article body in {item.url}")
         item.article = article
         return item
@@ -83,12 +83,12 @@ class StoragePipeline(_Component):
         article = item.article
         repository = self.context.repository
         max_attempts = self.context.settings.crawl.max_failed_attempts
-        if article.url != item.url and repository.is_settled(article.url, max_attempts):
+        if article.url != item.url and repository.crawl.is_settled(article.url, max_attempts):
             # rel=canonical names an address already stored: this URL is an alias of it.
-            repository.record_outcome(item.url, item.source, "duplicate")
+            repository.crawl.record_outcome(item.url, item.source, "duplicate")
             self.count("duplicate")
             raise DuplicateArticle(f"{item.url} is canonically {article.url}, already stored")
-        result = repository.save_article(NewArticle(
+        result = repository.articles.save(NewArticle(
             source=item.source, url=article.url, fetched_url=item.url, title=article.title,
             text=article.text, language=article.language,
             content_fingerprint=article.content_fingerprint, fetched_at=item.fetched_at,
@@ -103,7 +103,7 @@ class StoragePipeline(_Component):
             matches = self.context.rules.evaluate(article.title or "", article.text,
                                                   article.language)
             if matches:
-                repository.save_rule_matches(result.article_id, [m.to_dict() for m in matches])
+                repository.articles.save_matches(result.article_id, [m.to_dict() for m in matches])
                 self.count("flagged")
         if self.context.story_index is not None:
             cluster = self.context.story_index.add(

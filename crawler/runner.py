@@ -83,7 +83,7 @@ def scrapy_settings(config: Config) -> dict[str, Any]:
 def build_context(config: Config, repository: Repository) -> CrawlContext:
     """The repository, compiled rules and near-duplicate index that a crawl writes through."""
     near = config.settings.near_duplicates
-    story_index = StoryIndex(repository, threshold=near.threshold,
+    story_index = StoryIndex(repository.signatures, threshold=near.threshold,
                              window_seconds=near.window_seconds)
     return CrawlContext(repository=repository, settings=config.settings,
                         sources={source.id: source for source in config.sources},
@@ -116,7 +116,7 @@ def run_crawl(config: Config, sources: list[Source], repository: Repository, *,
 def _schedule(process: CrawlerProcess, source: Source, context: CrawlContext,
               reports: dict[str, SourceReport], on_start, on_finish) -> None:
     crawler = process.create_crawler(NewsSpider)
-    run_id = context.repository.start_run(source.id)
+    run_id = context.repository.runs.start(source.id)
     started = time.monotonic()
 
     def opened(spider: Any) -> None:
@@ -138,7 +138,7 @@ def _schedule(process: CrawlerProcess, source: Source, context: CrawlContext,
             report.status, report.error = "failed", f"crawl ended: {reason}"
         elif reason == "closespider_timeout":
             report.error = "stopped at the source time limit"
-        context.repository.finish_run(run_id, report.status, counts, report.error)
+        context.repository.runs.finish(run_id, report.status, counts, report.error)
         reports[source.id] = report
         if on_finish:
             on_finish(report)

@@ -25,6 +25,7 @@ from twisted.python.failure import Failure
 from crawler.context import CrawlContext
 from crawler.urls import canonical_url, site_of
 from monitor.config import Listing, Source
+from storage.records import Validators
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,7 @@ class NewsSpider(scrapy.Spider):
             yield self._discovery_request(url, "sitemap")
         for index, listing in enumerate(self.source.listings):
             yield self._discovery_request(listing.url, "listing", listing=index, page=1)
-        retry = self.context.repository.urls_to_retry(
+        retry = self.context.repository.crawl.urls_to_retry(
             self.source.id, self.context.settings.crawl.max_failed_attempts)
         for request in self._article_requests(retry, retrying=True):
             yield request
@@ -254,7 +255,7 @@ class NewsSpider(scrapy.Spider):
             if canonical and canonical not in candidates:
                 candidates[canonical] = feed_date
         if not retrying:
-            settled = self.context.repository.settled_urls(
+            settled = self.context.repository.crawl.settled_urls(
                 candidates, self.context.settings.crawl.max_failed_attempts)
             self._count("skipped_known", len(settled))
             candidates = {url: date for url, date in candidates.items() if url not in settled}
@@ -293,7 +294,7 @@ class NewsSpider(scrapy.Spider):
         url = canonical_url(response.url)
         if not isinstance(response, TextResponse):
             self._count("not_article")
-            self.context.repository.record_outcome(url, self.source.id, "not_article",
+            self.context.repository.crawl.record_outcome(url, self.source.id, "not_article",
                                                    error="not a text page")
             return
         yield PageItem(source=self.source.id, url=url,
@@ -313,7 +314,7 @@ class NewsSpider(scrapy.Spider):
         gone = failure.check(HttpError) and failure.value.response.status in (404, 410)
         log.warning("%s: article %s failed: %s", self.source.id, failure.request.url, reason)
         # A dead link stays dead; anything else (5xx, timeout, too large) is tried again later.
-        self.context.repository.record_outcome(canonical_url(failure.request.url),
+        self.context.repository.crawl.record_outcome(canonical_url(failure.request.url),
                                                self.source.id, "gone" if gone else "failed",
                                                error=reason)
 
@@ -328,7 +329,7 @@ class NewsSpider(scrapy.Spider):
         # turn the next visit into a 304 that hides the links it never fetched.
         if spider is self and reason == "finished":
             for url, (etag, modified) in self._validators.items():
-                self.context.repository.save_validators(url, etag, modified)
+                self.context.repository.crawl.save_validators(url, Validators(etag, modified))
 
 
 def describe_failure(failure: Failure) -> str:

@@ -22,11 +22,13 @@ from monitor.commands import (
     demo,
     digest,
     err,
+    items,
     ops,
     rules,
     sources,
 )
 from monitor.config import Config, ConfigError, load_config
+from storage.db import SchemaError
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "main"]
 
@@ -63,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     # Each group adds its commands in turn: `raqib --help` lists them in this order.
-    for group in (demo, crawl, sources, digest, rules, ops):
+    for group in (demo, crawl, items, sources, digest, rules, ops):
         group.add_commands(commands)
     return parser
 
@@ -110,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for warning in config.warnings:
             log.warning(warning)
         return handler(args, config)
-    except (ConfigError, UsageError) as exc:
+    except (ConfigError, UsageError, SchemaError) as exc:
         err(f"raqib: error: {exc}")
         return EXIT_USAGE
     except SQLAlchemyError as exc:

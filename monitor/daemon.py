@@ -33,7 +33,8 @@ from monitor.config import Config, ConfigError, Schedule, Source, load_config, p
 from monitor.crawljob import CrawlChildren, CrawlOutcome, crawl_in_child
 from monitor.health import assess, first_run_delay, transition
 from storage.db import engine_from_settings
-from storage.repository import AdvisoryLock, Repository
+from storage.locks import AdvisoryLock
+from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ class Daemon:
     def start(self, paused: bool = False) -> None:
         """Add every job and start the scheduler (paused: jobs scheduled, none run)."""
         stale = 0 if self.distributed else \
-            self.repository.abandon_running("the daemon stopped before this crawl ended")
+            self.repository.runs.abandon_running("the daemon stopped before this crawl ended")
         if stale:
             log.warning("marked %d crawl run(s) left running by a previous daemon as failed", stale)
         self._schedule_sources(self.config.sources)
@@ -132,7 +133,7 @@ class Daemon:
         for source in sources:
             if not source.enabled:
                 continue
-            last = self.repository.recent_runs(source.id, limit=1)
+            last = self.repository.runs.recent(source.id, limit=1)
             delay = first_run_delay(source.schedule, last[0].started_at if last else None, now)
             first = now + timedelta(seconds=delay + random.uniform(0, min(jitter, 5.0)))
             self.scheduler.add_job(
@@ -158,10 +159,10 @@ class Daemon:
             return None
         if outcome.status == "timeout":
             # The child was killed: its own run record still says `running`.
-            if not self.repository.abandon_running(outcome.error or "timed out", source.id):
-                self.repository.record_failed_run(source.id, started, outcome.error or "timed out")
+            if not self.repository.runs.abandon_running(outcome.error or "timed out", source.id):
+                self.repository.runs.record_failed(source.id, started, outcome.error or "timed out")
         elif outcome.status == "failed" and outcome.returncode not in (0, 1):
-            self.repository.abandon_running(outcome.error or "crawl process died", source.id)
+            self.repository.runs.abandon_running(outcome.error or "crawl process died", source.id)
         log.info("crawl %s: %s %s", source.id, outcome.status,
                  {k: v for k, v in outcome.counts.items() if k in ("fetched", "new", "failed")})
         if outcome.counts.get("flagged"):
@@ -196,13 +197,13 @@ class Daemon:
         for source in self.config.sources:
             if not source.enabled:
                 continue
-            summary = self.repository.run_summary(source.id)
+            summary = self.repository.runs.summary(source.id)
             state, problem = assess(summary, self.config.settings.health, now)
-            previous = self.repository.health_state(source.id)
+            previous = self.repository.runs.health_state(source.id)
             change = transition(source.id, previous.state if previous else None, state, problem)
             if change is None:
                 continue
-            self.repository.set_health_state(source.id, state, problem)
+            self.repository.runs.set_health_state(source.id, state, problem)
             (log.info if change.is_recovery else log.warning)("%s", change.subject(source.name))
             self._tell_operators(change, source)
             changes.append(change)
@@ -295,13 +296,13 @@ class Daemon:
 
     def _become_scheduler(self) -> bool:
         """Take the scheduler lock, standing by while another daemon holds it (PostgreSQL)."""
-        self.scheduler_lock = self.repository.try_advisory_lock(SCHEDULER_LOCK)
+        self.scheduler_lock = self.repository.locks.try_lock(SCHEDULER_LOCK)
         if self.scheduler_lock is None:
             log.info("standby: another raqib run holds the scheduler lock; taking over when it stops")
         while self.scheduler_lock is None:
             if self._stop.wait(STANDBY_POLL):
                 return False
-            self.scheduler_lock = self.repository.try_advisory_lock(SCHEDULER_LOCK)
+            self.scheduler_lock = self.repository.locks.try_lock(SCHEDULER_LOCK)
             if self.scheduler_lock is not None:
                 log.info("took over the scheduler lock: this daemon schedules now")
         return True
@@ -320,7 +321,7 @@ class Daemon:
             self.children.terminate_all()
         self.scheduler.shutdown(wait=True)
         if not self.distributed:
-            self.repository.abandon_running("stopped with the daemon before it finished")
+            self.repository.runs.abandon_running("stopped with the daemon before it finished")
         if self.scheduler_lock is not None:
             self.scheduler_lock.release()
         self.repository.close()

@@ -30,7 +30,7 @@ from monitor.rules import (
     compile_query,
 )
 from monitor.stories import Story, group_copies
-from storage.repository import ArticleView
+from storage.records import StoredArticle
 
 SNIPPET_FALLBACK_CHARS = 240  # body excerpt when a match left no snippet (e.g. title-only rules)
 MAX_SNIPPETS_SHOWN = 2
@@ -82,7 +82,7 @@ class RenderedDigest:
     articles: int
 
 
-def group_stories(articles: Iterable[ArticleView], rule_ids: list[str]) -> dict[str, list[Story]]:
+def group_stories(articles: Iterable[StoredArticle], rule_ids: list[str]) -> dict[str, list[Story]]:
     """Articles as stories under the first of `rule_ids` their lead matched, newest first.
 
     Near duplicates share `cluster` (the id of the story's first-stored article); the
@@ -193,7 +193,7 @@ def _marked(snippet: str, spans: list[tuple[int, int]], mark_open: str, mark_clo
     return "".join(parts)
 
 
-def _snippets(article: ArticleView, rule_id: str) -> tuple[list[str], list[str]]:
+def _snippets(article: StoredArticle, rule_id: str) -> tuple[list[str], list[str]]:
     explanation = article.explanations.get(rule_id) or {}
     snippets = [s for s in explanation.get("snippets") or [] if s and s.strip() != article.title]
     if not snippets:
@@ -227,10 +227,10 @@ class _Context:
     def word(self, key: str) -> str:
         return _WORDS[self.language][key]
 
-    def source(self, article: ArticleView) -> str:
+    def source(self, article: StoredArticle) -> str:
         return source_label(self.sources.get(article.source), article.source, self.language)
 
-    def country(self, article: ArticleView) -> str | None:
+    def country(self, article: StoredArticle) -> str | None:
         source = self.sources.get(article.source)
         if source is None:
             return None

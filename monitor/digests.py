@@ -23,8 +23,8 @@ from apscheduler.triggers.cron import CronTrigger
 from monitor.config import Config, ConfigError, DigestSettings
 from monitor.digest_render import RenderedDigest, group_stories, render_digest
 from monitor.mailer import MailError, Sender, SmtpSender, compose, new_message_id
-from storage.models import OutboxMessage
-from storage.repository import ArticleView, Repository
+from storage.records import OutboxEntry, StoredArticle
+from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def is_due(digest: DigestSettings, repository: Repository, now: datetime) -> boo
     schedule = digest.schedule
     if schedule == "immediate":
         return True
-    built = repository.last_digest_built_at(digest.id)
+    built = repository.outbox.last_built_at(digest.id)
     if schedule.every:
         return built is None or (now - built).total_seconds() >= (schedule.seconds or 0)
     fired = last_fire_time(schedule.cron or "", digest.timezone, now)
@@ -100,7 +100,7 @@ def _select(config: Config, digest_id: str | None) -> list[DigestSettings]:
     return chosen
 
 
-def _render(config: Config, digest: DigestSettings, articles: list[ArticleView],
+def _render(config: Config, digest: DigestSettings, articles: list[StoredArticle],
             now: datetime) -> RenderedDigest | None:
     if len(articles) < digest.min_items:
         return None
@@ -111,17 +111,17 @@ def _render(config: Config, digest: DigestSettings, articles: list[ArticleView],
                          rule_names={r.id: r.name for r in config.rules}, now=now)
 
 
-def _to_email(config: Config, message: OutboxMessage, language: str | None = None):
+def _to_email(config: Config, message: OutboxEntry, language: str | None = None):
     return compose(sender=config.settings.smtp.from_, recipient=message.recipient,
                    subject=message.subject, text=message.body_text, html=message.body_html,
                    message_id=message.message_id, date=message.created_at, language=language)
 
 
-def _deliver(config: Config, repository: Repository, sender: Sender, message: OutboxMessage,
+def _deliver(config: Config, repository: Repository, sender: Sender, message: OutboxEntry,
              built: int) -> DigestReport:
     languages = {d.id: d.language for d in config.settings.digests}
 
-    def deliver(row: OutboxMessage) -> str | None:
+    def deliver(row: OutboxEntry) -> str | None:
         try:
             sender.send(_to_email(config, row, languages.get(row.digest_id)))
         except MailError as exc:
@@ -130,7 +130,7 @@ def _deliver(config: Config, repository: Repository, sender: Sender, message: Ou
             return str(exc)
         return None
 
-    status, error = repository.deliver_outbox(message.id, deliver)
+    status, error = repository.outbox.deliver(message.id, deliver)
     if status == "skipped":
         status = "sent"  # another sender had it: it is (being) delivered, not ours to retry
     return DigestReport(message.digest_id, message.recipient, built, message.message_id,
@@ -141,7 +141,7 @@ def send_pending(config: Config, repository: Repository, sender: Sender, *,
                  digest_id: str | None = None) -> list[DigestReport]:
     """Retry every outbox message not yet accepted by the mail server (oldest first)."""
     return [_deliver(config, repository, sender, message, built)
-            for message, built in repository.pending_outbox(digest_id)]
+            for message, built in repository.outbox.pending(digest_id)]
 
 
 def run_digests(config: Config, repository: Repository, *, digest_id: str | None = None,
@@ -163,7 +163,7 @@ def run_digests(config: Config, repository: Repository, *, digest_id: str | None
         reports += [DigestReport(message.digest_id, message.recipient, built, message.message_id,
                                  "pending", message.last_error, message.subject,
                                  text=message.body_text)
-                    for message, built in repository.pending_outbox(digest_id)]
+                    for message, built in repository.outbox.pending(digest_id)]
     else:
         sender = (sender or SmtpSender(config.settings.smtp)) if send else None
         if sender is not None:
@@ -185,10 +185,10 @@ def run_digests(config: Config, repository: Repository, *, digest_id: str | None
 
 def _look(config: Config, repository: Repository, digest: DigestSettings, recipient: str,
           now: datetime, preview: Path | None, previews: int) -> DigestReport:
-    ids = repository.digest_candidates(digest.id, recipient, digest.rules,
+    ids = repository.outbox.candidates(digest.id, recipient, digest.rules,
                                        new_recipient_since=now - NEW_RECIPIENT_LOOKBACK,
                                        limit=MAX_ARTICLES_PER_MESSAGE)
-    rendered = _render(config, digest, repository.articles(ids=ids, limit=None), now) \
+    rendered = _render(config, digest, repository.articles.find(ids=ids, limit=None), now) \
         if ids else None
     if rendered is None:
         return DigestReport(digest.id, recipient, 0, None, "nothing")
@@ -204,7 +204,7 @@ def _look(config: Config, repository: Repository, digest: DigestSettings, recipi
 
 def _build_and_send(config: Config, repository: Repository, digest: DigestSettings,
                     recipient: str, now: datetime, sender: Sender | None) -> list[DigestReport]:
-    def draft(articles: list[ArticleView]) -> _Draft | None:
+    def draft(articles: list[StoredArticle]) -> _Draft | None:
         rendered = _render(config, digest, articles, now)
         if rendered is None:
             return None
@@ -213,7 +213,7 @@ def _build_and_send(config: Config, repository: Repository, digest: DigestSettin
 
     reports = []
     while True:
-        built = repository.build_digest(digest.id, recipient, digest.rules, draft,
+        built = repository.outbox.build(digest.id, recipient, digest.rules, draft,
                                         created_at=now,
                                         new_recipient_since=now - NEW_RECIPIENT_LOOKBACK,
                                         limit=MAX_ARTICLES_PER_MESSAGE)

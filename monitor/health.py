@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from monitor.config import HealthSettings, Schedule, parse_duration
-from storage.repository import RunSummary
+from storage.records import RunSummary
 
 
 @dataclass(frozen=True)

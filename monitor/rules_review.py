@@ -77,7 +77,7 @@ def review_stored(rules: RuleSet, repository, *, since: datetime | None = None,
     stored explanations differ (a rule's query was edited) is a change with no ids.
     """
     review = Review()
-    for batch in repository.article_batches(since=since, source=source, limit=limit):
+    for batch in repository.articles.batches(since=since, source=source, limit=limit):
         for article in batch:
             review.articles += 1
             matches = [m.to_dict() for m in
@@ -93,7 +93,7 @@ def apply_stored(rules: RuleSet, repository, *, since: datetime | None = None) -
     """Re-evaluate the rules over stored articles and store the matches that changed."""
     review = review_stored(rules, repository, since=since)
     for change in review.changes:
-        repository.update_rule_matches(change.article_id, change.matches)
+        repository.articles.update_matches(change.article_id, change.matches)
     return review
 
 

@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from storage.repository import ArticleView
+from storage.records import StoredArticle
 
 
 @dataclass
 class Story:
     """One news story: the copy shown first and the other sources that carried it."""
 
-    lead: ArticleView
-    others: list[ArticleView] = field(default_factory=list)
+    lead: StoredArticle
+    others: list[StoredArticle] = field(default_factory=list)
 
     @property
-    def articles(self) -> list[ArticleView]:
+    def articles(self) -> list[StoredArticle]:
         return [self.lead, *self.others]
 
     @property
@@ -25,14 +25,14 @@ class Story:
         return self.lead.cluster or self.lead.id
 
 
-def story_key(article: ArticleView) -> int:
+def story_key(article: StoredArticle) -> int:
     """The id of the first-stored article of an article's story (its own id when alone)."""
     return article.cluster or article.id
 
 
-def group_copies(articles: Iterable[ArticleView]) -> list[list[ArticleView]]:
+def group_copies(articles: Iterable[StoredArticle]) -> list[list[StoredArticle]]:
     """Articles grouped by story, each group in storage order, groups in first-seen order."""
-    by_story: dict[int, list[ArticleView]] = {}
+    by_story: dict[int, list[StoredArticle]] = {}
     for article in articles:
         by_story.setdefault(story_key(article), []).append(article)
     return [sorted(copies, key=lambda a: a.id) for copies in by_story.values()]

@@ -88,20 +88,20 @@ def crawl_source(source_id: str) -> dict:
         log.error("crawl %s: not a source of this worker's configuration; dropped", source_id)
         return {"source": source_id, "status": "unknown"}
     repository = _repository()
-    lock = repository.try_advisory_lock(f"crawl:{source.id}")
+    lock = repository.locks.try_lock(f"crawl:{source.id}")
     if lock is None:
         # Another worker is crawling this site now; that crawl collects what this job would.
         log.info("crawl %s: skipped, another worker is crawling it", source.id)
         return {"source": source.id, "status": "skipped"}
     with lock:
-        if repository.live_sessions(crawl_session_name(source.id)):
+        if repository.locks.live_sessions(crawl_session_name(source.id)):
             # The crawl child of a worker killed mid-crawl outlives it (its own process
             # session) and still talks to the database: let it finish alone.
             log.info("crawl %s: skipped, the crawl of a dead worker is still running", source.id)
             return {"source": source.id, "status": "skipped"}
         if lock.exclusive:
             # Holding the source's lock, a run still marked `running` is a dead worker's.
-            stale = repository.abandon_running("its worker died before the crawl ended", source.id)
+            stale = repository.runs.abandon_running("its worker died before the crawl ended", source.id)
             if stale:
                 log.warning("crawl %s: marked %d run(s) of a dead worker as failed", source.id, stale)
         outcome = run_crawl_child(config, source, repository)
@@ -129,11 +129,11 @@ def run_crawl_child(config: Config, source: Source, repository: Repository) -> C
                              database_url=database_url.render_as_string(hide_password=False),
                              time_limit=parse_duration(config.settings.daemon.crawl_time_limit))
     if outcome.status == "timeout":
-        if not repository.abandon_running(outcome.error or "timed out", source.id):
-            repository.record_failed_run(source.id, started, outcome.error or "timed out")
+        if not repository.runs.abandon_running(outcome.error or "timed out", source.id):
+            repository.runs.record_failed(source.id, started, outcome.error or "timed out")
     elif outcome.status == "failed" and outcome.returncode not in (0, 1):
-        if not repository.abandon_running(outcome.error or "crawl process died", source.id):
-            repository.record_failed_run(source.id, started, outcome.error or "crawl process died")
+        if not repository.runs.abandon_running(outcome.error or "crawl process died", source.id):
+            repository.runs.record_failed(source.id, started, outcome.error or "crawl process died")
     return outcome
 
 

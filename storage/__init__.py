@@ -1,1 +1,1 @@
-"""raqib storage package."""
+"""raqib's storage: the repository (the one door to the database), its records, migrations."""

@@ -1,4 +1,5 @@
-"""Part of `Repository`: what the crawler has already seen, and conditional-request validators."""
+"""Room `repo.crawl`: the URLs the crawler has seen and what came of them, and the validators
+of conditional GET."""
 
 from __future__ import annotations
 
@@ -7,19 +8,22 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from storage.db import Database
 from storage.models import HttpValidator, SeenUrl, utcnow
-
-SETTLED_OUTCOMES = ("article", "duplicate", "not_article", "gone")
+from storage.records import SETTLED_OUTCOMES, UrlOutcome, Validators
 
 
 class CrawlState:
     """Seen URLs and their outcomes, and the ETag/Last-Modified of discovery URLs."""
 
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
     def settled_urls(self, urls: Iterable[str], max_failed_attempts: int) -> set[str]:
         """The URLs among `urls` that need no new download (stored, duplicate, given up on)."""
         urls = list(set(urls))
         settled: set[str] = set()
-        with self.session() as session:
+        with self._db.session() as session:
             for start in range(0, len(urls), 500):
                 chunk = urls[start:start + 500]
                 rows = session.execute(select(SeenUrl.url, SeenUrl.outcome, SeenUrl.attempts)
@@ -29,11 +33,12 @@ class CrawlState:
         return settled
 
     def is_settled(self, url: str, max_failed_attempts: int) -> bool:
+        """Whether one URL needs no new download."""
         return bool(self.settled_urls([url], max_failed_attempts))
 
     def urls_to_retry(self, source: str, max_failed_attempts: int) -> list[str]:
         """Article URLs of a source whose download failed fewer than the allowed times."""
-        with self.session() as session:
+        with self._db.session() as session:
             return list(session.scalars(
                 select(SeenUrl.url).where(SeenUrl.source == source, SeenUrl.outcome == "failed",
                                           SeenUrl.attempts < max_failed_attempts)))
@@ -44,7 +49,7 @@ class CrawlState:
         now = utcnow()
         for _ in range(3):
             try:
-                with self.session() as session:
+                with self._db.session() as session:
                     row = session.get(SeenUrl, url)
                     if row is None:
                         session.add(SeenUrl(url=url, source=source, outcome=outcome,
@@ -61,12 +66,22 @@ class CrawlState:
             except IntegrityError:
                 continue  # another process recorded the same URL at the same moment: retry
 
-    def validators(self, url: str) -> tuple[str | None, str | None] | None:
-        """The stored (ETag, Last-Modified) of a discovery URL, or None."""
-        with self.session() as session:
-            row = session.get(HttpValidator, url)
-            return (row.etag, row.last_modified) if row else None
+    def seen_urls(self, source: str | None = None) -> list[UrlOutcome]:
+        """Every seen URL (of a source), in URL order."""
+        query = select(SeenUrl).order_by(SeenUrl.url)
+        if source:
+            query = query.where(SeenUrl.source == source)
+        with self._db.session() as session:
+            return [UrlOutcome(row.url, row.source, row.outcome, row.article_id, row.attempts,
+                               row.last_error) for row in session.scalars(query)]
 
-    def save_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:
-        self._upsert(HttpValidator, url=url, etag=etag, last_modified=last_modified,
-                     checked_at=utcnow())
+    def validators(self, url: str) -> Validators | None:
+        """The stored ETag and Last-Modified of a discovery URL, or None."""
+        with self._db.session() as session:
+            row = session.get(HttpValidator, url)
+            return Validators(row.etag, row.last_modified) if row else None
+
+    def save_validators(self, url: str, validators: Validators) -> None:
+        """Keep a discovery URL's ETag and Last-Modified for the next conditional GET."""
+        self._db.upsert(HttpValidator, url=url, etag=validators.etag,
+                        last_modified=validators.last_modified, checked_at=utcnow())

@@ -1,18 +1,20 @@
-"""Engines and migrations: SQLite (WAL) by default, PostgreSQL in production."""
+"""Engines and sessions: SQLite (WAL) by default, PostgreSQL in production."""
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
 
-log = logging.getLogger(__name__)
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+class SchemaError(Exception):
+    """The database's schema is not one this raqib can use (the message says what to do)."""
 
 
 def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10,
@@ -20,9 +22,13 @@ def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10,
     """An engine for a database URL; a SQLite file's directory is created on first use."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        if not parsed.database or parsed.database == ":memory:":
+            # One connection for the whole engine, or every connection gets its own empty database.
+            engine = create_engine(url, poolclass=StaticPool,
+                                   connect_args={"check_same_thread": False})
+        else:
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+            engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     connect_args = {"connect_timeout": max(1, round(connect_timeout))} if "postgresql" in url else {}
@@ -37,6 +43,23 @@ def engine_from_settings(url: str, database: Any) -> Engine:
                        pool_timeout=database.pool_timeout, connect_timeout=database.connect_timeout)
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).expanduser()
+
+
+def display_url(engine_or_url: Engine | str) -> str:
+    """A database URL as it may be shown: without its password; a SQLite file as its full path."""
+    url = engine_or_url.url if isinstance(engine_or_url, Engine) else make_url(engine_or_url)
+    path = sqlite_file(url.render_as_string(hide_password=False))
+    if path is not None:
+        return str(path.resolve())
+    return url.render_as_string(hide_password=True)
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers (raqib items) work while a crawl writes; busy_timeout rides out
@@ -48,21 +71,30 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def alembic_config(engine: Engine) -> AlembicConfig:
-    config = AlembicConfig()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.attributes["engine"] = engine
-    return config
+class Database:
+    """An engine and its transactions: what every room of the repository shares."""
 
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply the Alembic migrations up to `revision`."""
-    command.upgrade(alembic_config(engine), revision)
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
 
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back when it raises."""
+        with self._sessions.begin() as session:
+            yield session
 
-def current_revision(engine: Engine) -> str | None:
-    """The database's migration revision, or None for an empty database."""
-    with engine.connect() as connection:
-        if not inspect(connection).has_table("alembic_version"):
-            return None
-        return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    def upsert(self, model: type, **values: Any) -> None:
+        """Insert a row, or update the row with the same primary key (given among `values`)."""
+        key = tuple(values[column.name] for column in model.__table__.primary_key.columns)
+        with self.session() as session:
+            row = session.get(model, key)
+            if row is None:
+                session.add(model(**values))
+            else:
+                for name, value in values.items():
+                    setattr(row, name, value)

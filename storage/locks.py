@@ -1,4 +1,4 @@
-"""Part of `Repository`: named locks across processes and machines.
+"""Room `repo.locks`: named locks across processes and machines.
 
 PostgreSQL advisory locks, each held on a connection of its own for as long as the holder
 keeps it: the server releases the lock when that connection closes, also when the holding
@@ -13,17 +13,22 @@ import zlib
 
 from sqlalchemy import Connection, text
 
+from storage.db import Database
+
 log = logging.getLogger(__name__)
 
 
 class AdvisoryLocks:
-    """Take, probe and count holders of named advisory locks."""
+    """Take named advisory locks, and count the sessions of an application."""
 
-    def try_advisory_lock(self, name: str) -> AdvisoryLock | None:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def try_lock(self, name: str) -> AdvisoryLock | None:
         """Take the named lock without waiting; None when another connection holds it."""
-        if self.dialect != "postgresql":
+        if self._db.dialect != "postgresql":
             return AdvisoryLock(name, None)
-        connection = self.engine.connect()
+        connection = self._db.engine.connect()
         # Out of the pool: closing it must end the session (and the lock), not park it.
         connection.detach()
         try:
@@ -38,21 +43,11 @@ class AdvisoryLocks:
             return None
         return AdvisoryLock(name, connection)
 
-    def advisory_lock_held(self, name: str) -> bool:
-        """Whether any session holds the named lock now (PostgreSQL; always False on SQLite)."""
-        if self.dialect != "postgresql":
-            return False
-        with self.session() as session:
-            return bool(session.scalar(text(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                "AND classid = :space AND objid = :key AND objsubid = 2"),
-                {"space": _LOCK_SPACE, "key": _lock_key(name) & 0xFFFFFFFF}))
-
     def live_sessions(self, application_name: str) -> int:
         """Open PostgreSQL sessions of this database under an application name (0 on SQLite)."""
-        if self.dialect != "postgresql":
+        if self._db.dialect != "postgresql":
             return 0
-        with self.session() as session:
+        with self._db.session() as session:
             return session.scalar(text(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                 "AND application_name = :name"), {"name": application_name}) or 0

@@ -1,41 +1,38 @@
-"""Part of `Repository`: crawl runs and source health."""
+"""Room `repo.runs`: crawl runs of each source, and the health state the daemon gives a source."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
 
+from storage.db import Database
 from storage.models import Article, CrawlRun, SourceHealth, utcnow
+from storage.records import HealthState, RunRecord, RunSummary
 
 
-@dataclass
-class RunSummary:
-    """One source's crawl history, as `raqib sources list` shows it."""
-
-    source: str
-    last_run_at: datetime | None = None
-    last_status: str | None = None
-    last_new_article_at: datetime | None = None
-    consecutive_failures: int = 0
-    articles: int = 0
-    last_error: str | None = None
-    first_run_at: datetime | None = None
+def _record(run: CrawlRun) -> RunRecord:
+    return RunRecord(run.id, run.source, run.started_at, run.finished_at, run.status,
+                     dict(run.counts or {}), run.error)
 
 
 class CrawlRuns:
-    """Each crawl of a source as a run row, and the health state the daemon gives a source."""
+    """Each crawl of a source as a run row, and the alert state of each source."""
 
-    def start_run(self, source: str) -> int:
-        with self.session() as session:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def start(self, source: str) -> int:
+        """Record a crawl of `source` as running; returns the run's id."""
+        with self._db.session() as session:
             run = CrawlRun(source=source, started_at=utcnow(), status="running", counts={})
             session.add(run)
             session.flush()
             return run.id
 
-    def finish_run(self, run_id: int, status: str, counts: dict, error: str | None = None) -> None:
-        with self.session() as session:
+    def finish(self, run_id: int, status: str, counts: dict, error: str | None = None) -> None:
+        """Record how a running crawl ended (`ok` or `failed`) and its counts."""
+        with self._db.session() as session:
             session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(
                 status=status, counts=counts, error=error, finished_at=utcnow()))
 
@@ -44,26 +41,37 @@ class CrawlRuns:
         query = update(CrawlRun).where(CrawlRun.status == "running")
         if source:
             query = query.where(CrawlRun.source == source)
-        with self.session() as session:
+        with self._db.session() as session:
             result = session.execute(query.values(status="failed", error=reason,
                                                   finished_at=utcnow()))
             return result.rowcount or 0
 
-    def record_failed_run(self, source: str, started_at: datetime, error: str) -> None:
+    def record_failed(self, source: str, started_at: datetime, error: str) -> None:
         """A crawl that died before it could record itself (it never started, or crashed)."""
-        with self.session() as session:
+        with self._db.session() as session:
             session.add(CrawlRun(source=source, started_at=started_at, finished_at=utcnow(),
                                  status="failed", counts={}, error=error))
 
-    def recent_runs(self, source: str, limit: int = 20) -> list[CrawlRun]:
-        with self.session() as session:
-            return list(session.scalars(select(CrawlRun).where(CrawlRun.source == source)
-                                        .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
-                                        .limit(limit)))
+    def record(self, source: str, started_at: datetime, finished_at: datetime | None,
+               status: str, counts: dict | None = None, error: str | None = None) -> int:
+        """A run as given, with its own times (seeding a database: tests, benchmarks); its id."""
+        with self._db.session() as session:
+            run = CrawlRun(source=source, started_at=started_at, finished_at=finished_at,
+                           status=status, counts=counts or {}, error=error)
+            session.add(run)
+            session.flush()
+            return run.id
 
-    def run_summary(self, source: str) -> RunSummary:
+    def recent(self, source: str, limit: int = 20) -> list[RunRecord]:
+        """A source's runs, newest first."""
+        with self._db.session() as session:
+            return [_record(run) for run in session.scalars(
+                select(CrawlRun).where(CrawlRun.source == source)
+                .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc()).limit(limit))]
+
+    def summary(self, source: str) -> RunSummary:
         """Last run, last new article and consecutive failures of a source."""
-        runs = self.recent_runs(source, limit=50)
+        runs = self.recent(source, limit=50)
         summary = RunSummary(source)
         finished = [run for run in runs if run.status != "running"]
         if runs:
@@ -73,7 +81,7 @@ class CrawlRuns:
                 break
             summary.consecutive_failures += 1
             summary.last_error = summary.last_error or run.error
-        with self.session() as session:
+        with self._db.session() as session:
             summary.first_run_at = session.scalar(
                 select(func.min(CrawlRun.started_at)).where(CrawlRun.source == source))
             summary.last_new_article_at = session.scalar(
@@ -82,10 +90,13 @@ class CrawlRuns:
                 select(func.count(Article.id)).where(Article.source == source)) or 0
         return summary
 
-    def health_state(self, source: str) -> SourceHealth | None:
-        with self.session() as session:
-            return session.get(SourceHealth, source)
+    def health_state(self, source: str) -> HealthState | None:
+        """The alert state last recorded for a source (None: never recorded, i.e. ok)."""
+        with self._db.session() as session:
+            row = session.get(SourceHealth, source)
+            return HealthState(row.source, row.state, row.problem, row.changed_at) if row else None
 
     def set_health_state(self, source: str, state: str, problem: str | None) -> None:
-        self._upsert(SourceHealth, source=source, state=state, problem=problem,
-                     changed_at=utcnow())
+        """Record a source's new alert state."""
+        self._db.upsert(SourceHealth, source=source, state=state, problem=problem,
+                        changed_at=utcnow())

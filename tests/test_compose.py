@@ -147,9 +147,9 @@ def test_the_compose_services_run_as_plain_processes(postgres_url, redis_url, tm
                 continue
             started[name] = _service_process(name, service, environment, tmp_path)
             processes.append(started[name])
-        repository = Repository(postgres_url, migrate=False)
+        repository = Repository(postgres_url, check=False)
         expected = {"waha": 4, "sahifa": 3, "gulfdaily": 2}
-        assert wait_for(lambda: {s: repository.count_articles(s) for s in expected} == expected,
+        assert wait_for(lambda: {s: repository.articles.count(s) for s in expected} == expected,
                         timeout=180, interval=1), "\n".join(p.text()[-2000:] for p in processes)
         # The workers' health check, as compose runs it.
         health = services["worker1"]["healthcheck"]["test"][1:]

@@ -7,9 +7,8 @@ import time
 from collections import Counter
 
 import pytest
-from sqlalchemy import select
 
-from storage.models import SeenUrl
+from storage.records import UrlOutcome
 from storage.repository import Repository
 from tests.conftest import _postgres_database, run_cli
 from tests.fixture_web import FAULTY_ARTICLE, fixture_sources, write_config
@@ -41,7 +40,7 @@ def crawled(request, test_web, tmp_path_factory):
     feed_hits = {name: dict(site.hits) for name, site in test_web.sites.items()}
     second = run_cli("crawl", *HEALTHY, config_dir=config_dir)
     items = run_cli("items", "--format", "jsonl", "--limit", "0", config_dir=config_dir)
-    repository = Repository(url)
+    repository = Repository(url, create=False)
     yield {"first": first, "second": second, "items": items, "seconds": first_seconds,
            "hits_first": hits_after_first, "hits_second": _article_hits(test_web),
            "feed_hits": feed_hits, "repository": repository, "config_dir": config_dir,
@@ -93,9 +92,8 @@ def test_faults_are_counted_and_survived(crawled):
     assert crawled["seconds"] < 60
 
 
-def _seen(crawled) -> list[SeenUrl]:
-    with crawled["repository"].session() as session:
-        return list(session.scalars(select(SeenUrl)))
+def _seen(crawled) -> list[UrlOutcome]:
+    return crawled["repository"].crawl.seen_urls()
 
 
 def test_stored_articles_are_clean_and_canonical(crawled):
@@ -142,7 +140,7 @@ def test_second_crawl_is_cheap_and_idempotent(crawled):
     healthy_first = {k: v for k, v in first_hits.items() if k[0] in HEALTHY}
     healthy_second = {k: v for k, v in second_hits.items() if k[0] in HEALTHY}
     assert healthy_first == healthy_second  # not one article downloaded again
-    runs = crawled["repository"].recent_runs("waha")
+    runs = crawled["repository"].runs.recent("waha")
     assert runs[0].counts.get("not_modified", 0) >= 1  # the feed answered 304
 
 
@@ -151,7 +149,7 @@ def test_articles_are_stored_exactly_once(crawled):
     urls = [a["url"] for a in articles]
     assert len(urls) == len(set(urls))
     # 4 agency stories (one also on the copycat site), 3 newspaper, 2 English, 2 from "faulty"
-    assert crawled["repository"].count_articles() == len(articles) == 4 + 3 + 2 + 2
+    assert crawled["repository"].articles.count() == len(articles) == 4 + 3 + 2 + 2
 
 
 def test_a_republished_story_joins_the_cluster_of_the_first_copy(crawled):

@@ -24,8 +24,8 @@ from monitor.demo.sites import (
 )
 from monitor.demo.web import Page, wait_for
 from monitor.health import assess, first_run_delay, transition
-from storage.models import CrawlRun
-from storage.repository import Repository, RunSummary
+from storage.records import RunSummary
+from storage.repository import Repository
 from tests.conftest import ROOT
 from tests.fixture_web import write_config
 
@@ -77,16 +77,15 @@ class FakeCrawls:
 
     def __call__(self, source) -> CrawlOutcome:
         self.calls.append(source.id)
-        run = self.repository.start_run(source.id)
-        self.repository.finish_run(run, self.status, {"new": 0}, None if self.status == "ok" else "HTTP 503")
+        run = self.repository.runs.start(source.id)
+        self.repository.runs.finish(run, self.status, {"new": 0}, None if self.status == "ok" else "HTTP 503")
         return CrawlOutcome(source.id, self.status, {"new": 0})
 
 
 def test_jobs_have_stable_ids_and_a_recent_run_is_not_repeated(daemon_config, database_url):
     repository = Repository(database_url)
-    with repository.session() as session:
-        session.add(CrawlRun(source="spa", started_at=datetime.now(UTC) - timedelta(minutes=20),
-                             finished_at=datetime.now(UTC), status="ok", counts={}))
+    repository.runs.record("spa", started_at=datetime.now(UTC) - timedelta(minutes=20),
+                           finished_at=datetime.now(UTC), status="ok")
     daemon = Daemon(daemon_config, dispatch=FakeCrawls(database_url))
     daemon.start(paused=True)
     try:
@@ -151,7 +150,7 @@ def test_raqib_run_end_to_end(tmp_path):
             stderr=subprocess.PIPE, text=True)
         repository = Repository(f"sqlite:///{tmp_path}/run.db")
         try:
-            assert wait_for(lambda: repository.count_articles("waha") == 4, timeout=60)
+            assert wait_for(lambda: repository.articles.count("waha") == 4, timeout=60)
             fresh = SampleArticle(
                 slug="qatar-egov-meeting", site="waha",
                 title="الدوحة تستضيف الاجتماع السابع والعشرين للجنة الوزارية للحكومة الإلكترونية الخليجية",
@@ -168,7 +167,7 @@ def test_raqib_run_end_to_end(tmp_path):
                           f"<pubDate>Wed, 20 Nov 2024 07:00:00 GMT</pubDate></item><item>", 1)
             site.add("/rss.xml", Page(feed, content_type="application/rss+xml"))
             published = time.monotonic()
-            assert wait_for(lambda: repository.count_articles("waha") == 5, timeout=30)
+            assert wait_for(lambda: repository.articles.count("waha") == 5, timeout=30)
             seen_after = time.monotonic() - published
             assert seen_after < 15
             assert site.hits[fresh.path] == 1
@@ -188,8 +187,7 @@ def test_raqib_run_end_to_end(tmp_path):
         assert "configuration not reloaded, keeping the running one" in err
         assert "source 'waha'" in err.split("configuration not reloaded", 1)[1]
         assert "crawl waha: failed" not in err  # crawls went on with the configuration in force
-        with repository.session() as session:
-            statuses = {run.status for run in session.query(CrawlRun)}
+        statuses = {run.status for run in repository.runs.recent("waha", limit=1000)}
         assert "running" not in statuses  # nothing half-written
         repository.close()
     finally:

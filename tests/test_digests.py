@@ -17,7 +17,8 @@ from monitor.config import Config, ConfigError, load_config
 from monitor.digest_render import count_phrase, highlight_spans, source_label
 from monitor.digests import last_fire_time, run_digests, send_pending
 from monitor.mailer import SmtpSender
-from storage.repository import NewArticle, Repository
+from storage.records import NewArticle
+from storage.repository import Repository
 
 pytest_plugins = ["tests.conftest_smtp"]  # the SMTP server fixtures
 
@@ -112,15 +113,15 @@ def add(repo: Repository, config: Config, source: str, title: str, text: str, *,
         cluster: int | None = None) -> int:
     """Store an article and its matches as the crawler would (with the real rule engine)."""
     url = url or f"https://{source}.example/news/{uuid.uuid4().hex[:8]}"
-    saved = repo.save_article(NewArticle(
+    saved = repo.articles.save(NewArticle(
         source=source, url=url, fetched_url=url, title=title, text=text, language="ar",
         content_fingerprint=hashlib.sha256((title + text + url).encode()).hexdigest(),
         fetched_at=datetime.now(UTC), published_at=published_at))
     matches = config.rule_set().evaluate(title, text, "ar")
     assert matches, f"test article does not match any rule: {title}"
-    repo.save_rule_matches(saved.article_id, [m.to_dict() for m in matches])
+    repo.articles.save_matches(saved.article_id, [m.to_dict() for m in matches])
     if cluster is not None:
-        repo.set_cluster(saved.article_id, cluster, 0.82)
+        repo.signatures.set_cluster(saved.article_id, cluster, 0.82)
     return saved.article_id
 
 
@@ -162,7 +163,7 @@ def test_a_digest_is_a_multipart_arabic_message_with_proper_headers(config, repo
     raw_headers = smtp_server.handler.envelopes[0].content.split(b"\r\n\r\n")[0].decode("ascii")
     assert "Subject: =?utf-8?" in raw_headers  # RFC 2047, not raw UTF-8
     assert to_analyst["From"].addresses[0].addr_spec == "raqib@example.org"
-    outbox = {m.recipient: m for m in repo.outbox_messages()}
+    outbox = {m.recipient: m for m in repo.outbox.messages()}
     assert to_analyst["Message-ID"].strip() == outbox[ANALYST].message_id
     assert to_analyst["Message-ID"].endswith("@example.org>")
     assert abs(parsedate_to_datetime(to_analyst["Date"]) - datetime.now(UTC)) < timedelta(minutes=1)
@@ -309,7 +310,7 @@ def test_each_article_reaches_each_recipient_exactly_once(config, repo, smtp_ser
     assert "ملتقى" in latest["Subject"] or "خبر جديد واحد" in latest["Subject"]
     assert SPA_TITLE not in latest.get_body(("plain",)).get_content()
     for recipient in (ANALYST, EDITOR):
-        assert repo.digest_article_ids("egov", recipient) == sorted([*story, newer])
+        assert repo.outbox.article_ids("egov", recipient) == sorted([*story, newer])
     assert len({m["Message-ID"] for m in smtp_server.messages}) == 4
 
 
@@ -332,7 +333,7 @@ def test_smtp_down_then_up_sends_the_same_message_once(config, repo, stopped_smt
     assert "cannot send through 127.0.0.1" in down[0].error
     still_down = run_digests(config, repo, sender=sender)
     assert [r.status for r in still_down] == ["failed", "failed", "nothing", "nothing"]
-    pending = repo.pending_outbox()
+    pending = repo.outbox.pending()
     assert [(m.attempts, count) for m, count in pending] == [(2, 3), (2, 3)]
     assert all(m.last_error for m, _ in pending)
 
@@ -343,7 +344,7 @@ def test_smtp_down_then_up_sends_the_same_message_once(config, repo, stopped_smt
     assert len(stopped_smtp_server.messages) == 2
     assert run_digests(config, repo, sender=sender)[0].status == "nothing"
     assert len(stopped_smtp_server.messages) == 2
-    assert [m.status for m in repo.outbox_messages()] == ["sent", "sent"]
+    assert [m.status for m in repo.outbox.messages()] == ["sent", "sent"]
 
 
 def test_a_rejected_message_stays_pending_until_the_server_takes_it(config, repo, smtp_server):
@@ -378,7 +379,7 @@ def test_a_crash_between_building_and_sending_loses_nothing(config, repo, smtp_s
 
     with pytest.raises(Crash):
         send_pending(config, repo, CrashingSender())
-    [(message, _)] = repo.pending_outbox()
+    [(message, _)] = repo.outbox.pending()
     assert message.attempts == 0  # rolled back, as a real crash would leave it
 
     reports = run_digests(config, repo, sender=SmtpSender(smtp_server.settings()), only_due=False)
@@ -411,7 +412,7 @@ def test_dry_run_and_preview_change_nothing(config, repo, smtp_server, tmp_path)
     assert [r.preview for r in shown] == [preview, tmp_path / "preview-2.html"]
     assert SPA_TITLE in preview.read_text(encoding="utf-8")
     html_tree(preview.read_text(encoding="utf-8"))
-    assert repo.outbox_messages() == [] and smtp_server.messages == []
+    assert repo.outbox.messages() == [] and smtp_server.messages == []
     # Without a sender, the configured SMTP server (settings.yaml `smtp`) is used.
     configured = Config(config.directory, config.sources, config.rules,
                         config.settings.model_copy(update={"smtp": smtp_server.settings()}))
@@ -504,7 +505,7 @@ def test_postgres_two_senders_at_once_send_a_message_once(config, pg_repo, smtp_
     _together(lambda: send_pending(config, pg_repo, slow), lambda: send_pending(config, pg_repo, slow))
 
     assert len(smtp_server.messages) == 1
-    assert [(m.status, m.attempts) for m in pg_repo.outbox_messages()] == [("sent", 1)]
+    assert [(m.status, m.attempts) for m in pg_repo.outbox.messages()] == [("sent", 1)]
 
 
 @pytest.mark.postgres
@@ -518,7 +519,7 @@ def test_postgres_two_builders_at_once_build_each_article_once(config, pg_repo, 
     built = [r for reports in results for r in reports if r.status == "pending"]
     assert sorted(r.recipient for r in built) == [ANALYST, EDITOR]
     for recipient in (ANALYST, EDITOR):
-        assert pg_repo.digest_article_ids("egov", recipient) == sorted(story)
+        assert pg_repo.outbox.article_ids("egov", recipient) == sorted(story)
     sender = SmtpSender(smtp_server.settings())
     assert [r.status for r in send_pending(config, pg_repo, sender)] == ["sent", "sent"]
     assert [r.status for r in run_digests(config, pg_repo, sender=sender)] == ["nothing", "nothing"]
@@ -552,7 +553,7 @@ def test_cli_digest_send_dry_run_preview_then_send(config, tmp_path, smtp_server
     shown = run_cli("digest", "send", "egov", "--preview", str(preview), config_dir=directory)
     assert shown.returncode == 0, shown.stderr
     assert SPA_TITLE in preview.read_text(encoding="utf-8")
-    assert repository.outbox_messages() == [] and smtp_server.messages == []
+    assert repository.outbox.messages() == [] and smtp_server.messages == []
 
     sent = run_cli("digest", "send", "egov", config_dir=directory)
     assert sent.returncode == 0, sent.stderr

@@ -19,12 +19,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import func, select
 
 from monitor.config import load_config
 from monitor.demo.sites import SITES, SampleArticle, article_page, load_articles, rss_feed
 from monitor.demo.web import LocalWeb, Page, Site, wait_for
-from storage.models import Article, CrawlRun, SeenUrl
+from storage.records import RunRecord, StoredArticle
 from storage.repository import Repository
 from tests.conftest import ROOT
 from tests.fixture_web import FAULTY_ARTICLE, write_config
@@ -195,11 +194,9 @@ def test_three_workers_store_every_article_once_even_when_one_is_killed(
         workers[0] = start_raqib(config_dir, logs[0], "worker", "--concurrency", "1")
 
         def finished() -> bool:
-            with repository.session() as session:
-                ok = session.scalar(select(func.count(func.distinct(CrawlRun.source)))
-                                    .where(CrawlRun.status == "ok"))
-                running = session.scalar(select(func.count()).select_from(CrawlRun)
-                                         .where(CrawlRun.status == "running"))
+            runs = [run for source in sources for run in repository.runs.recent(source["id"])]
+            ok = len({run.source for run in runs if run.status == "ok"})
+            running = sum(run.status == "running" for run in runs)
             return ok == len(sources) and running == 0 and _queue_drained(redis_url)
 
         assert wait_for(finished, timeout=420, interval=1), "\n".join(w.text()[-3000:] for w in workers)
@@ -211,14 +208,14 @@ def test_three_workers_store_every_article_once_even_when_one_is_killed(
                         for log in logs)
         assert any(job in later for job in taken_before_kill), later[-2000:]
 
-        with repository.session() as session:
-            articles = list(session.scalars(select(Article)))
-            outcomes = Counter(session.scalars(select(SeenUrl.outcome)))
-            runs = list(session.scalars(select(CrawlRun).order_by(CrawlRun.started_at)))
+        articles = repository.articles.find(limit=None)
+        outcomes = Counter(seen.outcome for seen in repository.crawl.seen_urls())
+        runs = sorted((run for source in sources for run in repository.runs.recent(source["id"], 1000)),
+                      key=lambda run: run.started_at)
         # Every distinct text exactly once: the ten stories as the agency wrote them, and as
         # edited, under whichever site stored it first.
         assert len(articles) == distinct_texts(SITE_COUNT)
-        by_title: dict[str, list[Article]] = {}
+        by_title: dict[str, list[StoredArticle]] = {}
         for article in articles:
             by_title.setdefault(article.title, []).append(article)
         assert {title: len(group) for title, group in by_title.items()} == \
@@ -226,10 +223,10 @@ def test_three_workers_store_every_article_once_even_when_one_is_killed(
         for title, group in by_title.items():
             assert sum(1 for a in group if a.text.rstrip().endswith(tuple(CLOSING.values()))) == 1
             # The edited copy is a near duplicate: both in one cluster.
-            assert group[0].cluster_id is not None and group[0].cluster_id == group[1].cluster_id, title
+            assert group[0].cluster is not None and group[0].cluster == group[1].cluster, title
         assert outcomes == {"article": len(articles), "duplicate": SITE_COUNT * 6 - len(articles)}
         # Politeness across workers: one site is never crawled by two workers at once ...
-        by_source: dict[str, list[CrawlRun]] = {}
+        by_source: dict[str, list[RunRecord]] = {}
         for run in runs:
             by_source.setdefault(run.source, []).append(run)
         for source, source_runs in by_source.items():
@@ -297,19 +294,19 @@ def test_rabbitmq_worker_crawls_and_skips_a_source_another_worker_holds(postgres
         config = load_config(config_dir)
         queue = CrawlQueue(config)
         queue.app.control.purge()  # jobs an earlier, interrupted run may have left
-        held = repository.try_advisory_lock("crawl:site00")  # "another worker" crawls site00
+        held = repository.locks.try_lock("crawl:site00")  # "another worker" crawls site00
         assert held is not None and held.exclusive
         for source in config.sources:
             queue(source)
         worker = start_raqib(config_dir, tmp_path / "worker.log", "worker")
-        assert wait_for(lambda: repository.count_articles("site01") == 6, 120), worker.text()
+        assert wait_for(lambda: repository.articles.count("site01") == 6, 120), worker.text()
         assert wait_for(lambda: "crawl site00: skipped, another worker is crawling it"
                         in worker.text(), 30), worker.text()
-        assert repository.recent_runs("site00") == []
+        assert repository.runs.recent("site00") == []
         assert web["site00"].hits["/rss.xml"] == 0
         held.release()
         queue(config.source("site00"))
-        assert wait_for(lambda: repository.count_articles("site00") == 6, 120), worker.text()
+        assert wait_for(lambda: repository.articles.count("site00") == 6, 120), worker.text()
         assert worker.stop() == 0
         repository.close()
     finally:
@@ -322,7 +319,7 @@ def test_rabbitmq_worker_crawls_and_skips_a_source_another_worker_holds(postgres
 
 def test_sqlite_locks_are_stand_ins_and_a_worker_needs_a_broker(tmp_path):
     repository = Repository(f"sqlite:///{tmp_path}/raqib.db")
-    first, second = (repository.try_advisory_lock("scheduler") for _ in range(2))
+    first, second = (repository.locks.try_lock("scheduler") for _ in range(2))
     assert first is not None and second is not None  # nothing to hold on SQLite
     assert not first.exclusive and first.alive()
     repository.close()

@@ -19,7 +19,8 @@ from crawler.neardup import (
     story_signature,
 )
 from monitor.config import NearDuplicateSettings
-from storage.repository import NewArticle, Repository
+from storage.records import NewArticle
+from storage.repository import Repository
 
 DATA = Path(__file__).parent / "neardup"
 THRESHOLD = NearDuplicateSettings().threshold
@@ -156,7 +157,7 @@ def repository(database_url: str):
 
 def _store(repo: Repository, key: str, published: datetime | None) -> int:
     article = ARTICLES[key]
-    result = repo.save_article(NewArticle(
+    result = repo.articles.save(NewArticle(
         source=key.rsplit("-", 1)[-1], url=f"https://example.org/{key}",
         fetched_url=f"https://example.org/{key}", title=article["title"], text=article["text"],
         language="ar", content_fingerprint=key, fetched_at=datetime(2025, 3, 1, tzinfo=UTC),
@@ -166,7 +167,7 @@ def _store(repo: Repository, key: str, published: datetime | None) -> int:
 
 
 def test_index_clusters_copies_under_the_first_article(repository: Repository) -> None:
-    index = StoryIndex(repository, threshold=THRESHOLD, window_seconds=WINDOW)
+    index = StoryIndex(repository.signatures, threshold=THRESHOLD, window_seconds=WINDOW)
     day = datetime(2025, 1, 14, 9, tzinfo=UTC)
     order = ["egov23-spa", "egov23-okaz", "egov26-spa", "egov23-alriyadh", "egov23-wam",
              "congrats-mr-spa", "congrats-al-spa", "congrats-al-almadina"]
@@ -182,7 +183,7 @@ def test_index_clusters_copies_under_the_first_article(repository: Repository) -
         assert THRESHOLD <= clusters[key].similarity <= 1.0
     assert clusters["congrats-al-spa"] is None  # the same template, another president
     assert clusters["congrats-al-almadina"].cluster_id == ids["congrats-al-spa"]
-    shown = {view.id: view.cluster for view in repository.articles(limit=None)}
+    shown = {view.id: view.cluster for view in repository.articles.find(limit=None)}
     assert shown[first] == first  # the first article shows its own group once it has copies
     assert shown[ids["egov23-okaz"]] == shown[ids["egov23-wam"]] == first
     assert shown[ids["egov26-spa"]] is None and shown[ids["congrats-mr-spa"]] is None
@@ -196,22 +197,22 @@ def test_two_copies_indexed_at_once_by_two_processes_end_in_one_story(
     day = datetime(2025, 1, 14, 9, tzinfo=UTC)
     first = _store(repository, "egov23-spa", day)
     copy = _store(repository, "egov23-okaz", day + timedelta(hours=1))
-    worker_b = StoryIndex(repository, threshold=THRESHOLD, window_seconds=WINDOW)
+    worker_b = StoryIndex(repository.signatures, threshold=THRESHOLD, window_seconds=WINDOW)
     assert worker_b.add(copy, ARTICLES["egov23-okaz"]["title"], ARTICLES["egov23-okaz"]["text"],
                         day + timedelta(hours=1), day) is None
-    worker_a = StoryIndex(repository, threshold=THRESHOLD, window_seconds=WINDOW)
+    worker_a = StoryIndex(repository.signatures, threshold=THRESHOLD, window_seconds=WINDOW)
     assert worker_a.add(first, ARTICLES["egov23-spa"]["title"], ARTICLES["egov23-spa"]["text"],
                         day, day) is None  # the first copy belongs to no earlier story
-    shown = {view.id: view.cluster for view in repository.articles(limit=None)}
+    shown = {view.id: view.cluster for view in repository.articles.find(limit=None)}
     assert shown[first] == shown[copy] == first
 
 
 def test_index_survives_a_restart_and_respects_the_window(repository: Repository) -> None:
     day = datetime(2025, 1, 14, 9, tzinfo=UTC)
     first = _store(repository, "egov23-spa", day)
-    StoryIndex(repository, threshold=THRESHOLD, window_seconds=WINDOW).add(
+    StoryIndex(repository.signatures, threshold=THRESHOLD, window_seconds=WINDOW).add(
         first, ARTICLES["egov23-spa"]["title"], ARTICLES["egov23-spa"]["text"], day, day)
-    fresh = StoryIndex(repository, threshold=THRESHOLD, window_seconds=WINDOW)  # a new process
+    fresh = StoryIndex(repository.signatures, threshold=THRESHOLD, window_seconds=WINDOW)  # a new process
     late = _store(repository, "egov23-okaz", day + timedelta(seconds=WINDOW + 3600))
     assert fresh.add(late, ARTICLES["egov23-okaz"]["title"], ARTICLES["egov23-okaz"]["text"],
                      day + timedelta(seconds=WINDOW + 3600), day) is None
@@ -223,7 +224,7 @@ def test_index_survives_a_restart_and_respects_the_window(repository: Repository
     again = fresh.add(copy, ARTICLES["egov23-wam"]["title"], ARTICLES["egov23-wam"]["text"],
                       None, day + timedelta(days=1))
     assert again == found
-    sizes = repository.near_duplicate_index_bytes()
+    sizes = repository.signatures.index_bytes()
     assert sizes["article_signatures"] > 0 and sizes["signature_bands"] > 0
 
 
@@ -234,13 +235,13 @@ def test_an_undated_copy_meets_an_old_dated_original_fetched_the_same_week(
     # gives no date at all. Both were fetched today, so the copy must still find the original.
     fetched = datetime(2026, 11, 23, 9, tzinfo=UTC)
     published = datetime(2025, 1, 14, 9, tzinfo=UTC)
-    index = StoryIndex(repository, threshold=THRESHOLD, window_seconds=WINDOW)
+    index = StoryIndex(repository.signatures, threshold=THRESHOLD, window_seconds=WINDOW)
     order = [("egov23-okaz", None), ("egov23-spa", published)]
     if not undated_first:
         order.reverse()
     ids = []
     for offset, (key, date) in enumerate(order):
-        result = repository.save_article(NewArticle(
+        result = repository.articles.save(NewArticle(
             source=key.rsplit("-", 1)[-1], url=f"https://example.org/{key}",
             fetched_url=f"https://example.org/{key}", title=ARTICLES[key]["title"],
             text=ARTICLES[key]["text"], language="ar", content_fingerprint=key,
@@ -250,7 +251,7 @@ def test_an_undated_copy_meets_an_old_dated_original_fetched_the_same_week(
                           date, fetched + timedelta(minutes=offset))
     assert found is not None and found.cluster_id == ids[0]
     # ...but two dated reports a year apart stay different stories, fetched together or not.
-    later = repository.save_article(NewArticle(
+    later = repository.articles.save(NewArticle(
         source="wam", url="https://example.org/egov23-wam-2026", fetched_url="https://example.org/w",
         title=ARTICLES["egov23-wam"]["title"], text=ARTICLES["egov23-wam"]["text"], language="ar",
         content_fingerprint="egov23-wam-2026", fetched_at=fetched,

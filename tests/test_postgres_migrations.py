@@ -13,20 +13,20 @@ from sqlalchemy import text
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from monitor.config import load_config
-from storage import db
+from storage import db, schema
 from storage.models import Base
 from storage.repository import Repository
 from tests.conftest import run_cli
 from tests.fixture_web import write_config
 
-HEAD = ScriptDirectory.from_config(db.alembic_config(None)).get_current_head()
+HEAD = ScriptDirectory.from_config(schema.alembic_config(None)).get_current_head()
 
 
 def _seed_at_0001(url: str) -> None:
     """A database at the first revision with articles, a crawl still running and a rule match."""
     engine = db.make_engine(url)
-    db.upgrade(engine, "0001")
-    assert db.current_revision(engine) == "0001"
+    schema.upgrade(engine, "0001")
+    assert schema.current_revision(engine) == "0001"
     with engine.begin() as connection:
         for number, published in ((1, datetime(2024, 11, 17, 7, 30)), (2, None),
                                   (3, datetime(2024, 11, 12, 6, 0))):
@@ -63,17 +63,17 @@ def test_raqib_db_upgrade_keeps_the_rows_of_an_older_database(database_url, tmp_
     result = run_cli("db", "upgrade", config_dir=config_dir)
     assert result.returncode == 0, result.stderr
     assert f"database at revision {HEAD}" in result.stdout
-    repository = Repository(database_url, migrate=False)
+    repository = Repository(database_url, check=False)
     try:
-        assert db.current_revision(repository.engine) == HEAD
+        assert schema.current_revision(repository.engine) == HEAD
         assert "ix_articles_newest" in _index_names(repository, "articles")
         assert "ix_crawl_runs_status" in _index_names(repository, "crawl_runs")
-        articles = repository.articles(limit=None)
+        articles = repository.articles.find(limit=None)
         # Newest first by publication date, else fetch time (the order the new index serves).
         assert [a.id for a in articles] == [2, 1, 3]
         assert articles[1].rules == ["gcc-egov-committee"]
         assert articles[1].published_at == datetime(2024, 11, 17, 7, 30, tzinfo=UTC)
-        assert repository.abandon_running("test") == 1  # the running crawl survived too
+        assert repository.runs.abandon_running("test") == 1  # the running crawl survived too
     finally:
         repository.close()
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from monitor.config import load_config
-from storage.repository import NewArticle, Repository
+from storage.records import NewArticle
+from storage.repository import Repository
 from tests.conftest import ROOT, CliResult
 from tests.conftest import run_cli as run_without_input
 from tests.fixture_web import write_config
@@ -67,18 +68,18 @@ def setup(tmp_path: Path) -> tuple[Path, Repository]:
     config = write_config(tmp_path / "config", [], url, rules=RULES)
     repository = Repository(url)
     for number, (title, body) in enumerate((COMMITTEE, FOOTBALL, CYBER), 1):
-        saved = repository.save_article(NewArticle(
+        saved = repository.articles.save(NewArticle(
             source="spa", url=f"https://example.sa/news/{number}",
             fetched_url=f"https://example.sa/news/{number}", title=title, text=body,
             language="ar", content_fingerprint=f"fp{number}",
             fetched_at=datetime(2024, 1, number, tzinfo=UTC)))
         matches = load_config(config).rule_set().evaluate(title, body, "ar")
-        repository.save_rule_matches(saved.article_id, [m.to_dict() for m in matches])
+        repository.articles.save_matches(saved.article_id, [m.to_dict() for m in matches])
     return config, repository
 
 
 def stored_rules(repository: Repository) -> dict[str, list[str]]:
-    return {a.title: sorted(a.rules) for a in repository.articles(limit=None)}
+    return {a.title: sorted(a.rules) for a in repository.articles.find(limit=None)}
 
 
 def test_rules_test_explains_every_rule_on_a_file(setup, tmp_path: Path) -> None:
@@ -122,7 +123,7 @@ def test_stored_review_writes_nothing_and_apply_updates_matches(setup) -> None:
     config, repository = setup
     before = stored_rules(repository)
     assert before == {COMMITTEE[0]: ["gcc-egov"], FOOTBALL[0]: ["gulf-football"], CYBER[0]: []}
-    flagged_at = {a.id: a for a in repository.articles(flagged=True, limit=None)}
+    flagged_at = {a.id: a for a in repository.articles.find(flagged=True, limit=None)}
 
     (config / "rules.yaml").write_text(EDITED, encoding="utf-8")
     review = run_cli("rules", "test", "--stored", config_dir=config)
@@ -146,7 +147,7 @@ def test_stored_review_writes_nothing_and_apply_updates_matches(setup) -> None:
     assert record["explanations"]["cyber"]["snippets"][0].startswith("ورشة عمل عن الأمن السيبراني")
     again = run_cli("rules", "apply", config_dir=config)
     assert "0 updated" in again.stdout
-    kept = repository.articles(rule="gcc-egov", limit=None)[0]
+    kept = repository.articles.find(rule="gcc-egov", limit=None)[0]
     assert kept.explanations == flagged_at[kept.id].explanations
 
 

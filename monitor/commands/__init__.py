@@ -38,12 +38,23 @@ def parse_since(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def open_repository(config: Config) -> Repository:
-    """The repository on the configured database (migrated to the newest schema)."""
-    from storage.db import engine_from_settings
+def open_repository(config: Config, *, write: bool) -> Repository:
+    """The repository on the configured database.
+
+    A command that writes gives a new, empty database raqib's schema. One that only reads never
+    creates anything: with no SQLite file yet it reads an empty database in memory and says
+    which file it looked for. An older, newer or foreign schema is a SchemaError (exit 2).
+    """
+    from storage.db import engine_from_settings, sqlite_file
     from storage.repository import Repository
 
-    return Repository(engine_from_settings(config.settings.database_url, config.settings.database))
+    url = config.settings.database_url
+    path = sqlite_file(url)
+    if not write and path is not None and not path.exists():
+        err(f"raqib: no database at {path.resolve()} yet: nothing is stored "
+            "(`raqib crawl` creates it; --db or RAQIB_DATABASE_URL chooses another)")
+        return Repository("sqlite://")
+    return Repository(engine_from_settings(url, config.settings.database), create=write)
 
 
 def err(line: str) -> None:

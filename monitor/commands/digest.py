@@ -36,7 +36,7 @@ def cmd_digest_send(args: argparse.Namespace, config: Config) -> int:
     from monitor.digests import run_digests
 
     looking = args.dry_run or args.preview is not None
-    reports = run_digests(config, open_repository(config), digest_id=args.digest_id,
+    reports = run_digests(config, open_repository(config, write=not looking), digest_id=args.digest_id,
                           only_due=not args.force, dry_run=args.dry_run, preview=args.preview,
                           send=not looking)
     if not reports:

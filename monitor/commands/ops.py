@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from monitor.commands import EXIT_OK, open_repository
+from monitor.commands import EXIT_OK
 from monitor.config import Config
 
 
@@ -36,9 +36,15 @@ def cmd_worker(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace, config: Config) -> int:
-    from storage.db import current_revision
+    from storage import schema
+    from storage.db import display_url, engine_from_settings
 
-    repository = open_repository(config)
-    print(f"database at revision {current_revision(repository.engine)}: "
-          f"{repository.engine.url.render_as_string(hide_password=True)}")
+    engine = engine_from_settings(config.settings.database_url, config.settings.database)
+    try:
+        before = schema.current_revision(engine)
+        revision = schema.upgrade_to_head(engine)
+    finally:
+        engine.dispose()
+    note = "already up to date" if before == revision else f"was {before or 'empty'}"
+    print(f"database at revision {revision} ({note}): {display_url(engine)}")
     return EXIT_OK

@@ -60,7 +60,7 @@ def cmd_rules_test(args: argparse.Namespace, config: Config) -> int:
         if args.file or args.rule or args.language:
             raise UsageError("--stored re-runs every rule over stored articles: it takes no "
                              "FILE, --rule or --language")
-        review = rules_review.review_stored(rules, open_repository(config), since=args.since,
+        review = rules_review.review_stored(rules, open_repository(config, write=False), since=args.since,
                                             source=args.source, limit=args.limit or None)
         print_table(["id", "title", "added", "removed"],
                     [[str(c.article_id), clip(c.title or "(no title)", 60), ",".join(c.added),
@@ -101,7 +101,7 @@ def cmd_rules_test(args: argparse.Namespace, config: Config) -> int:
 def cmd_rules_apply(args: argparse.Namespace, config: Config) -> int:
     from monitor.rules_review import apply_stored
 
-    review = apply_stored(config.rule_set(), open_repository(config), since=args.since)
+    review = apply_stored(config.rule_set(), open_repository(config, write=True), since=args.since)
     refreshed = sum(1 for c in review.changes if not c.added and not c.removed)
     print(f"re-evaluated {review.articles} stored article(s) with {len(config.rules)} rule(s): "
           f"{len(review.changes)} updated ({review.added} match(es) added, {review.removed} "

@@ -39,12 +39,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_sources_list(args: argparse.Namespace, config: Config) -> int:
-    repository = open_repository(config)
+    repository = open_repository(config, write=False)
     rows = []
     for source in config.sources:
         if not source.enabled and not args.all:
             continue
-        summary = repository.run_summary(source.id)
+        summary = repository.runs.summary(source.id)
         schedule = source.schedule.every or source.schedule.cron
         rows.append([source.id, clip(source.name, 32), source.country, source.kind,
                      source.language, "yes" if source.enabled else "no", schedule,

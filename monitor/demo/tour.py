@@ -21,7 +21,8 @@ import yaml
 
 from monitor.config import SHIPPED_CONFIG_DIR, load_config
 from monitor.demo.sites import demo_sources, demo_web, populate
-from storage.repository import ArticleView, Repository
+from storage.records import StoredArticle
+from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class DemoResult:
     crawl_report: str
     crawl_log: str
     articles: int
-    flagged: list[ArticleView] = field(default_factory=list)
+    flagged: list[StoredArticle] = field(default_factory=list)
     rule_names: dict[str, str] = field(default_factory=dict)
     preview: Path | None = None
     digest_subject: str | None = None
@@ -86,8 +87,8 @@ def run_demo(preview: Path, database_url: str | None = None) -> DemoResult:
         config = load_config(config_dir, database_url=database_url)
         repository = Repository(database_url)
         try:
-            articles = repository.count_articles()
-            flagged = repository.articles(flagged=True, limit=None)
+            articles = repository.articles.count()
+            flagged = repository.articles.find(flagged=True, limit=None)
             reports = run_digests(config, repository, digest_id=DEMO_DIGEST, only_due=False,
                                   preview=preview)
         finally:

@@ -1,0 +1,148 @@
+"""Room `repo.articles`: stored articles and the watch rules they matched."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from storage.crawl_state import CrawlState
+from storage.db import Database
+from storage.models import Article, RuleMatchRow, utcnow
+from storage.records import NewArticle, SaveResult, StoredArticle
+
+
+class Articles:
+    """Every article once (by canonical URL and by text), read back with its rule matches."""
+
+    def __init__(self, db: Database, crawl: CrawlState) -> None:
+        self._db = db
+        self._crawl = crawl
+
+    def save(self, new: NewArticle) -> SaveResult:
+        """Store an article once: a known URL or an already stored text is a duplicate.
+
+        Its URLs (canonical and fetched) are recorded as seen with the outcome.
+        """
+        try:
+            with self._db.session() as session:
+                article = Article(
+                    source=new.source, url=new.url, title=new.title, text=new.text,
+                    language=new.language, published_at=new.published_at,
+                    published_raw=new.published_raw, published_method=new.published_method,
+                    fetched_at=new.fetched_at, content_fingerprint=new.content_fingerprint)
+                session.add(article)
+                session.flush()
+                article_id = article.id
+        except IntegrityError:
+            original = self._existing(new.url, new.content_fingerprint)
+            if original is None:  # the winner of a race was rolled back: try once more
+                return self.save(new)
+            for url in {new.url, new.fetched_url}:
+                self._crawl.record_outcome(url, new.source, "duplicate", article_id=original)
+            return SaveResult("duplicate", original, duplicate_of=original)
+        for url in {new.url, new.fetched_url}:
+            self._crawl.record_outcome(url, new.source, "article", article_id=article_id)
+        return SaveResult("new", article_id)
+
+    def _existing(self, url: str, fingerprint: str) -> int | None:
+        with self._db.session() as session:
+            return session.scalar(select(Article.id).where(
+                (Article.url == url) | (Article.content_fingerprint == fingerprint)))
+
+    def save_matches(self, article_id: int, matches: Iterable[dict]) -> None:
+        """Replace an article's rule matches (`rule_id` plus its explanation)."""
+        with self._db.session() as session:
+            session.execute(delete(RuleMatchRow).where(RuleMatchRow.article_id == article_id))
+            for match in matches:
+                session.add(RuleMatchRow(article_id=article_id, rule_id=match["rule_id"],
+                                         explanation=match, matched_at=utcnow()))
+
+    def update_matches(self, article_id: int, matches: Iterable[dict]) -> None:
+        """Bring an article's stored matches to `matches` (each a `rule_id` and its explanation).
+
+        Unlike `save_matches`, a match that stays keeps its `matched_at`: digests go by it,
+        and re-running the rules must not make old news look new.
+        """
+        wanted = {match["rule_id"]: match for match in matches}
+        with self._db.session() as session:
+            rows = {row.rule_id: row for row in session.scalars(
+                select(RuleMatchRow).where(RuleMatchRow.article_id == article_id))}
+            for rule_id, row in rows.items():
+                if rule_id not in wanted:
+                    session.delete(row)
+                elif row.explanation != wanted[rule_id]:
+                    row.explanation = wanted[rule_id]
+            session.add_all(RuleMatchRow(article_id=article_id, rule_id=rule_id, explanation=match,
+                                         matched_at=utcnow())
+                            for rule_id, match in wanted.items() if rule_id not in rows)
+
+    def find(self, *, flagged: bool = False, rule: str | None = None,
+             source: str | None = None, since: datetime | None = None,
+             limit: int | None = 50, ids: Iterable[int] | None = None,
+             stories: Iterable[int] | None = None) -> list[StoredArticle]:
+        """Stored articles, newest first (by publication date, else fetch time).
+
+        `stories` selects every copy of the given stories (the id of a story's first article).
+        """
+        newest = func.coalesce(Article.published_at, Article.fetched_at)
+        query = select(Article).order_by(newest.desc(), Article.id.desc())
+        if flagged or rule:
+            matched = select(RuleMatchRow.article_id)
+            if rule:
+                matched = matched.where(RuleMatchRow.rule_id == rule)
+            query = query.where(Article.id.in_(matched))
+        if source:
+            query = query.where(Article.source == source)
+        if since:
+            query = query.where(newest >= since)
+        if ids is not None:
+            query = query.where(Article.id.in_(list(ids)))
+        if stories is not None:
+            stories = list(stories)
+            query = query.where(Article.id.in_(stories) | Article.cluster_id.in_(stories))
+        if limit:
+            query = query.limit(limit)
+        with self._db.session() as session:
+            rows = list(session.scalars(query))
+            matches: dict[int, dict[str, dict]] = {}
+            if rows:
+                found = session.execute(select(RuleMatchRow.article_id, RuleMatchRow.rule_id,
+                                               RuleMatchRow.explanation)
+                                        .where(RuleMatchRow.article_id.in_([r.id for r in rows])))
+                for article_id, rule_id, explanation in found:
+                    matches.setdefault(article_id, {})[rule_id] = explanation
+        return [StoredArticle(id=r.id, source=r.source, url=r.url, title=r.title, text=r.text,
+                              language=r.language, published_at=r.published_at,
+                              published_raw=r.published_raw, fetched_at=r.fetched_at,
+                              cluster=r.cluster_id, rules=sorted(matches.get(r.id, {})),
+                              explanations=matches.get(r.id, {}))
+                for r in rows]
+
+    def batches(self, *, since: datetime | None = None, source: str | None = None,
+                limit: int | None = None,
+                batch_size: int = 200) -> Iterator[list[StoredArticle]]:
+        """Stored articles, oldest first, in batches (a large archive is never loaded at once)."""
+        newest = func.coalesce(Article.published_at, Article.fetched_at)
+        query = select(Article.id).order_by(Article.id)
+        if since:
+            query = query.where(newest >= since)
+        if source:
+            query = query.where(Article.source == source)
+        if limit:
+            query = query.limit(limit)
+        with self._db.session() as session:
+            ids = list(session.scalars(query))
+        for start in range(0, len(ids), batch_size):
+            batch = self.find(ids=ids[start:start + batch_size], limit=None)
+            yield sorted(batch, key=lambda article: article.id)
+
+    def count(self, source: str | None = None) -> int:
+        """How many articles are stored (of a source)."""
+        query = select(func.count(Article.id))
+        if source:
+            query = query.where(Article.source == source)
+        with self._db.session() as session:
+            return session.scalar(query) or 0

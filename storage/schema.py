@@ -1,0 +1,112 @@
+"""Which migration a database is at, and what raqib may do about it.
+
+Migrations (Alembic) run when asked (`raqib db upgrade`) and by themselves only on a database
+that is still empty — a new SQLite file, or a new empty PostgreSQL database — when a command
+that writes opens it. A database with an older schema is never upgraded behind the user's
+back, and a database with tables but no raqib schema (a server's admin database, someone
+else's application) is never touched: both are a `SchemaError`, one line the CLI prints.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect, text
+
+from storage.db import SchemaError, display_url
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_MIGRATION_LOCK = 727_001  # PostgreSQL advisory lock key: one migrator at a time
+
+
+def alembic_config(engine: Engine | None) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["engine"] = engine
+    return config
+
+
+@lru_cache(maxsize=1)
+def _script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config(None))
+
+
+def head_revision() -> str:
+    """The newest migration this raqib knows."""
+    head = _script().get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The database's migration revision, or None when it has none (empty, or not raqib's)."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
+def is_empty(engine: Engine) -> bool:
+    """Whether the database (its default schema) has no tables at all."""
+    with engine.connect() as connection:
+        return not inspect(connection).get_table_names()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply the migrations up to `revision` (one migrator at a time on PostgreSQL)."""
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), revision)
+        return
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
+        try:
+            command.upgrade(alembic_config(engine), revision)
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
+            connection.commit()
+
+
+def upgrade_to_head(engine: Engine) -> str:
+    """`raqib db upgrade`: apply every migration this raqib has; the revision reached."""
+    revision = current_revision(engine)
+    if revision is not None and revision not in _known_revisions():
+        raise SchemaError(f"database {display_url(engine)} is at schema revision {revision}, "
+                          f"newer than this raqib knows (its newest is {head_revision()}): "
+                          "upgrade raqib")
+    upgrade(engine)
+    return head_revision()
+
+
+def _known_revisions() -> set[str]:
+    return {script.revision for script in _script().walk_revisions()}
+
+
+def check(engine: Engine, *, create: bool) -> None:
+    """Make sure the database has this raqib's schema, or raise SchemaError.
+
+    `create`: an empty database gets the schema (migrated from the first revision). Nothing
+    else is ever changed here.
+    """
+    revision = current_revision(engine)
+    head = head_revision()
+    if revision == head:
+        return
+    where = display_url(engine)
+    if revision is None:
+        if not is_empty(engine):
+            raise SchemaError(f"database {where} has tables but no raqib schema: not raqib's "
+                              "database? (check --db; `raqib db upgrade` adds raqib's tables)")
+        if not create:
+            raise SchemaError(f"database {where} has no raqib schema yet: run `raqib db upgrade` "
+                              "(or a crawl) to create it")
+        upgrade(engine)
+        return
+    if revision not in _known_revisions():
+        raise SchemaError(f"database {where} is at schema revision {revision}, newer than this "
+                          f"raqib knows (its newest is {head}): upgrade raqib")
+    raise SchemaError(f"database {where} is at schema revision {revision}, older than this "
+                      f"raqib ({head}): run `raqib db upgrade`")
