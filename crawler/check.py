@@ -22,15 +22,15 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from crawler.extraction import extract_article
-from crawler.runner import scrapy_settings
-from crawler.spider import (
+from crawler.discovery import (
     MAX_CHILD_SITEMAPS,
     LinkPolicy,
     describe_failure,
     read_listing,
     read_xml,
 )
+from crawler.extraction import extract_article
+from crawler.settings import scrapy_settings
 from monitor.config import Config, Source
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ class SourceCheckSpider(scrapy.Spider):
             if not found.readable:
                 problem = ("not XML" if found.kind is None
                            else f"not a feed or sitemap (<{found.kind}>)")
-            links = [link for link, _ in found.links]
+            links = found.links
             children = [response.urljoin(loc) for loc in found.child_sitemaps]
             children = [url for url in children if self.policy.on_site(url)]
             if children and top:
@@ -254,12 +254,10 @@ def _short_reason(failure: Failure) -> str:
 
 
 def check_settings(config: Config) -> dict[str, Any]:
-    """The crawl's Scrapy settings without storage: no pipelines, no conditional requests."""
+    """The crawl's politeness without its storing components (no pipelines, no conditional GET)."""
     settings = scrapy_settings(config)
     timeout = config.settings.crawl.download_timeout
     settings.update({
-        "ITEM_PIPELINES": {},
-        "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.PrivateAddressMiddleware": 50},
         # A check reports how a source answers now, within a bound: no retries, no slow start.
         "RETRY_ENABLED": False,
         "AUTOTHROTTLE_ENABLED": False,

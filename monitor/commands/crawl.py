@@ -38,7 +38,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_crawl(args: argparse.Namespace, config: Config) -> int:
-    from crawler.runner import COUNTS, run_crawl
+    from crawler.report import COUNTS
+    from crawler.runner import run_crawl
+    from crawler.store import CrawlStore
 
     sources = config.select_sources(args.source_ids)
     if not sources:
@@ -60,7 +62,8 @@ def cmd_crawl(args: argparse.Namespace, config: Config) -> int:
         state = "FAILED: " + (report.error or "") if report.status == "failed" else "ok"
         err(f"[{len(done)}/{total}] {report.source}: {state} in {report.seconds:.1f}s — {line}")
 
-    reports = run_crawl(config, sources, repository, on_finish=finished)
+    store = CrawlStore(repository, max_failed_attempts=config.settings.crawl.max_failed_attempts)
+    reports = run_crawl(config, sources, store, on_finish=finished)
     if args.json:
         print(json.dumps([{"source": r.source, "status": r.status, "error": r.error,
                            **{k: r[k] for k in COUNTS}} for r in reports], ensure_ascii=False))
