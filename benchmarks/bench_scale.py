@@ -25,9 +25,9 @@ import psycopg  # noqa: E402
 import redis  # noqa: E402
 
 from monitor.config import load_config  # noqa: E402
+from monitor.daemon.workers import CrawlQueue  # noqa: E402
 from monitor.demo.sites import article_page, rss_feed  # noqa: E402
 from monitor.demo.web import LocalWeb, Page, Site, wait_for  # noqa: E402
-from monitor.worker import CrawlQueue  # noqa: E402
 from storage.repository import Repository  # noqa: E402
 from tests.conftest import run_cli  # noqa: E402
 from tests.test_distributed import STORIES, _language, broker_config, start_raqib  # noqa: E402

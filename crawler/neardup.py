@@ -40,11 +40,10 @@ class Cluster:
 
     cluster_id: int
     similarity: float
-    matched_article_id: int
 
 
 @dataclass(frozen=True)
-class Story:
+class PreparedArticle:
     """An article prepared for comparison: its body shingles and its checkable facts."""
 
     shingles: frozenset[int]
@@ -89,7 +88,7 @@ class Signature:
         return float(np.count_nonzero(self.values == other.values)) / len(self.values)
 
 
-def prepare(title: str | None, text: str) -> Story:
+def prepare(title: str | None, text: str) -> PreparedArticle:
     """Normalise, strip the dateline, shingle the body and collect its facts (pure)."""
     # "الـ23" tokenizes as "ال" + "23": the bare article would stand between a number and its words.
     body = [token for token in tokenize(text or "") if token.norm != "ال"]
@@ -99,7 +98,7 @@ def prepare(title: str | None, text: str) -> Story:
     shingles = frozenset(
         _hash(" ".join(words[i:i + SHINGLE_WORDS]))
         for i in range(max(0, len(words) - SHINGLE_WORDS + 1)))
-    return Story(shingles, facts)
+    return PreparedArticle(shingles, facts)
 
 
 def story_signature(title: str | None, text: str) -> Signature:
@@ -107,7 +106,7 @@ def story_signature(title: str | None, text: str) -> Signature:
     return signature_of(prepare(title, text))
 
 
-def signature_of(story: Story) -> Signature:
+def signature_of(story: PreparedArticle) -> Signature:
     """MinHash: for each of NUM_PERM random permutations of the 32-bit shingle hashes, the
     smallest permuted value. (Computed here with numpy rather than through datasketch, whose
     import pulls in scipy and costs every crawl process a second at start.)"""
@@ -119,7 +118,7 @@ def signature_of(story: Story) -> Signature:
     return Signature(permuted.min(axis=0).astype(np.uint32))
 
 
-def similarity(a: Story, b: Story) -> float:
+def similarity(a: PreparedArticle, b: PreparedArticle) -> float:
     """Share of the shorter story's shingles found in the other (containment), 0..1.
 
     Containment rather than Jaccard so that a copy that trims the end or adds a paragraph
@@ -135,12 +134,12 @@ def similarity(a: Story, b: Story) -> float:
     return containment * min(1.0, ratio / 0.4) ** 0.5
 
 
-def same_story(a: Story, b: Story, threshold: float = 0.5) -> bool:
+def same_story(a: PreparedArticle, b: PreparedArticle, threshold: float = 0.5) -> bool:
     """Whether two prepared articles are copies of one story (pure, exact)."""
     return verify(a, b, threshold) is not None
 
 
-def verify(a: Story, b: Story, threshold: float) -> float | None:
+def verify(a: PreparedArticle, b: PreparedArticle, threshold: float) -> float | None:
     """The similarity of two copies of one story, or None when they are not one story."""
     if not (a.indexable and b.indexable):
         return None
@@ -199,7 +198,7 @@ class StoryIndex:
                 if cluster_id is None:  # it has not found its story (yet): it joins this one
                     later.append((candidate_id, score))
                 continue
-            found = Cluster(cluster_id or candidate_id, score, candidate_id)
+            found = Cluster(cluster_id or candidate_id, score)
             if best is None or (score, -found.cluster_id) > (best.similarity, -best.cluster_id):
                 best = found
         if best is not None:

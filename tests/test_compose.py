@@ -153,7 +153,7 @@ def test_the_compose_services_run_as_plain_processes(postgres_url, redis_url, tm
                         timeout=180, interval=1), "\n".join(p.text()[-2000:] for p in processes)
         # The workers' health check, as compose runs it.
         health = services["worker1"]["healthcheck"]["test"][1:]
-        assert health[:3] == ["python", "-m", "monitor.worker"]
+        assert health[:3] == ["python", "-m", "monitor.daemon.workers"]
         ping = subprocess.run([sys.executable, *health[1:]], cwd=ROOT, timeout=60,
                               env={**os.environ, "PYTHONPATH": str(ROOT),
                                    **{**services["worker1"]["environment"],

@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import yaml
 
-from monitor.config import HealthSettings, Schedule
-from monitor.crawljob import CrawlOutcome
+from monitor.config import HealthSettings
 from monitor.daemon import Daemon
+from monitor.daemon.crawls import CrawlOutcome
+from monitor.daemon.health import assess, transition
 from monitor.demo.sites import (
     SampleArticle,
     article_page,
@@ -23,21 +24,12 @@ from monitor.demo.sites import (
     populate,
 )
 from monitor.demo.web import Page, wait_for
-from monitor.health import assess, first_run_delay, transition
 from storage.records import RunSummary
 from storage.repository import Repository
 from tests.conftest import ROOT
 from tests.fixture_web import write_config
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-
-def test_first_run_after_restart_waits_out_the_interval():
-    every_15m = Schedule(every="15m")
-    assert first_run_delay(every_15m, None, NOW) == 0
-    assert first_run_delay(every_15m, NOW - timedelta(minutes=5), NOW) == 600
-    assert first_run_delay(every_15m, NOW - timedelta(hours=3), NOW) == 0  # one run, not a storm
-    assert first_run_delay(Schedule(cron="*/15 * * * *"), NOW, NOW) == 0
 
 
 def test_health_states():

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from monitor.config import Config, ConfigError, load_config
-from monitor.digest_render import count_phrase, highlight_spans, source_label
-from monitor.digests import last_fire_time, run_digests, send_pending
-from monitor.mailer import SmtpSender
+from monitor.digest.render import count_phrase, highlight_spans, source_label
+from monitor.digest.run import run_digests, send_pending
+from monitor.digest.send import SmtpSender
+from monitor.schedule import last_fire_time
 from storage.records import NewArticle
 from storage.repository import Repository
 
@@ -422,18 +423,6 @@ def test_dry_run_and_preview_change_nothing(config, repo, smtp_server, tmp_path)
 def test_an_unknown_digest_id_is_a_config_error(config, repo):
     with pytest.raises(ConfigError, match="no digest 'nope' \\(known: egov, morning"):
         run_digests(config, repo, digest_id="nope")
-
-
-def test_last_fire_time_of_cron_schedules():
-    riyadh_7am_utc = datetime(2025, 5, 18, 4, 0, tzinfo=UTC)
-    assert last_fire_time("0 7 * * *", "Asia/Riyadh", riyadh_7am_utc) == riyadh_7am_utc
-    assert last_fire_time("0 7 * * *", "Asia/Riyadh", riyadh_7am_utc - timedelta(seconds=1)) \
-        == riyadh_7am_utc - timedelta(days=1)
-    assert last_fire_time("*/15 * * * *", "Asia/Riyadh",
-                          datetime(2025, 5, 18, 10, 7, tzinfo=UTC)) \
-        == datetime(2025, 5, 18, 10, 0, tzinfo=UTC)
-    assert last_fire_time("0 7 1 * *", "Asia/Riyadh", riyadh_7am_utc) \
-        == datetime(2025, 5, 1, 4, 0, tzinfo=UTC)
 
 
 def test_a_cron_digest_is_due_once_per_fire(config, repo, smtp_server):

@@ -179,7 +179,7 @@ def test_three_workers_store_every_article_once_even_when_one_is_killed(
         repository = Repository(postgres_url)  # migrates once, before the workers race
         logs = [tmp_path / f"worker{n}.log" for n in range(3)]
         workers = [start_raqib(config_dir, log, "worker", "--concurrency", "1") for log in logs]
-        from monitor.worker import CrawlQueue
+        from monitor.daemon.workers import CrawlQueue
 
         config = load_config(config_dir)
         queue = CrawlQueue(config)
@@ -289,7 +289,7 @@ def test_rabbitmq_worker_crawls_and_skips_a_source_another_worker_holds(postgres
     try:
         config_dir = broker_config(tmp_path / "config", sources, postgres_url, RABBITMQ_URL)
         repository = Repository(postgres_url)
-        from monitor.worker import CrawlQueue
+        from monitor.daemon.workers import CrawlQueue
 
         config = load_config(config_dir)
         queue = CrawlQueue(config)

@@ -1,4 +1,4 @@
-"""monitor.mailer against a real SMTP server on 127.0.0.1."""
+"""monitor.digest.send against a real SMTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from monitor.mailer import MailError, SmtpSender, compose, new_message_id, send_alert, sender_domain
+from monitor.digest.send import (
+    MailError,
+    SmtpSender,
+    compose,
+    new_message_id,
+    send_alert,
+    sender_domain,
+)
 
 pytest_plugins = ["tests.conftest_smtp"]  # the SMTP server fixtures
 

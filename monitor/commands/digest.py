@@ -33,7 +33,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_digest_send(args: argparse.Namespace, config: Config) -> int:
-    from monitor.digests import run_digests
+    from monitor.digest.run import run_digests
 
     looking = args.dry_run or args.preview is not None
     reports = run_digests(config, open_repository(config, write=not looking), digest_id=args.digest_id,

@@ -28,7 +28,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_worker(args: argparse.Namespace, config: Config) -> int:
-    from monitor.worker import run_worker
+    from monitor.daemon.workers import run_worker
 
     if args.verbose == 0:  # a worker's log says which crawl it took and how it ended
         logging.getLogger("monitor").setLevel(logging.INFO)

@@ -74,7 +74,7 @@ def write_demo_config(directory: Path, sources: list[dict], database_url: str) -
 
 def run_demo(preview: Path, database_url: str | None = None) -> DemoResult:
     """Serve the sample web, crawl it, and collect the flagged articles and a digest preview."""
-    from monitor.digests import run_digests
+    from monitor.digest.run import run_digests
 
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="raqib-demo-") as scratch:

@@ -2,7 +2,7 @@
 
 `raqib run` with a `broker_url` enqueues one `raqib.crawl_source` job per source due (see
 `CrawlQueue`); any worker takes it and runs the crawl as a child process, exactly as the daemon
-does on one machine (monitor.crawljob). Jobs are acknowledged late, so a worker that dies
+does on one machine (monitor.daemon.crawls). Jobs are acknowledged late, so a worker that dies
 mid-crawl leaves its job to run again elsewhere; a PostgreSQL advisory lock per source keeps two
 workers from crawling one site at once, and the database's unique constraints keep every
 article once however the jobs race.
@@ -15,13 +15,11 @@ import os
 import socket
 import sys
 import time
-from datetime import UTC, datetime
 
 from celery import Celery
-from sqlalchemy.engine import make_url
 
 from monitor.config import Config, ConfigError, Source, load_config, parse_duration
-from monitor.crawljob import CrawlOutcome, crawl_in_child
+from monitor.daemon.crawls import crawl_session_name, run_crawl_child
 from storage.db import engine_from_settings
 from storage.repository import Repository
 
@@ -112,34 +110,9 @@ def crawl_source(source_id: str) -> dict:
     return {"source": source.id, "status": outcome.status, **outcome.counts}
 
 
-def crawl_session_name(source_id: str) -> str:
-    """The PostgreSQL application_name of a source's crawl child (at most 63 characters)."""
-    return f"raqib-crawl:{source_id}"[:63]
-
-
-def run_crawl_child(config: Config, source: Source, repository: Repository) -> CrawlOutcome:
-    """The crawl child of one job, and the run record a killed or crashed child could not write."""
-    started = datetime.now(UTC)
-    database_url = make_url(config.settings.database_url)
-    if database_url.get_backend_name() == "postgresql":
-        # Named, so that a later job can see this crawl still running after its worker died.
-        database_url = database_url.update_query_dict(
-            {"application_name": crawl_session_name(source.id)})
-    outcome = crawl_in_child(source.id, config_dir=config.directory,
-                             database_url=database_url.render_as_string(hide_password=False),
-                             time_limit=parse_duration(config.settings.daemon.crawl_time_limit))
-    if outcome.status == "timeout":
-        if not repository.runs.abandon_running(outcome.error or "timed out", source.id):
-            repository.runs.record_failed(source.id, started, outcome.error or "timed out")
-    elif outcome.status == "failed" and outcome.returncode not in (0, 1):
-        if not repository.runs.abandon_running(outcome.error or "crawl process died", source.id):
-            repository.runs.record_failed(source.id, started, outcome.error or "crawl process died")
-    return outcome
-
-
 def _send_immediate_digests(config: Config, repository: Repository) -> None:
     # Building a digest is exactly once in the database, so workers racing here send it once.
-    from monitor.digests import run_digests
+    from monitor.digest.run import run_digests
 
     for digest in config.settings.digests:
         if digest.schedule != "immediate":
@@ -195,7 +168,7 @@ def ping(config: Config, timeout: float = 5.0) -> bool:
     return False
 
 
-if __name__ == "__main__":  # python -m monitor.worker ping
+if __name__ == "__main__":  # python -m monitor.daemon.workers ping
     if sys.argv[1:] != ["ping"]:
-        sys.exit("usage: python -m monitor.worker ping")
+        sys.exit("usage: python -m monitor.daemon.workers ping")
     sys.exit(0 if ping(load_config()) else 1)

@@ -3,7 +3,8 @@
 A Twisted reactor cannot be restarted in a process, and a long-lived process that crawls
 for months must not accumulate what a crawl leaves behind. So the daemon and the workers run
 each crawl as a fresh `raqib crawl SOURCE --json` child: its memory is returned to the system
-when it exits, and a crawl that hangs is killed without touching the others.
+when it exits, and a crawl that hangs is killed without touching the others. A child that was
+killed or died cannot finish its own run record: `run_crawl_child` does it for it.
 """
 
 from __future__ import annotations
@@ -11,12 +12,20 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from monitor.config import Config, Source, parse_duration
+from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
@@ -104,3 +113,64 @@ def _outcome(source_id: str, returncode: int, stdout: str, stderr: str) -> Crawl
     counts = {key: value for key, value in report.items()
               if key not in ("source", "status", "error")}
     return CrawlOutcome(source_id, report["status"], counts, report.get("error"), returncode)
+
+
+class ConfigSnapshot:
+    """A private copy of the configuration files the daemon validated, for its crawl children.
+
+    Children read their configuration from files; reading the live directory would let an edit
+    that the daemon has not accepted (or has refused on SIGHUP) reach the next crawl.
+    """
+
+    FILES = ("sources.yaml", "rules.yaml", "settings.yaml")
+
+    def __init__(self, config: Config) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="raqib-config-"))
+        self.take(config)
+
+    def take(self, config: Config) -> None:
+        for name in self.FILES:
+            source = config.directory / name
+            if source.exists():
+                # Write then rename: a crawl starting meanwhile reads the old file or the new one.
+                partial = self.directory / f".{name}.partial"
+                shutil.copyfile(source, partial)
+                partial.replace(self.directory / name)
+            else:
+                (self.directory / name).unlink(missing_ok=True)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def crawl_session_name(source_id: str) -> str:
+    """The PostgreSQL application_name of a source's crawl child (at most 63 characters)."""
+    return f"raqib-crawl:{source_id}"[:63]
+
+
+def run_crawl_child(config: Config, source: Source, repository: Repository, *,
+                    config_dir: Path | None = None,
+                    children: CrawlChildren | None = None) -> CrawlOutcome:
+    """The crawl of one source in a child process, and the run record a killed or crashed
+    child could not write. `config_dir`: where the child reads its configuration (default:
+    the configuration's own directory)."""
+    started = datetime.now(UTC)
+    database_url = make_url(config.settings.database_url)
+    if database_url.get_backend_name() == "postgresql":
+        # Named, so that a later job can see this crawl still running after its worker died.
+        database_url = database_url.update_query_dict(
+            {"application_name": crawl_session_name(source.id)})
+    outcome = crawl_in_child(source.id, config_dir=config_dir or config.directory,
+                             database_url=database_url.render_as_string(hide_password=False),
+                             time_limit=parse_duration(config.settings.daemon.crawl_time_limit),
+                             children=children)
+    if outcome.status == "timeout":
+        reason = outcome.error or "timed out"
+    elif outcome.status == "failed" and outcome.returncode not in (0, 1):
+        reason = outcome.error or "crawl process died"
+    else:
+        return outcome
+    # The child's own run record still says `running`, or it never wrote one.
+    if not repository.runs.abandon_running(reason, source.id):
+        repository.runs.record_failed(source.id, started, reason)
+    return outcome

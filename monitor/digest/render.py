@@ -29,7 +29,7 @@ from monitor.rules import (
     QuerySyntaxError,
     compile_query,
 )
-from monitor.stories import Story, group_copies
+from monitor.stories import Story
 from storage.records import StoredArticle
 
 SNIPPET_FALLBACK_CHARS = 240  # body excerpt when a match left no snippet (e.g. title-only rules)
@@ -80,25 +80,6 @@ class RenderedDigest:
     text: str
     stories: int
     articles: int
-
-
-def group_stories(articles: Iterable[StoredArticle], rule_ids: list[str]) -> dict[str, list[Story]]:
-    """Articles as stories under the first of `rule_ids` their lead matched, newest first.
-
-    Near duplicates share `cluster` (the id of the story's first-stored article); the
-    lowest id present leads, so the original report is linked first.
-    """
-    groups: dict[str, list[Story]] = {rule_id: [] for rule_id in rule_ids}
-    for copies in group_copies(articles):
-        rule_id = next((r for r in rule_ids if any(r in a.rules for a in copies)), None)
-        if rule_id is None:
-            continue
-        lead = next(a for a in copies if rule_id in a.rules)
-        groups[rule_id].append(Story(lead, [a for a in copies if a is not lead]))
-    for stories in groups.values():
-        stories.sort(key=lambda s: (s.lead.published_at or s.lead.fetched_at, s.lead.id),
-                     reverse=True)
-    return {rule_id: stories for rule_id, stories in groups.items() if stories}
 
 
 def count_phrase(count: int, language: str) -> str:

@@ -1,16 +1,18 @@
-"""`raqib run`: the APScheduler daemon that crawls each source on its schedule.
+"""`raqib run`: the APScheduler daemon. This module only wires the jobs; what they do is elsewhere.
 
-The daemon only schedules. A crawl is a child process (monitor.crawljob) or, with a broker,
-a Celery task; digests are monitor.digests; source health is monitor.health.
+    crawl:<source>  monitor.daemon.crawls: a child process per crawl (or, with a broker,
+                    monitor.daemon.workers enqueues it for a `raqib worker`)
+    digest:<id>     monitor.digest.run
+    health          monitor.daemon.health
+    when            monitor.schedule (triggers, first crawl after a restart)
+    who             monitor.daemon.leadership (one scheduling daemon at a time)
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import shutil
 import signal
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -26,57 +28,18 @@ from apscheduler.events import (
 )
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor.config import Config, ConfigError, Schedule, Source, load_config, parse_duration
-from monitor.crawljob import CrawlChildren, CrawlOutcome, crawl_in_child
-from monitor.health import assess, first_run_delay, transition
+from monitor.config import Config, ConfigError, Source, load_config, parse_duration
+from monitor.daemon.crawls import ConfigSnapshot, CrawlChildren, CrawlOutcome, run_crawl_child
+from monitor.daemon.health import HealthChange, check_health
+from monitor.daemon.leadership import Leadership
+from monitor.schedule import first_run_delay, trigger_for
 from storage.db import engine_from_settings
-from storage.locks import AdvisoryLock
 from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
-SCHEDULER_LOCK = "scheduler"  # the PostgreSQL advisory lock of the one active `raqib run`
-STANDBY_POLL = 2.0  # seconds between a standby daemon's attempts to take over
-
 Dispatch = Callable[[Source], CrawlOutcome | None]
-
-
-class ConfigSnapshot:
-    """A private copy of the configuration files the daemon validated, for its crawl children.
-
-    Children read their configuration from files; reading the live directory would let an edit
-    that the daemon has not accepted (or has refused on SIGHUP) reach the next crawl.
-    """
-
-    FILES = ("sources.yaml", "rules.yaml", "settings.yaml")
-
-    def __init__(self, config: Config) -> None:
-        self.directory = Path(tempfile.mkdtemp(prefix="raqib-config-"))
-        self.take(config)
-
-    def take(self, config: Config) -> None:
-        for name in self.FILES:
-            source = config.directory / name
-            if source.exists():
-                # Write then rename: a crawl starting meanwhile reads the old file or the new one.
-                partial = self.directory / f".{name}.partial"
-                shutil.copyfile(source, partial)
-                partial.replace(self.directory / name)
-            else:
-                (self.directory / name).unlink(missing_ok=True)
-
-    def remove(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
-
-
-def trigger_for(schedule: Schedule, timezone: str, jitter: float):
-    """The APScheduler trigger of a schedule (`every` or five-field `cron`)."""
-    if schedule.seconds is not None:
-        return IntervalTrigger(seconds=schedule.seconds, jitter=jitter or None, timezone="UTC")
-    return CronTrigger.from_crontab(schedule.cron, timezone=timezone)
 
 
 class Daemon:
@@ -87,18 +50,18 @@ class Daemon:
         self.config_dir = config_dir
         self.database_url = database_url
         self.config: Config = load_config(config_dir, database_url=database_url)
-        self.snapshot = ConfigSnapshot(self.config)
         self.repository = Repository(engine_from_settings(self.config.settings.database_url,
                                                           self.config.settings.database))
+        self.snapshot = ConfigSnapshot(self.config)
         self.children = CrawlChildren()
         # With a broker the crawls, and their run records, belong to the workers.
         self.distributed = dispatch is None and bool(self.config.settings.broker_url)
         if self.distributed:
-            from monitor.worker import CrawlQueue
+            from monitor.daemon.workers import CrawlQueue
 
             dispatch = CrawlQueue(self.config)
         self.dispatch = dispatch or self._crawl_locally
-        self.scheduler_lock: AdvisoryLock | None = None
+        self.leadership = Leadership(self.repository)
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(self.config.settings.daemon.max_parallel_crawls),
                        "light": ThreadPoolExecutor(2)},
@@ -151,33 +114,23 @@ class Daemon:
                                    replace_existing=True)
 
     def crawl_source(self, source_id: str) -> CrawlOutcome | None:
-        """One scheduled crawl of a source; its failure never reaches the scheduler."""
-        source = self.config.source(source_id)
-        started = datetime.now(UTC)
-        outcome = self.dispatch(source)
+        """Job `crawl:<source>`: one crawl of a source; its failure never reaches the scheduler."""
+        outcome = self.dispatch(self.config.source(source_id))
         if outcome is None:  # enqueued for a worker
             return None
-        if outcome.status == "timeout":
-            # The child was killed: its own run record still says `running`.
-            if not self.repository.runs.abandon_running(outcome.error or "timed out", source.id):
-                self.repository.runs.record_failed(source.id, started, outcome.error or "timed out")
-        elif outcome.status == "failed" and outcome.returncode not in (0, 1):
-            self.repository.runs.abandon_running(outcome.error or "crawl process died", source.id)
-        log.info("crawl %s: %s %s", source.id, outcome.status,
+        log.info("crawl %s: %s %s", source_id, outcome.status,
                  {k: v for k, v in outcome.counts.items() if k in ("fetched", "new", "failed")})
         if outcome.counts.get("flagged"):
             self.send_digests(immediate_only=True)
         return outcome
 
     def _crawl_locally(self, source: Source) -> CrawlOutcome:
-        limit = parse_duration(self.config.settings.daemon.crawl_time_limit)
-        return crawl_in_child(source.id, config_dir=self.snapshot.directory,
-                              database_url=self.config.settings.database_url, time_limit=limit,
-                              children=self.children)
+        return run_crawl_child(self.config, source, self.repository,
+                               config_dir=self.snapshot.directory, children=self.children)
 
     def send_digests(self, digest_id: str | None = None, immediate_only: bool = False) -> None:
-        """Build and send the due digests (one digest, or every `immediate` one)."""
-        from monitor.digests import run_digests
+        """Job `digest:<id>`: build and send the due digests (one, or every `immediate` one)."""
+        from monitor.digest.run import run_digests
 
         for digest in self.config.settings.digests:
             if digest_id and digest.id != digest_id:
@@ -190,36 +143,9 @@ class Daemon:
             except Exception:
                 log.exception("digest %s failed; it stays pending for the next attempt", digest.id)
 
-    def check_health(self, now: datetime | None = None) -> list:
-        """Alert the operators once when a source fails or goes quiet, and when it recovers."""
-        now = now or datetime.now(UTC)
-        changes = []
-        for source in self.config.sources:
-            if not source.enabled:
-                continue
-            summary = self.repository.runs.summary(source.id)
-            state, problem = assess(summary, self.config.settings.health, now)
-            previous = self.repository.runs.health_state(source.id)
-            change = transition(source.id, previous.state if previous else None, state, problem)
-            if change is None:
-                continue
-            self.repository.runs.set_health_state(source.id, state, problem)
-            (log.info if change.is_recovery else log.warning)("%s", change.subject(source.name))
-            self._tell_operators(change, source)
-            changes.append(change)
-        return changes
-
-    def _tell_operators(self, change, source: Source) -> None:
-        operators = self.config.settings.health.operators
-        if not operators:
-            return
-        from monitor.mailer import MailError, send_alert
-
-        try:
-            send_alert(self.config.settings.smtp, operators, change.subject(source.name),
-                       change.text(source.name))
-        except MailError as exc:
-            log.error("could not e-mail the health alert for %s: %s", source.id, exc)
+    def check_health(self, now: datetime | None = None) -> list[HealthChange]:
+        """Job `health`: alert the operators of sources that fail, go quiet, or recover."""
+        return check_health(self.config, self.repository, now or datetime.now(UTC))
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
@@ -272,7 +198,7 @@ class Daemon:
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
         signal.signal(signal.SIGHUP, self.request_reload)
-        if not self._become_scheduler():
+        if not self.leadership.take(self._stop):
             self.repository.close()
             self.snapshot.remove()
             return 0  # stopped while standing by
@@ -285,7 +211,7 @@ class Daemon:
                 self.reload()
             if time.monotonic() - checked > 5:
                 checked = time.monotonic()
-                if not self.scheduler_lock.alive():
+                if not self.leadership.held():
                     # A standby may already have taken over: stop rather than schedule twice.
                     log.error("lost the database connection that holds the scheduler lock; "
                               "stopping (restart me to stand by again)")
@@ -293,19 +219,6 @@ class Daemon:
                     break
         self.shutdown()
         return status
-
-    def _become_scheduler(self) -> bool:
-        """Take the scheduler lock, standing by while another daemon holds it (PostgreSQL)."""
-        self.scheduler_lock = self.repository.locks.try_lock(SCHEDULER_LOCK)
-        if self.scheduler_lock is None:
-            log.info("standby: another raqib run holds the scheduler lock; taking over when it stops")
-        while self.scheduler_lock is None:
-            if self._stop.wait(STANDBY_POLL):
-                return False
-            self.scheduler_lock = self.repository.locks.try_lock(SCHEDULER_LOCK)
-            if self.scheduler_lock is not None:
-                log.info("took over the scheduler lock: this daemon schedules now")
-        return True
 
     def shutdown(self) -> None:
         """Stop scheduling, give running crawls the grace period, then stop them."""
@@ -322,8 +235,7 @@ class Daemon:
         self.scheduler.shutdown(wait=True)
         if not self.distributed:
             self.repository.runs.abandon_running("stopped with the daemon before it finished")
-        if self.scheduler_lock is not None:
-            self.scheduler_lock.release()
+        self.leadership.release()
         self.repository.close()
         self.snapshot.remove()
         log.info("raqib daemon stopped")

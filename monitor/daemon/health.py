@@ -1,15 +1,20 @@
 """Source health: when a source counts as failing or quiet, and when that is news.
 
-Pure functions of a source's run history and the time, so they are tested without a clock.
+`assess` and `transition` are pure functions of a source's run history and the time, tested
+without a clock; `check_health` is the daemon's health job built on them.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from monitor.config import HealthSettings, Schedule, parse_duration
+from monitor.config import Config, HealthSettings, Source, parse_duration
 from storage.records import RunSummary
+from storage.repository import Repository
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -63,13 +68,33 @@ def transition(source: str, previous: str | None, state: str,
     return HealthChange(source, previous, state, problem)
 
 
-def first_run_delay(schedule: Schedule, last_started: datetime | None, now: datetime) -> float:
-    """Seconds until a source's first crawl after a (re)start of the daemon.
 
-    An interval source crawled recently waits out the rest of its interval, so that restarting
-    the daemon neither crawls everything at once nor crawls a source twice in one interval.
-    Cron schedules keep their own times (0 here means: let the trigger decide).
-    """
-    if schedule.seconds is None or last_started is None:
-        return 0.0
-    return max(0.0, (last_started - now).total_seconds() + schedule.seconds)
+def check_health(config: Config, repository: Repository, now: datetime) -> list[HealthChange]:
+    """Alert the operators once when a source fails or goes quiet, and when it recovers."""
+    changes = []
+    for source in config.sources:
+        if not source.enabled:
+            continue
+        state, problem = assess(repository.runs.summary(source.id), config.settings.health, now)
+        previous = repository.runs.health_state(source.id)
+        change = transition(source.id, previous.state if previous else None, state, problem)
+        if change is None:
+            continue
+        repository.runs.set_health_state(source.id, state, problem)
+        (log.info if change.is_recovery else log.warning)("%s", change.subject(source.name))
+        _tell_operators(config, change, source)
+        changes.append(change)
+    return changes
+
+
+def _tell_operators(config: Config, change: HealthChange, source: Source) -> None:
+    operators = config.settings.health.operators
+    if not operators:
+        return
+    from monitor.digest.send import MailError, send_alert
+
+    try:
+        send_alert(config.settings.smtp, operators, change.subject(source.name),
+                   change.text(source.name))
+    except MailError as exc:
+        log.error("could not e-mail the health alert for %s: %s", source.id, exc)

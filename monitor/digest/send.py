@@ -1,7 +1,9 @@
-"""Sending e-mail through the configured SMTP server (plain, STARTTLS or SSL).
+"""Sending: an outbox message delivered once, and e-mail through the SMTP server.
 
-Only delivery lives here: what a digest says is built by `monitor.digests`, and whether a
-message still has to go out is recorded in the outbox by the repository.
+A message is marked sent only once the SMTP server (plain, STARTTLS or SSL) accepted it; a
+refusal or an unreachable server leaves it pending in the outbox for the next run. What a
+digest says is `monitor.digest.render`'s; which messages exist is `monitor.digest.run`'s.
+Operators' alerts (`send_alert`) go out through the same server.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from email.utils import format_datetime, getaddresses
 from typing import Protocol
 
 from monitor.config import SmtpSettings
+from storage.records import OutboxEntry
+from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
@@ -151,5 +155,27 @@ def send_alert(settings: SmtpSettings, recipients: list[str], subject: str, text
     SmtpSender(settings).send(message)
 
 
-__all__ = ["MailError", "Sender", "SmtpSender", "compose", "new_message_id",
+def deliver(repository: Repository, sender: Sender, entry: OutboxEntry, *, from_header: str,
+            language: str | None = None) -> tuple[str, str | None]:
+    """Send one pending outbox message and record it: ('sent' | 'failed', error).
+
+    A message another sender has (or already sent) counts as sent: it is not ours to retry.
+    """
+    def send(message: OutboxEntry) -> str | None:
+        try:
+            sender.send(compose(sender=from_header, recipient=message.recipient,
+                                subject=message.subject, text=message.body_text,
+                                html=message.body_html, message_id=message.message_id,
+                                date=message.created_at, language=language))
+        except MailError as exc:
+            log.warning("digest %s to %s not sent (attempt %d): %s", message.digest_id,
+                        message.recipient, message.attempts + 1, exc)
+            return str(exc)
+        return None
+
+    status, error = repository.outbox.deliver(entry.id, send)
+    return ("sent", None) if status == "skipped" else (status, error)
+
+
+__all__ = ["MailError", "Sender", "SmtpSender", "compose", "deliver", "new_message_id",
            "send_alert", "sender_domain"]
