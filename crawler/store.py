@@ -12,10 +12,13 @@ from typing import Any
 
 from scrapy.exceptions import NotConfigured
 
+from monitor.config import Config
+from storage.db import SchemaError, engine_from_settings
 from storage.records import NewArticle, SaveResult, Validators
 from storage.repository import Repository
 
-__all__ = ["STORE_SETTING", "CrawlStore", "NewArticle", "SaveResult", "Validators", "crawl_store"]
+__all__ = ["STORE_SETTING", "CrawlStore", "NewArticle", "SaveResult", "SchemaError", "Validators",
+           "crawl_store", "open_crawl_store"]
 
 STORE_SETTING = "RAQIB_CRAWL_STORE"
 
@@ -68,6 +71,19 @@ class CrawlStore:
     def signatures(self) -> Any:
         """The near-duplicate index (storage.signatures.SignatureIndex), for crawler.neardup."""
         return self._repository.signatures
+
+    def close(self) -> None:
+        self._repository.close()
+
+
+def open_crawl_store(config: Config) -> CrawlStore:
+    """The crawl store on the configured database; a new, empty database gets the schema.
+
+    SchemaError when the database is older, newer or not raqib's.
+    """
+    settings = config.settings
+    repository = Repository(engine_from_settings(settings.database_url, settings.database))
+    return CrawlStore(repository, max_failed_attempts=settings.crawl.max_failed_attempts)
 
 
 def crawl_store(crawler: Any) -> CrawlStore:

@@ -28,6 +28,7 @@ from monitor.commands import (
     sources,
 )
 from monitor.config import Config, ConfigError, load_config
+from monitor.logs import configure_logging
 from storage.db import SchemaError
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "main"]
@@ -70,34 +71,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_LIBRARIES = ("scrapy", "twisted", "filelock", "trafilatura", "htmldate", "asyncio", "apscheduler",
-              "py.warnings")
-
-
-class _QuietLibraries(logging.Filter):
-    """Drops libraries' records below a level, whatever levels they give their own loggers
-    (Scrapy resets its loggers to DEBUG when a crawl starts)."""
-
-    def __init__(self, names: tuple[str, ...], below: int) -> None:
-        super().__init__()
-        self.names, self.below = names, below
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= self.below or record.name.split(".")[0] not in self.names
-
-
-def _configure_logging(verbosity: int) -> None:
-    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
-    # Libraries' chatter is for -vv; at the default level per-page crawl warnings are counted
-    # in the summary instead of printed, and our own warnings about sources always show.
-    quiet = (*_LIBRARIES, "crawler") if verbosity == 0 else _LIBRARIES
-    for handler in logging.root.handlers:
-        below = {0: logging.CRITICAL, 1: logging.ERROR}.get(verbosity, logging.DEBUG)
-        handler.addFilter(_QuietLibraries(quiet, below))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `raqib` console script."""
     parser = build_parser()
@@ -105,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
-    _configure_logging(args.verbose)
+    configure_logging(args.verbose)
     handler: Callable[[argparse.Namespace, Config], int] = args.handler
     try:
         config = load_config(args.config_dir, database_url=args.db)

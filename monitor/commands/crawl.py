@@ -5,16 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from typing import TYPE_CHECKING
 
 from monitor.commands import (
     EXIT_FAILED,
     EXIT_OK,
     UsageError,
     err,
-    open_repository,
     print_table,
 )
 from monitor.config import Config
+
+if TYPE_CHECKING:
+    from crawler.report import SourceReport
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -40,7 +43,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 def cmd_crawl(args: argparse.Namespace, config: Config) -> int:
     from crawler.report import COUNTS
     from crawler.runner import run_crawl
-    from crawler.store import CrawlStore
+    from crawler.store import open_crawl_store
 
     sources = config.select_sources(args.source_ids)
     if not sources:
@@ -50,32 +53,41 @@ def cmd_crawl(args: argparse.Namespace, config: Config) -> int:
             err(f"note: source '{source.id}' is disabled in sources.yaml"
                 + (f" ({source.disabled_reason})" if source.disabled_reason else "")
                 + "; crawling it because it was named")
-    repository = open_repository(config, write=True)
+    store = open_crawl_store(config)
     total = len(sources)
     done: list[str] = []
     err(f"crawling {total} source{'s' if total != 1 else ''}: "
         + ", ".join(source.id for source in sources))
 
-    def finished(report) -> None:
+    def finished(report: SourceReport) -> None:
         done.append(report.source)
         line = ", ".join(f"{report[key]} {key.replace('_', ' ')}" for key in COUNTS)
         state = "FAILED: " + (report.error or "") if report.status == "failed" else "ok"
         err(f"[{len(done)}/{total}] {report.source}: {state} in {report.seconds:.1f}s — {line}")
 
-    store = CrawlStore(repository, max_failed_attempts=config.settings.crawl.max_failed_attempts)
-    reports = run_crawl(config, sources, store, on_finish=finished)
+    try:
+        reports = run_crawl(config, sources, store, on_finish=finished)
+    finally:
+        store.close()
     if args.json:
         print(json.dumps([{"source": r.source, "status": r.status, "error": r.error,
                            **{k: r[k] for k in COUNTS}} for r in reports], ensure_ascii=False))
     else:
-        headers = ["source", "status", *COUNTS]
-        rows = [[r.source, r.status, *(str(r[k]) for k in COUNTS)] for r in reports]
-        rows.append(["total", "", *(str(sum(r[k] for r in reports)) for k in COUNTS)])
-        print_table([h.replace("_", "-") for h in headers], rows)
+        print_crawl_summary(reports)
     failed = [r for r in reports if r.status == "failed"]
     for report in failed:
         err(f"raqib: source '{report.source}' failed: {report.error}")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def print_crawl_summary(reports: list[SourceReport]) -> None:
+    """The per-source table of a crawl, with a total line."""
+    from crawler.report import COUNTS
+
+    headers = ["source", "status", *COUNTS]
+    rows = [[r.source, r.status, *(str(r[k]) for k in COUNTS)] for r in reports]
+    rows.append(["total", "", *(str(sum(r[k] for r in reports)) for k in COUNTS)])
+    print_table([h.replace("_", "-") for h in headers], rows)
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:

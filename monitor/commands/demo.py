@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from monitor.commands import EXIT_FAILED, EXIT_OK, clip, err
+from monitor.commands.crawl import print_crawl_summary
 from monitor.config import Config
 
 
@@ -32,7 +33,7 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
     except DemoError as exc:
         err(f"raqib: demo failed: {exc}")
         return EXIT_FAILED
-    print(result.crawl_report.rstrip())
+    print_crawl_summary(result.reports)
     print(f"\n{len(result.flagged)} of {result.articles} stored articles matched a watch rule:")
     for number, article in enumerate(result.flagged, start=1):
         published = (article.published_at.strftime("%Y-%m-%d %H:%M UTC")

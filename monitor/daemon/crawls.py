@@ -2,20 +2,18 @@
 
 A Twisted reactor cannot be restarted in a process, and a long-lived process that crawls
 for months must not accumulate what a crawl leaves behind. So the daemon and the workers run
-each crawl as a fresh `raqib crawl SOURCE --json` child: its memory is returned to the system
+each crawl as a fresh child (crawler.child, with a typed result on a pipe): its memory is returned to the system
 when it exits, and a crawl that hangs is killed without touching the others. A child that was
 killed or died cannot finish its own run record: `run_crawl_child` does it for it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from crawler.child import CrawlChild
 from monitor.config import Config, Source, parse_duration
 from storage.repository import Repository
 
@@ -81,38 +80,31 @@ def _terminate(process: subprocess.Popen, grace: float = 5.0) -> None:
 def crawl_in_child(source_id: str, *, config_dir: str | Path, database_url: str,
                    time_limit: float, children: CrawlChildren | None = None,
                    extra_env: dict | None = None) -> CrawlOutcome:
-    """Run `raqib crawl SOURCE_ID --json` in a child process and wait at most `time_limit`."""
-    command = [sys.executable, "-m", "monitor.cli", "--config-dir", str(config_dir),
-               "--db", database_url, "crawl", "--json", source_id]
-    env = {**os.environ, **(extra_env or {})}
-    # A session of its own: a timeout kills the crawl and its extraction workers together.
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               stdin=subprocess.DEVNULL, text=True, env=env,
-                               start_new_session=True)
+    """Crawl one source in a child process (crawler.child) and wait at most `time_limit`.
+
+    The database URL goes to the child in its environment, never on its command line.
+    """
+    child = CrawlChild([source_id], config_dir=config_dir, database_url=database_url,
+                       extra_env=extra_env)
     if children is not None:
-        children.add(source_id, process)
+        children.add(source_id, child.process)
     try:
-        stdout, stderr = process.communicate(timeout=time_limit)
+        result, log_text = child.wait(time_limit)
     except subprocess.TimeoutExpired:
-        _terminate(process)
-        stdout, stderr = process.communicate()
+        _terminate(child.process)
+        child.wait()
         return CrawlOutcome(source_id, "timeout", error=f"killed after {time_limit:.0f}s",
-                            returncode=process.returncode)
+                            returncode=child.process.returncode)
     finally:
         if children is not None:
             children.remove(source_id)
-    return _outcome(source_id, process.returncode, stdout, stderr)
-
-
-def _outcome(source_id: str, returncode: int, stdout: str, stderr: str) -> CrawlOutcome:
-    try:
-        report = json.loads(stdout.strip().splitlines()[-1])[0]
-    except (IndexError, ValueError, KeyError, TypeError):
-        last = (stderr.strip().splitlines() or [f"exit code {returncode}"])[-1]
-        return CrawlOutcome(source_id, "failed", error=last[:500], returncode=returncode)
-    counts = {key: value for key, value in report.items()
-              if key not in ("source", "status", "error")}
-    return CrawlOutcome(source_id, report["status"], counts, report.get("error"), returncode)
+    returncode = child.process.returncode
+    report = next((r for r in result.reports if r.source == source_id), None) if result else None
+    if report is None:
+        last = (log_text.strip().splitlines() or [f"exit code {returncode}"])[-1]
+        error = (result.error if result else None) or last[:500]
+        return CrawlOutcome(source_id, "failed", error=error, returncode=returncode)
+    return CrawlOutcome(source_id, report.status, dict(report.counts), report.error, returncode)
 
 
 class ConfigSnapshot:

@@ -9,9 +9,7 @@ reads back what was flagged and renders the digest as an HTML preview.
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -19,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from crawler.child import CrawlChild
+from crawler.report import SourceReport
 from monitor.config import SHIPPED_CONFIG_DIR, load_config
 from monitor.demo.sites import demo_sources, demo_web, populate
 from storage.records import StoredArticle
@@ -40,7 +40,7 @@ class DemoResult:
     """What the demo did: the crawl's own report, the flagged articles, the digest preview."""
 
     database_url: str
-    crawl_report: str
+    reports: list[SourceReport]  # the crawl's, one per sample site
     crawl_log: str
     articles: int
     flagged: list[StoredArticle] = field(default_factory=list)
@@ -83,7 +83,7 @@ def run_demo(preview: Path, database_url: str | None = None) -> DemoResult:
         with demo_web() as web:
             populate(web)
             config_dir = write_demo_config(directory / "config", demo_sources(web), database_url)
-            report, crawl_log = _crawl(config_dir, database_url)
+            crawled, crawl_log = _crawl(config_dir, database_url)
         config = load_config(config_dir, database_url=database_url)
         repository = Repository(database_url)
         try:
@@ -94,7 +94,7 @@ def run_demo(preview: Path, database_url: str | None = None) -> DemoResult:
         finally:
             repository.close()
     written = next((r for r in reports if r.preview is not None), None)
-    return DemoResult(database_url=database_url, crawl_report=report,
+    return DemoResult(database_url=database_url, reports=crawled,
                       crawl_log=crawl_log, articles=articles, flagged=flagged,
                       rule_names={rule.id: rule.name for rule in config.rules},
                       preview=written.preview if written else None,
@@ -102,20 +102,20 @@ def run_demo(preview: Path, database_url: str | None = None) -> DemoResult:
                       seconds=time.monotonic() - started)
 
 
-def _crawl(config_dir: Path, database_url: str) -> tuple[str, str]:
-    """Run `raqib crawl` on the demo configuration in a child process; its table and log."""
-    command = [sys.executable, "-m", "monitor.cli", "--config-dir", str(config_dir),
-               "--db", database_url, "crawl"]
-    # The child must import this very raqib, also when it runs from a source checkout.
-    root = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        filter(None, [root, os.environ.get("PYTHONPATH")]))}
+def _crawl(config_dir: Path, database_url: str) -> tuple[list[SourceReport], str]:
+    """Crawl the demo configuration in a child process (crawler.child); its reports and log."""
+    child = CrawlChild([], config_dir=config_dir, database_url=database_url, new_session=False)
     try:
-        done = subprocess.run(command, capture_output=True, text=True, env=env,
-                              stdin=subprocess.DEVNULL, timeout=CRAWL_TIME_LIMIT)
+        result, log_text = child.wait(CRAWL_TIME_LIMIT)
     except subprocess.TimeoutExpired as exc:
+        child.process.kill()
+        child.wait()
         raise DemoError(f"the crawl of the sample web took over {CRAWL_TIME_LIMIT:.0f}s") from exc
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+    if result is None:
+        last = (log_text.strip().splitlines() or [f"exit code {child.process.returncode}"])[-1]
         raise DemoError(f"the crawl of the sample web failed: {last}")
-    return done.stdout, done.stderr
+    failed = [r for r in result.reports if r.status == "failed"]
+    if result.error or failed:
+        why = result.error or "; ".join(f"{r.source}: {r.error}" for r in failed)
+        raise DemoError(f"the crawl of the sample web failed: {why}")
+    return result.reports, log_text
