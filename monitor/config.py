@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,7 +17,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-SHIPPED_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 GCC_COUNTRIES = {"SA", "AE", "BH", "KW", "OM", "QA"}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)?\s*$", re.IGNORECASE)
@@ -358,10 +358,16 @@ def _watch_rule(watch_rule_class: Any, spec: RuleSpec) -> Any:
                             enabled=spec.enabled)
 
 
+def shipped_config_dir() -> Path:
+    """The shipped configuration: the package data `monitor.default_config` (in a checkout,
+    the top-level config/ directory that pyproject.toml installs under that name)."""
+    return Path(str(files("monitor.default_config")))
+
+
 def default_config_dir() -> Path:
-    """`RAQIB_CONFIG_DIR`, else the shipped `config/` directory."""
+    """`RAQIB_CONFIG_DIR`, else the shipped configuration."""
     env = os.environ.get("RAQIB_CONFIG_DIR")
-    return Path(env) if env else SHIPPED_CONFIG_DIR
+    return Path(env) if env else shipped_config_dir()
 
 
 def _read_yaml(path: Path, required: bool) -> Any:

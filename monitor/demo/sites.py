@@ -10,13 +10,13 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.resources import files
 
 import yaml
 
 from monitor.demo.web import LocalWeb, Page, Site
 
-ARTICLES_FILE = Path(__file__).with_name("articles.yaml")
+ARTICLES_FILE = files("monitor.demo") / "articles.yaml"
 
 SITES = {
     "waha": {"name": "وكالة الواحة للأنباء", "language": "ar", "charset": "utf-8"},

@@ -19,7 +19,7 @@ import yaml
 
 from crawler.child import CrawlChild
 from crawler.report import SourceReport
-from monitor.config import SHIPPED_CONFIG_DIR, load_config
+from monitor.config import load_config, shipped_config_dir
 from monitor.demo.sites import demo_sources, demo_web, populate
 from storage.records import StoredArticle
 from storage.repository import Repository
@@ -57,7 +57,7 @@ def write_demo_config(directory: Path, sources: list[dict], database_url: str) -
         yaml.safe_dump({"sources": sources}, allow_unicode=True, sort_keys=False),
         encoding="utf-8")
     (directory / "rules.yaml").write_text(
-        (SHIPPED_CONFIG_DIR / "rules.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+        (shipped_config_dir() / "rules.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     settings = {
         "database_url": database_url,
         # The sample web is on 127.0.0.1 and answers at once: loopback allowed, short limits.
