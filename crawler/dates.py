@@ -66,7 +66,7 @@ def parse_date_text(text: str, *, timezone: str, now: datetime) -> PublishedDate
 
 
 def find_published_date(
-    html: str,
+    doc: lxml.html.HtmlElement | None,
     *,
     url: str,
     timezone: str,
@@ -74,14 +74,12 @@ def find_published_date(
     title: str | None = None,
     body: str | None = None,
 ) -> PublishedDate | None:
-    """Best publication date of an article page, or None when unsure."""
+    """Best publication date of an article page, or None when unsure.
+
+    `doc` is the page as crawler.extraction.parse_html parsed it (None: no page, only `body`
+    and `url` to go by); it is only read.
+    """
     zone = ZoneInfo(timezone)
-    # lxml refuses a str that still carries its <?xml encoding=…?> declaration.
-    html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html or "")
-    try:
-        doc = lxml.html.fromstring(html) if html.strip() else None
-    except (etree.ParserError, ValueError):
-        doc = None
     if doc is not None:
         for stage in (_from_json_ld, _from_meta):
             found = stage(doc, zone, fetched_at)

@@ -6,6 +6,7 @@ and are tested offline on saved pages.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 import unicodedata
@@ -32,6 +33,7 @@ _BOILERPLATE = re.compile(
     r"print-?bar|toolbar)([\s_-]|$)",
     re.IGNORECASE,
 )
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _TASHKEEL_TATWEEL = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]")
 
 
@@ -42,7 +44,7 @@ TRAFILATURA_OPTIONS = {"with_metadata": True, "include_comments": False, "includ
 
 def prepared_tree(html: str) -> lxml.html.HtmlElement | None:
     """The tree `extract_article` hands trafilatura: parsed, boilerplate blocks dropped."""
-    tree = _parse(html)
+    tree = parse_html(html)
     if tree is not None:
         _drop_boilerplate(tree)
     return tree
@@ -65,19 +67,20 @@ class ExtractedArticle:
 def extract_article(html: str, url: str, *, timezone: str, fetched_at: datetime,
                     default_language: str | None = None) -> ExtractedArticle | None:
     """The article in a page, or None when the page has no article body."""
-    tree = _parse(html)
-    if tree is None:
+    page = parse_html(html)  # the one parse: extraction works on a copy, dates read the page
+    if page is None:
         return None
-    canonical = _canonical_link(tree, url)
-    _drop_boilerplate(tree)
-    document = trafilatura.bare_extraction(tree, url=url, **TRAFILATURA_OPTIONS)
+    canonical = _canonical_link(page, url)
+    prepared = copy.deepcopy(page)
+    _drop_boilerplate(prepared)
+    document = trafilatura.bare_extraction(prepared, url=url, **TRAFILATURA_OPTIONS)
     if document is None or not document.text:
         return None
     title = _tidy(document.title) if document.title else None
     text = _without_title(_tidy(document.text), title)
     if len(text) < MIN_BODY_CHARS or len(text.split()) < MIN_BODY_WORDS:
         return None
-    published = find_published_date(html, url=url, timezone=timezone, fetched_at=fetched_at,
+    published = find_published_date(page, url=url, timezone=timezone, fetched_at=fetched_at,
                                     title=title, body=text)
     return ExtractedArticle(
         url=canonical,
@@ -91,8 +94,11 @@ def extract_article(html: str, url: str, *, timezone: str, fetched_at: datetime,
     )
 
 
-def _parse(html: str) -> lxml.html.HtmlElement | None:
-    if not html or not html.strip():
+def parse_html(html: str) -> lxml.html.HtmlElement | None:
+    """A page's HTML as a tree, or None when there is nothing to parse."""
+    # lxml refuses a str that still carries its <?xml encoding=…?> declaration.
+    html = _XML_DECLARATION.sub("", html or "")
+    if not html.strip():
         return None
     # Comments and processing instructions are left out, as trafilatura's own parser leaves
     # them out: handed a tree that still has them, trafilatura can put a comment's text in the

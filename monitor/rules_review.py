@@ -49,7 +49,6 @@ class Change:
     added: list[str]
     removed: list[str]
     matches: list[dict[str, Any]] = field(repr=False, default_factory=list)
-    explanations_changed: bool = False
 
 
 @dataclass
@@ -106,4 +105,4 @@ def _change(article, matches: Iterable[dict[str, Any]]) -> Change | None:
     explained = any(old[rule_id] != match for rule_id, match in new.items() if rule_id in old)
     if not (added or removed or explained):
         return None
-    return Change(article.id, article.title, added, removed, list(new.values()), explained)
+    return Change(article.id, article.title, added, removed, list(new.values()))

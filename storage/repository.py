@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from storage import schema
 from storage.articles import Articles
 from storage.crawl_state import CrawlState
-from storage.db import Database, display_url, make_engine
+from storage.db import Database, make_engine
 from storage.locks import AdvisoryLocks
 from storage.outbox import DigestOutbox
 from storage.runs import CrawlRuns
@@ -57,10 +57,6 @@ class Repository:
     @property
     def dialect(self) -> str:
         return self.db.dialect
-
-    def describe(self) -> str:
-        """The database as it may be shown to a user (no password)."""
-        return display_url(self.db.engine)
 
     def close(self) -> None:
         self.db.engine.dispose()

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from crawler.dates import PublishedDate, find_published_date, parse_date_text
+from crawler.extraction import parse_html
 
 CASES = yaml.safe_load((Path(__file__).parent / "dates" / "cases.yaml").read_text("utf-8"))
 DEFAULTS = CASES["defaults"]
@@ -21,7 +22,7 @@ def _run(kind: str, case: dict) -> PublishedDate | None:
     if kind == "text":
         return parse_date_text(opts["text"], timezone=opts["timezone"], now=now)
     return find_published_date(
-        opts.get("html", ""),
+        parse_html(opts.get("html", "")),
         url=opts["url"],
         timezone=opts["timezone"],
         fetched_at=now,
@@ -86,7 +87,7 @@ def test_raw_keeps_the_original_string() -> None:
 def test_dateline_raw_is_the_date_not_the_article() -> None:
     body = "الرياض 15 يناير 2025 (واس) - " + "أعلنت هيئة الحكومة الرقمية عن نتائج المؤشر. " * 5
     got = find_published_date(
-        "",
+        None,
         url="https://spa.gov.sa/N1",
         timezone="Asia/Riyadh",
         fetched_at=datetime(2025, 1, 16, tzinfo=UTC),
@@ -107,7 +108,7 @@ def test_fast_on_a_large_page() -> None:
     start = time.perf_counter()
     for _ in range(10):
         got = find_published_date(
-            page,
+            parse_html(page),
             url="https://example.sa/n/1",
             timezone="Asia/Riyadh",
             fetched_at=datetime(2024, 6, 7, tzinfo=UTC),
@@ -139,7 +140,7 @@ def test_saved_real_pages(name: str, zone: str, want: datetime | None) -> None:
     if not page.exists():
         pytest.skip(f"{page} not present")
     got = find_published_date(
-        page.read_text("utf-8"),
+        parse_html(page.read_text("utf-8")),
         url=f"https://example.org/{name}",
         timezone=zone,
         fetched_at=datetime(2024, 6, 7, tzinfo=UTC),
