@@ -51,7 +51,7 @@ def crawl_settings(config: Config) -> dict[str, Any]:
         "RAQIB_MAX_ARTICLES_PER_RUN": crawl.max_articles_per_run,
         "RAQIB_NEAR_DUPLICATE_THRESHOLD": near.threshold,
         "RAQIB_NEAR_DUPLICATE_WINDOW": near.window_seconds,
-        "SPIDER_MIDDLEWARES": {"crawler.middlewares.KnownUrlFilter": 900},
+        "SPIDER_MIDDLEWARES": {"crawler.middlewares.KnownUrlFilter": 950},
         "DOWNLOADER_MIDDLEWARES": {
             "crawler.middlewares.PrivateAddressMiddleware": 50,
             # Below retries (550) and redirects (600): it sees each download's final answer.
