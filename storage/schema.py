@@ -101,8 +101,8 @@ def check(engine: Engine, *, create: bool) -> None:
             raise SchemaError(f"database {where} has tables but no raqib schema: not raqib's "
                               "database? (check --db; `raqib db upgrade` adds raqib's tables)")
         if not create:
-            raise SchemaError(f"database {where} has no raqib schema yet: run `raqib db upgrade` "
-                              "(or a crawl) to create it")
+            raise SchemaError(f"database {where} has no raqib schema (is --db right? "
+                              "`raqib db upgrade` or a crawl creates it there)")
         upgrade(engine)
         return
     if revision not in _known_revisions():
