@@ -67,8 +67,14 @@ def scrapy_settings(config: Config) -> dict[str, Any]:
         "TELNETCONSOLE_ENABLED": False,
         "LOG_ENABLED": False,
         "RAQIB_ALLOW_PRIVATE_ADDRESSES": crawl.allow_private_addresses,
+        # Every connection's address is vetted when it is resolved (crawler.netguard).
+        "TWISTED_DNS_RESOLVER": "crawler.netguard.GuardedResolver",
         "DOWNLOADER_MIDDLEWARES": {
-            "crawler.middlewares.PrivateAddressMiddleware": 50,
+            "crawler.netguard.AddressGuardMiddleware": 40,
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "crawler.robots.RobotsPolicyMiddleware": 100,
+            # Above RetryMiddleware (550) so that a refused address is not retried.
+            "crawler.netguard.RefusedAddressMiddleware": 555,
             "crawler.middlewares.ConditionalRequestMiddleware": 560,
         },
         "ITEM_PIPELINES": {
