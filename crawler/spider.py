@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import re
+import struct
+import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,17 +21,20 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.gz import gunzip
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 from twisted.python.failure import Failure
 
 from crawler.context import CrawlContext
 from crawler.urls import canonical_url, site_of
-from monitor.config import Listing, Source
+from monitor.config import Listing, Source, is_xpath
 
 log = logging.getLogger(__name__)
 
 DISCOVERY_KINDS = ("feed", "sitemap", "listing")
-MAX_CHILD_SITEMAPS = 10
+MAX_CHILD_SITEMAPS = 10  # per sitemap index: the newest children
+MAX_SITEMAP_DEPTH = 3  # levels of child sitemaps below a configured one
+MAX_SITEMAPS_PER_CRAWL = 100  # child sitemaps followed in one crawl of a source
 _XML_PARSER = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=False)
 
 
@@ -75,9 +80,29 @@ class XmlDiscovery:
         return self.kind in ("rss", "rdf", "feed", "urlset", "sitemapindex")
 
 
-def read_xml(body: bytes) -> XmlDiscovery:
-    """The links of an RSS/Atom feed or sitemap, and the child sitemaps of a sitemap index."""
-    body = body.strip()
+class DocumentTooLarge(ValueError):
+    """A compressed feed or sitemap that decompresses beyond the page size limit."""
+
+
+def xml_body(body: bytes, max_size: int = 0) -> bytes:
+    """A feed or sitemap body, gunzipped when it is gzip data (`sitemap.xml.gz` served as a
+    file, without Content-Encoding), within `max_size` bytes once decompressed."""
+    if body[:2] != b"\x1f\x8b":
+        return body
+    try:
+        return gunzip(body, max_size=max_size)
+    except (OSError, EOFError, struct.error, zlib.error):
+        return b""  # not gzip after all, or cut short before any data: unreadable
+    except ValueError as exc:  # Scrapy's "decompressed beyond max_size"
+        raise DocumentTooLarge(f"over {max_size} bytes once decompressed") from exc
+
+
+def read_xml(body: bytes, max_size: int = 0) -> XmlDiscovery:
+    """The links of an RSS/Atom feed or sitemap, and the child sitemaps of a sitemap index.
+
+    Gzip data is decompressed first; DocumentTooLarge when it grows past `max_size` bytes.
+    """
+    body = xml_body(body, max_size).strip()
     root = etree.fromstring(body, _XML_PARSER) if body else None
     if root is None:
         return XmlDiscovery(None)
@@ -115,9 +140,24 @@ def read_xml(body: bytes) -> XmlDiscovery:
 
 def read_listing(response: TextResponse, listing: Listing) -> tuple[list[str], str | None]:
     """The article links of a listing page (absolute), and its next-page link if any."""
-    links = [response.urljoin(href.strip()) for href in response.css(listing.links).getall()]
-    next_href = response.css(listing.next).get() if listing.next else None
-    return links, response.urljoin(next_href.strip()) if next_href else None
+    links = [response.urljoin(href) for href in _hrefs(response, listing.links)]
+    next_hrefs = _hrefs(response, listing.next) if listing.next else []
+    return links, response.urljoin(next_hrefs[0]) if next_hrefs else None
+
+
+def _hrefs(response: TextResponse, selector: str) -> list[str]:
+    """What a listing selector selects, as link targets: an attribute or text value as it is;
+    an element's `href`, or else the `href` of the first link inside it."""
+    selected = response.xpath(selector) if is_xpath(selector) else response.css(selector)
+    hrefs = []
+    for item in selected:
+        if isinstance(item.root, str):
+            value = item.root
+        else:
+            value = item.attrib.get("href") or item.xpath("(.//a[@href])[1]/@href").get()
+        if value and value.strip():
+            hrefs.append(value.strip())
+    return hrefs
 
 
 class LinkPolicy:
@@ -164,6 +204,8 @@ class NewsSpider(scrapy.Spider):
         self.hosts = self.links.hosts
         self.allowed_domains = sorted(self.hosts)
         self._queued: set[str] = set()
+        self._sitemaps_seen: set[str] = set()
+        self._sitemaps_followed = 0
         self.last_discovery_error: str | None = None
         self._validators: dict[str, tuple[str | None, str | None]] = {}
         self._article_budget = context.settings.crawl.max_articles_per_run
@@ -180,7 +222,8 @@ class NewsSpider(scrapy.Spider):
         for url in self.source.feeds:
             yield self._discovery_request(url, "feed")
         for url in self.source.sitemaps:
-            yield self._discovery_request(url, "sitemap")
+            self._sitemaps_seen.add(_sitemap_key(url))
+            yield self._discovery_request(url, "sitemap", sitemap_depth=0)
         for index, listing in enumerate(self.source.listings):
             yield self._discovery_request(listing.url, "listing", listing=index, page=1)
         retry = self.context.repository.urls_to_retry(
@@ -217,7 +260,12 @@ class NewsSpider(scrapy.Spider):
 
     def _read_xml(self, response: Response) -> tuple[list, list[scrapy.Request]]:
         """(link, date) pairs of an RSS/Atom feed or sitemap, and child sitemaps to follow."""
-        found = read_xml(response.body)
+        try:
+            found = read_xml(response.body, self.context.settings.crawl.max_page_bytes)
+        except DocumentTooLarge as exc:
+            self._count("discovery_too_large")
+            log.warning("%s: %s refused: %s", self.source.id, response.url, exc)
+            return [], []
         if found.kind is None:
             self._count("discovery_unreadable")
             log.warning("%s: %s is not readable XML (feed or sitemap expected)",
@@ -226,10 +274,30 @@ class NewsSpider(scrapy.Spider):
             self._count("discovery_unreadable")
             log.warning("%s: %s is neither a feed nor a sitemap (root <%s>)",
                         self.source.id, response.url, found.kind)
-        follow = [self._discovery_request(response.urljoin(loc), "sitemap")
-                  for loc in found.child_sitemaps[:MAX_CHILD_SITEMAPS]
-                  if self._on_site(response.urljoin(loc))]
+        depth = response.meta.get("sitemap_depth", 0) + 1
+        children = dict.fromkeys(response.urljoin(loc) for loc in found.child_sitemaps)
+        follow = [self._discovery_request(url, "sitemap", sitemap_depth=depth)
+                  for url in list(children)[:MAX_CHILD_SITEMAPS]
+                  if self._on_site(url) and self._may_follow_sitemap(url, depth, response.url)]
         return found.links, follow
+
+    def _may_follow_sitemap(self, url: str, depth: int, parent: str) -> bool:
+        """Whether a child sitemap is new to this crawl and within the depth and count limits:
+        an index that lists itself, a cycle of indexes or an endless chain stops here."""
+        key = _sitemap_key(url)
+        if key in self._sitemaps_seen:
+            refused, why = "sitemap_repeated", "already read in this crawl"
+        elif depth > MAX_SITEMAP_DEPTH:
+            refused, why = "sitemap_too_deep", f"deeper than {MAX_SITEMAP_DEPTH} sitemap indexes"
+        elif self._sitemaps_followed >= MAX_SITEMAPS_PER_CRAWL:
+            refused, why = "sitemap_over_limit", f"over {MAX_SITEMAPS_PER_CRAWL} child sitemaps"
+        else:
+            self._sitemaps_seen.add(key)
+            self._sitemaps_followed += 1
+            return True
+        self._count(refused)
+        log.warning("%s: child sitemap %s of %s not followed: %s", self.source.id, url, parent, why)
+        return False
 
     def _read_listing(self, response: Response) -> tuple[list, list[scrapy.Request]]:
         """Article links of a listing page, and its next page while max_pages allows."""
@@ -329,6 +397,13 @@ class NewsSpider(scrapy.Spider):
         if spider is self and reason == "finished":
             for url, (etag, modified) in self._validators.items():
                 self.context.repository.save_validators(url, etag, modified)
+
+
+def _sitemap_key(url: str) -> str:
+    try:
+        return canonical_url(url)
+    except ValueError:
+        return url
 
 
 def describe_failure(failure: Failure) -> str:
