@@ -33,6 +33,16 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE,
 )
 _TASHKEEL_TATWEEL = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]")
+# Characters XML and lxml refuse (C0 controls but tab, LF, CR; lone surrogates; U+FFFE/U+FFFF):
+# one of them anywhere in a page used to make the whole page "not an article".
+# Vertical tab and form feed are white space in HTML: they become spaces.
+_NOT_XML_CHARS = re.compile("[\x00-\x08\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NOT_XML_SPACE = re.compile("[\x0b\x0c]")
+
+
+def without_control_chars(html: str) -> str:
+    """The page without the characters that no XML/HTML tree can hold."""
+    return _NOT_XML_SPACE.sub(" ", _NOT_XML_CHARS.sub("", html))
 
 
 # How raqib calls trafilatura (benchmarks/bench_rules.py times this very call).
@@ -42,7 +52,7 @@ TRAFILATURA_OPTIONS = {"with_metadata": True, "include_comments": False, "includ
 
 def prepared_tree(html: str) -> lxml.html.HtmlElement | None:
     """The tree `extract_article` hands trafilatura: parsed, boilerplate blocks dropped."""
-    tree = _parse(html)
+    tree = _parse(without_control_chars(html))
     if tree is not None:
         _drop_boilerplate(tree)
     return tree
@@ -65,6 +75,7 @@ class ExtractedArticle:
 def extract_article(html: str, url: str, *, timezone: str, fetched_at: datetime,
                     default_language: str | None = None) -> ExtractedArticle | None:
     """The article in a page, or None when the page has no article body."""
+    html = without_control_chars(html)
     tree = _parse(html)
     if tree is None:
         return None
