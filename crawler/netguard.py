@@ -322,11 +322,12 @@ class ScriptedLookups:
         script: dict[str, list[list[str] | None]] = {}
         for name, answers in (data.items() if isinstance(data, dict) else ()):
             key = host_key(name)
-            if not key.endswith(".test") or not isinstance(answers, list) or not answers:
-                log.error("%s: %r ignored: only names under .test, each with a list of answers",
-                          TEST_HOSTS_ENV, name)
-                continue
-            script[key] = [cls._answer(answer) for answer in answers]
+            try:
+                if not key.endswith(".test") or not isinstance(answers, list) or not answers:
+                    raise ValueError("only names under .test, each with a list of answers")
+                script[key] = [cls._answer(answer) for answer in answers]
+            except ValueError as exc:
+                _announce(f"{TEST_HOSTS_ENV}: {name!r} ignored: {exc}", logging.ERROR)
         _announce(f"test hook {TEST_HOSTS_ENV}: scripted lookups for {', '.join(script)}")
         return cls(script)
 
@@ -336,7 +337,7 @@ class ScriptedLookups:
             return None
         addresses = [answer] if isinstance(answer, str) else list(answer)
         if not all(ipaddress.ip_address(a).is_loopback for a in addresses):
-            raise ValueError(f"{TEST_HOSTS_ENV}: only loopback addresses ({addresses})")
+            raise ValueError(f"only loopback addresses can be answers, not {addresses}")
         return addresses
 
     def getaddrinfo(self, host: str, port: int, family: int = 0, socktype: int = 0,
