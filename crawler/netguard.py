@@ -57,7 +57,7 @@ TEST_HOSTS_ENV = "RAQIB_TEST_HOSTS"
 # Beyond `is_global`: ranges that some Python versions still call global (multicast,
 # 192.0.0.0/24, the documentation and benchmarking nets, deprecated 6to4 relays), and IPv6
 # ranges no news site answers from. 6to4, NAT64 and IPv4-mapped addresses are judged by the
-# IPv4 address they carry (see `AddressPolicy.allows`).
+# IPv4 address they carry (see `AddressPolicy._public`), whatever this Python thinks of them.
 _NOT_PUBLIC = tuple(ipaddress.ip_network(net) for net in (
     "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
     "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
@@ -170,8 +170,8 @@ class AddressPolicy:
                 return self._public(address.ipv4_mapped)
             if address in _NAT64:  # 64:ff9b::a.b.c.d is a.b.c.d behind a NAT64 gateway
                 return self._public(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
-            if address.sixtofour is not None and not self._public(address.sixtofour):
-                return False
+            if address.sixtofour is not None:  # 2002:a.b.c.d::/48 is relayed to a.b.c.d
+                return self._public(address.sixtofour)
         if not address.is_global or address.is_multicast:
             return False
         return not any(address in network for network in _NOT_PUBLIC
