@@ -3,7 +3,8 @@
 For every source, each feed, sitemap and listing page is fetched once (a sitemap index with
 its newest child sitemaps), its article links are counted after the same filtering a crawl
 applies, and one sample article is downloaded and extracted. The requests go through Scrapy
-with the crawl's own politeness: robots.txt, user agent, timeouts, private-address refusal.
+with the crawl's own politeness: robots.txt, user agent, timeouts, and the crawl's address
+guard (crawler.netguard), for the first request and every redirect.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from twisted.python.failure import Failure
 
 from crawler.discovery import (
     MAX_CHILD_SITEMAPS,
+    DocumentTooLarge,
     LinkPolicy,
+    XmlDiscovery,
     describe_failure,
     read_listing,
     read_xml,
@@ -124,8 +127,10 @@ class SourceCheckSpider(scrapy.Spider):
         self.allowed_domains = sorted(self.policy.hosts)
         self._pending = 0
         self._candidates: list[str] = []
+        self.max_size = 0  # DOWNLOAD_MAXSIZE, for gzipped sitemaps
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        self.max_size = self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
         entries = [*(("feed", url, None) for url in self.source.feeds),
                    *(("sitemap", url, None) for url in self.source.sitemaps),
                    *(("listing", listing.url, index)
@@ -159,8 +164,11 @@ class SourceCheckSpider(scrapy.Spider):
             else:
                 problem = "not an HTML page"
         else:
-            found = read_xml(response.body)
-            if not found.readable:
+            try:
+                found = read_xml(response.body, self.max_size)
+            except DocumentTooLarge as exc:
+                found, problem = XmlDiscovery(None), f"refused: {exc}"
+            if not found.readable and problem is None:
                 problem = ("not XML" if found.kind is None
                            else f"not a feed or sitemap (<{found.kind}>)")
             links = found.links
@@ -237,6 +245,8 @@ def _short_reason(failure: Failure) -> str:
     """A failed request in a few words."""
     if failure.check(IgnoreRequest):
         message = str(failure.value)
+        if "robots.txt unreachable" in message:
+            return "robots.txt unreachable: site not crawled"
         if "robots.txt" in message:
             return "forbidden by robots.txt"
         if "private" in message:

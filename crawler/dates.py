@@ -125,10 +125,18 @@ def _machine(raw: str, zone: tzinfo, now: datetime, method: str) -> PublishedDat
     if value is None:
         found = _from_text(raw, zone, now, dateline=False, relative=False)
         return PublishedDate(found.value, raw, method) if found else None
+    value = _to_utc(value, zone)
+    return PublishedDate(value, raw, method) if value and _accept(value, now) else None
+
+
+def _to_utc(value: datetime, zone: tzinfo) -> datetime | None:
+    """The value in UTC, or None when it has none (0001-01-01 east of UTC, 9999-12-31 west)."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone)
-    value = value.astimezone(UTC)
-    return PublishedDate(value, raw, method) if _accept(value, now) else None
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
 
 
 def _from_text(
@@ -149,11 +157,12 @@ def _from_text(
         found = _dateline_zone(normal, found)
     # Resolve before dropping future values: a second date that disagrees still means "unsure".
     best = datetext.resolve(found)
-    if best is None or not _accept(best.value.astimezone(UTC), now):
+    value = _to_utc(best.value, zone) if best is not None else None
+    if value is None or not _accept(value, now):
         return None
     # A short string (byline, date element) is kept whole; from a long one, the date's own span.
     raw = text.strip() if short else text[origin[best.start] : origin[best.end - 1] + 1]
-    return PublishedDate(best.value.astimezone(UTC), raw, "text")
+    return PublishedDate(value, raw, "text")
 
 
 def _dateline_zone(text: str, found: list[datetext.Found]) -> list[datetext.Found]:
@@ -179,13 +188,23 @@ def _dateline_zone(text: str, found: list[datetext.Found]) -> list[datetext.Foun
     return zone
 
 
+MAX_JSON_LD_DEPTH = 8  # lists and @graphs within lists and @graphs; real pages use two or three
+
+
 def _json_ld_objects(data: object) -> list[dict]:
     """Top-level objects of one JSON-LD block, its @graph and lists; not nested mentions."""
-    if isinstance(data, list):
-        return [o for item in data for o in _json_ld_objects(item)]
-    if not isinstance(data, dict):
-        return []
-    return [data, *_json_ld_objects(data.get("@graph", []))]
+    objects: list[dict] = []
+    pending: list[tuple[object, int]] = [(data, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > MAX_JSON_LD_DEPTH:
+            continue
+        if isinstance(item, list):
+            pending.extend((child, depth + 1) for child in reversed(item))
+        elif isinstance(item, dict):
+            objects.append(item)
+            pending.append((item.get("@graph", []), depth + 1))
+    return objects
 
 
 def _types(obj: dict) -> set[str]:
@@ -199,7 +218,7 @@ def _from_json_ld(doc: etree._Element, zone: tzinfo, now: datetime) -> Published
     for script in doc.xpath('//script[contains(translate(@type,"LDJSON","ldjson"),"ld+json")]'):
         try:
             data = json.loads(script.text or "", strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python's stack
             continue
         for obj in _json_ld_objects(data):
             value = obj.get("datePublished")

@@ -230,7 +230,16 @@ def _read_time(text: str, start: int, end: int) -> tuple[time, int, int] | None:
         hour += 12
     elif ap in ("ص", "صباحا", "صباح", "am", "ليلا") and hour == 12:
         hour = 0
-    return time(hour, minute, sec), match.start(), match.end()
+    clock = _clock(hour, minute, sec)
+    return (clock, match.start(), match.end()) if clock else None
+
+
+def _clock(hour: int, minute: int, second: int) -> time | None:
+    """A time of day, or None for one that does not exist ("0:60", "25:00")."""
+    try:
+        return time(hour, minute, second)
+    except ValueError:
+        return None
 
 
 def _read_zone(text: str, pos: int) -> tuple[tzinfo, int] | None:
@@ -304,7 +313,9 @@ def scan(text: str, *, zone: tzinfo, now: datetime, yearless: bool, relative: bo
             day = checked or day
             end, clock, tz = m.end(), None, zone
             if kind == "iso":
-                clock = time(int(m["H"]) % 24, int(m["M"]), int(m["S"] or 0))
+                clock = _clock(int(m["H"]) % 24, int(m["M"]), int(m["S"] or 0))
+                if clock is None:
+                    continue
             else:
                 got = _read_time(text, m.start(), m.end())
                 if got:

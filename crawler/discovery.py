@@ -8,19 +8,24 @@ check` both read pages through them.
 from __future__ import annotations
 
 import re
+import struct
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
 from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.gz import gunzip
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 from twisted.python.failure import Failure
 
 from crawler.urls import canonical_url, site_of
-from monitor.config import Listing, Source
+from monitor.config import Listing, Source, is_xpath
 
-MAX_CHILD_SITEMAPS = 10
+MAX_CHILD_SITEMAPS = 10  # per sitemap index: the newest children
+MAX_SITEMAP_DEPTH = 3  # levels of child sitemaps below a configured one
+MAX_SITEMAPS_PER_CRAWL = 100  # child sitemaps followed in one crawl of a source
 _XML_PARSER = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=False)
 
 
@@ -52,9 +57,29 @@ class XmlDiscovery:
         return self.kind in ("rss", "rdf", "feed", "urlset", "sitemapindex")
 
 
-def read_xml(body: bytes) -> XmlDiscovery:
-    """The links of an RSS/Atom feed or sitemap, and the child sitemaps of a sitemap index."""
-    body = body.strip()
+class DocumentTooLarge(ValueError):
+    """A compressed feed or sitemap that decompresses beyond the page size limit."""
+
+
+def xml_body(body: bytes, max_size: int = 0) -> bytes:
+    """A feed or sitemap body, gunzipped when it is gzip data (`sitemap.xml.gz` served as a
+    file, without Content-Encoding), within `max_size` bytes once decompressed."""
+    if body[:2] != b"\x1f\x8b":
+        return body
+    try:
+        return gunzip(body, max_size=max_size)
+    except (OSError, EOFError, struct.error, zlib.error):
+        return b""  # not gzip after all, or cut short before any data: unreadable
+    except ValueError as exc:  # Scrapy's "decompressed beyond max_size"
+        raise DocumentTooLarge(f"over {max_size} bytes once decompressed") from exc
+
+
+def read_xml(body: bytes, max_size: int = 0) -> XmlDiscovery:
+    """The links of an RSS/Atom feed or sitemap, and the child sitemaps of a sitemap index.
+
+    Gzip data is decompressed first; DocumentTooLarge when it grows past `max_size` bytes.
+    """
+    body = xml_body(body, max_size).strip()
     root = etree.fromstring(body, _XML_PARSER) if body else None
     if root is None:
         return XmlDiscovery(None)
@@ -90,9 +115,24 @@ def read_xml(body: bytes) -> XmlDiscovery:
 
 def read_listing(response: TextResponse, listing: Listing) -> tuple[list[str], str | None]:
     """The article links of a listing page (absolute), and its next-page link if any."""
-    links = [response.urljoin(href.strip()) for href in response.css(listing.links).getall()]
-    next_href = response.css(listing.next).get() if listing.next else None
-    return links, response.urljoin(next_href.strip()) if next_href else None
+    links = [response.urljoin(href) for href in _hrefs(response, listing.links)]
+    next_hrefs = _hrefs(response, listing.next) if listing.next else []
+    return links, response.urljoin(next_hrefs[0]) if next_hrefs else None
+
+
+def _hrefs(response: TextResponse, selector: str) -> list[str]:
+    """What a listing selector selects, as link targets: an attribute or text value as it is;
+    an element's `href`, or else the `href` of the first link inside it."""
+    selected = response.xpath(selector) if is_xpath(selector) else response.css(selector)
+    hrefs = []
+    for item in selected:
+        if isinstance(item.root, str):
+            value = item.root
+        else:
+            value = item.attrib.get("href") or item.xpath("(.//a[@href])[1]/@href").get()
+        if value and value.strip():
+            hrefs.append(value.strip())
+    return hrefs
 
 
 class LinkPolicy:

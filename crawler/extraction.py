@@ -35,6 +35,16 @@ _BOILERPLATE = re.compile(
 )
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _TASHKEEL_TATWEEL = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]")
+# Characters XML and lxml refuse (C0 controls but tab, LF, CR; lone surrogates; U+FFFE/U+FFFF):
+# one of them anywhere in a page used to make the whole page "not an article".
+# Vertical tab and form feed are white space in HTML: they become spaces.
+_NOT_XML_CHARS = re.compile("[\x00-\x08\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NOT_XML_SPACE = re.compile("[\x0b\x0c]")
+
+
+def without_control_chars(html: str) -> str:
+    """The page without the characters that no XML/HTML tree can hold."""
+    return _NOT_XML_SPACE.sub(" ", _NOT_XML_CHARS.sub("", html))
 
 
 # How raqib calls trafilatura (benchmarks/bench_rules.py times this very call).
@@ -97,7 +107,7 @@ def extract_article(html: str, url: str, *, timezone: str, fetched_at: datetime,
 def parse_html(html: str) -> lxml.html.HtmlElement | None:
     """A page's HTML as a tree, or None when there is nothing to parse."""
     # lxml refuses a str that still carries its <?xml encoding=…?> declaration.
-    html = _XML_DECLARATION.sub("", html or "")
+    html = without_control_chars(_XML_DECLARATION.sub("", html or ""))
     if not html.strip():
         return None
     # Comments and processing instructions are left out, as trafilatura's own parser leaves

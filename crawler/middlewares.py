@@ -1,26 +1,22 @@
 """The crawl's middlewares: which requests go out, and what is remembered of their answers.
 
-    PrivateAddressMiddleware   downloader: refuses loopback/private/link-local targets
     KnownUrlFilter             spider: drops article links already settled, keeps the run's budget
     DownloadOutcomes           downloader: records what came of each article download
     ConditionalGet             downloader: sends and keeps the ETag/Last-Modified of discovery pages
 
 Each reads and writes its own part of the crawl's state through the crawl store
-(crawler.store), as Scrapy's HttpCacheMiddleware owns its cache.
+(crawler.store), as Scrapy's HttpCacheMiddleware owns its cache. Which addresses may be
+fetched is crawler.netguard's; robots.txt is crawler.robots'.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
 from collections.abc import AsyncIterator, Iterable, Iterator
-from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
 from scrapy import signals
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
 
 from crawler.discovery import describe_error
@@ -29,46 +25,6 @@ from crawler.store import CrawlStore, Validators, crawl_store
 from crawler.urls import canonical_url
 
 log = logging.getLogger(__name__)
-
-
-@lru_cache(maxsize=4096)
-def _is_private_host(host: str) -> bool:
-    """Whether a host is, or resolves to, a loopback, private, link-local or reserved address."""
-    if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
-        return True
-    try:
-        addresses = {ipaddress.ip_address(host.strip("[]"))}
-    except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, None)
-        except OSError:
-            return False  # unresolvable: the download itself will fail and be counted
-        addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
-    return any(a.is_private or a.is_loopback or a.is_link_local or a.is_reserved
-               or a.is_multicast or a.is_unspecified for a in addresses)
-
-
-class PrivateAddressMiddleware:
-    """Refuses requests to loopback/private/link-local hosts unless the settings allow them.
-
-    A misconfigured or malicious feed must not turn raqib into a probe of its own network.
-    """
-
-    def __init__(self, crawler: Any) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> PrivateAddressMiddleware:
-        if crawler.settings.getbool("RAQIB_ALLOW_PRIVATE_ADDRESSES"):
-            raise NotConfigured("private addresses allowed")
-        return cls(crawler)
-
-    def process_request(self, request: Request) -> None:
-        host = urlsplit(request.url).hostname or ""
-        if _is_private_host(host):
-            self.crawler.stats.inc_value("raqib/refused_private")
-            raise IgnoreRequest(f"refused: {host} is a private or loopback address "
-                                "(crawl.allow_private_addresses is false)")
 
 
 class _StoreComponent:

@@ -6,6 +6,15 @@ from typing import Any
 
 from monitor.config import Config, parse_duration
 
+# Which addresses and pages may be fetched at all: shared by crawls and `sources check`.
+_GUARDS = {
+    "crawler.netguard.AddressGuardMiddleware": 40,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.robots.RobotsPolicyMiddleware": 100,
+    # Above RetryMiddleware (550) so that a refused address is not retried.
+    "crawler.netguard.RefusedAddressMiddleware": 555,
+}
+
 
 def scrapy_settings(config: Config) -> dict[str, Any]:
     """Politeness and limits, shared by crawls and `raqib sources check`."""
@@ -32,7 +41,9 @@ def scrapy_settings(config: Config) -> dict[str, Any]:
         "TELNETCONSOLE_ENABLED": False,
         "LOG_ENABLED": False,
         "RAQIB_ALLOW_PRIVATE_ADDRESSES": crawl.allow_private_addresses,
-        "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.PrivateAddressMiddleware": 50},
+        # Every connection's address is vetted when it is resolved (crawler.netguard).
+        "TWISTED_DNS_RESOLVER": "crawler.netguard.GuardedResolver",
+        "DOWNLOADER_MIDDLEWARES": _GUARDS,
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
     }
@@ -53,7 +64,7 @@ def crawl_settings(config: Config) -> dict[str, Any]:
         "RAQIB_NEAR_DUPLICATE_WINDOW": near.window_seconds,
         "SPIDER_MIDDLEWARES": {"crawler.middlewares.KnownUrlFilter": 950},
         "DOWNLOADER_MIDDLEWARES": {
-            "crawler.middlewares.PrivateAddressMiddleware": 50,
+            **_GUARDS,
             # Below retries (550) and redirects (600): it sees each download's final answer.
             "crawler.middlewares.DownloadOutcomes": 540,
             "crawler.middlewares.ConditionalGet": 560,

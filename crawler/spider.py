@@ -22,6 +22,9 @@ from twisted.python.failure import Failure
 
 from crawler.discovery import (
     MAX_CHILD_SITEMAPS,
+    MAX_SITEMAP_DEPTH,
+    MAX_SITEMAPS_PER_CRAWL,
+    DocumentTooLarge,
     LinkPolicy,
     describe_failure,
     read_listing,
@@ -77,6 +80,8 @@ class NewsSpider(scrapy.Spider):
         self.links = LinkPolicy(source)
         self.allowed_domains = sorted(self.links.hosts)
         self._queued: set[str] = set()
+        self._sitemaps_seen: set[str] = set()
+        self._sitemaps_followed = 0
 
     # --- discovery -------------------------------------------------------------------------
 
@@ -84,7 +89,8 @@ class NewsSpider(scrapy.Spider):
         for url in self.source.feeds:
             yield self._discovery_request(url, "feed")
         for url in self.source.sitemaps:
-            yield self._discovery_request(url, "sitemap")
+            self._sitemaps_seen.add(_sitemap_key(url))
+            yield self._discovery_request(url, "sitemap", sitemap_depth=0)
         for index, listing in enumerate(self.source.listings):
             yield self._discovery_request(listing.url, "listing", listing=index, page=1)
         for request in self._article_requests(self.retry_urls):
@@ -112,7 +118,12 @@ class NewsSpider(scrapy.Spider):
 
     def _read_xml(self, response: Response) -> tuple[list[str], list[scrapy.Request]]:
         """Article links of an RSS/Atom feed or sitemap, and child sitemaps to follow."""
-        found = read_xml(response.body)
+        try:
+            found = read_xml(response.body, self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+        except DocumentTooLarge as exc:
+            self._count("discovery_too_large")
+            log.warning("%s: %s refused: %s", self.source.id, response.url, exc)
+            return [], []
         if found.kind is None:
             self._count("discovery_unreadable")
             log.warning("%s: %s is not readable XML (feed or sitemap expected)",
@@ -121,10 +132,30 @@ class NewsSpider(scrapy.Spider):
             self._count("discovery_unreadable")
             log.warning("%s: %s is neither a feed nor a sitemap (root <%s>)",
                         self.source.id, response.url, found.kind)
-        follow = [self._discovery_request(response.urljoin(loc), "sitemap")
-                  for loc in found.child_sitemaps[:MAX_CHILD_SITEMAPS]
-                  if self.links.on_site(response.urljoin(loc))]
+        depth = response.meta.get("sitemap_depth", 0) + 1
+        children = dict.fromkeys(response.urljoin(loc) for loc in found.child_sitemaps)
+        follow = [self._discovery_request(url, "sitemap", sitemap_depth=depth)
+                  for url in list(children)[:MAX_CHILD_SITEMAPS]
+                  if self.links.on_site(url) and self._may_follow_sitemap(url, depth, response.url)]
         return found.links, follow
+
+    def _may_follow_sitemap(self, url: str, depth: int, parent: str) -> bool:
+        """Whether a child sitemap is new to this crawl and within the depth and count limits:
+        an index that lists itself, a cycle of indexes or an endless chain stops here."""
+        key = _sitemap_key(url)
+        if key in self._sitemaps_seen:
+            refused, why = "sitemap_repeated", "already read in this crawl"
+        elif depth > MAX_SITEMAP_DEPTH:
+            refused, why = "sitemap_too_deep", f"deeper than {MAX_SITEMAP_DEPTH} sitemap indexes"
+        elif self._sitemaps_followed >= MAX_SITEMAPS_PER_CRAWL:
+            refused, why = "sitemap_over_limit", f"over {MAX_SITEMAPS_PER_CRAWL} child sitemaps"
+        else:
+            self._sitemaps_seen.add(key)
+            self._sitemaps_followed += 1
+            return True
+        self._count(refused)
+        log.warning("%s: child sitemap %s of %s not followed: %s", self.source.id, url, parent, why)
+        return False
 
     def _read_listing(self, response: Response) -> tuple[list[str], list[scrapy.Request]]:
         """Article links of a listing page, and its next page while max_pages allows."""
@@ -182,3 +213,10 @@ class NewsSpider(scrapy.Spider):
     def _count(self, key: str, value: int = 1) -> None:
         if value:
             self.crawler.stats.inc_value(f"raqib/{key}", value)
+
+
+def _sitemap_key(url: str) -> str:
+    try:
+        return canonical_url(url)
+    except ValueError:
+        return url

@@ -12,11 +12,17 @@ _TRACKING = re.compile(
     re.IGNORECASE,
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# A percent sign that stands for itself: "%25", or one not followed by two hex digits.
+_BAD_HOST = re.compile(r"[\[\]@/\\?#\s\x00-\x1f\x7f]")
+_LITERAL_PERCENT = re.compile(r"%(?:25|(?![0-9A-Fa-f]{2}))", re.IGNORECASE)
 
 
 def canonical_url(url: str, base: str | None = None) -> str:
-    """The canonical form of a URL: tracking parameters, fragment and default port dropped,
-    host lower-cased, query sorted, path percent-encoding normalised."""
+    """The canonical form of a URL: tracking parameters, fragment, credentials and default port
+    dropped, host lower-cased, query sorted, path percent-encoding normalised.
+
+    ValueError for what cannot be a URL (a bad port, an unclosed IPv6 bracket); canonical
+    twice is canonical once."""
     if base:
         url = urljoin(base, url.strip())
     parts = urlsplit(url.strip())
@@ -26,16 +32,22 @@ def canonical_url(url: str, base: str | None = None) -> str:
         host = host.encode("idna").decode("ascii") if host and not host.isascii() else host
     except UnicodeError:
         pass
-    netloc = host
+    if _BAD_HOST.search(host):
+        raise ValueError(f"invalid host in URL {url[:100]!r}")
+    netloc = f"[{host}]" if ":" in host else host
     if parts.port and parts.port != _DEFAULT_PORTS.get(scheme):
-        netloc = f"{host}:{parts.port}"
-    if parts.username:
-        netloc = f"{parts.username}@{netloc}"
-    path = quote(unquote(parts.path), safe="/:@!$&'()*+,;=-._~%") or "/"
-    path = re.sub(r"/{2,}", "/", path)
+        netloc = f"{netloc}:{parts.port}"
+    path = re.sub(r"/{2,}", "/", _normal_path(parts.path)) or "/"
     query = [(key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True)
              if not _TRACKING.match(key)]
     return urlunsplit((scheme, netloc, path, urlencode(sorted(query), doseq=True), ""))
+
+
+def _normal_path(path: str) -> str:
+    """The path with every escape decoded but a literal "%" (kept as "%25"), then re-encoded:
+    one spelling per path, and the same spelling when normalised again."""
+    decoded = "%25".join(unquote(piece) for piece in _LITERAL_PERCENT.split(path))
+    return quote(decoded, safe="/:@!$&'()*+,;=-._~%")
 
 
 def site_of(url: str) -> str:

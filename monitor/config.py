@@ -21,6 +21,7 @@ GCC_COUNTRIES = {"SA", "AE", "BH", "KW", "OM", "QA"}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
+MAX_URL_LENGTH = 2048  # longer addresses are refused (in config and, later, as crawled links)
 
 
 class ConfigError(Exception):
@@ -103,13 +104,55 @@ class Schedule(_Strict):
         return parse_duration(self.every) if self.every else None
 
 
+def check_url(url: str) -> str:
+    """A configured http(s) address, or ValueError saying what is wrong with it."""
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise ValueError(f"{url!r} is not an http(s) URL")
+    if len(url) > MAX_URL_LENGTH:
+        raise ValueError(f"{url[:60]!r}… is {len(url):,} characters long "
+                         f"(URLs over {MAX_URL_LENGTH:,} characters are refused)")
+    return url
+
+
+def is_xpath(selector: str) -> bool:
+    """Whether a listing selector is XPath (begins with `/`, `./` or `(`) rather than CSS."""
+    return selector.lstrip().startswith(("/", "./", "("))
+
+
+def check_selector(selector: str) -> str:
+    """A listing selector that parsel can run, or ValueError with the parser's complaint."""
+    from cssselect import SelectorError
+    from parsel import Selector
+
+    kind = "XPath" if is_xpath(selector) else "CSS selector"
+    try:
+        document = Selector(text="<html><body><a href='/'>x</a></body></html>")
+        document.xpath(selector) if kind == "XPath" else document.css(selector)
+    except (SelectorError, ValueError) as exc:
+        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"invalid {kind} {selector!r}: {problem}") from None
+    return selector
+
+
 class Listing(_Strict):
-    """An HTML index page whose links lead to articles."""
+    """An HTML index page whose links lead to articles.
+
+    `links` and `next` are CSS selectors (or XPath, when they begin with `/` or `(`); one
+    that selects elements (`a.news`) yields their `href`, one that selects a value
+    (`a.news::attr(href)`, `//a/@href`) yields that value.
+    """
 
     url: str
     links: str
     next: str | None = None
     max_pages: int = Field(default=1, ge=1, le=100)
+
+    _check_url = field_validator("url")(check_url)
+
+    @field_validator("links", "next")
+    @classmethod
+    def _selector(cls, value: str | None) -> str | None:
+        return check_selector(value) if value is not None else None
 
 
 class Source(_Strict):
@@ -137,10 +180,7 @@ class Source(_Strict):
     @field_validator("feeds", "sitemaps")
     @classmethod
     def _urls(cls, urls: list[str]) -> list[str]:
-        for url in urls:
-            if not re.match(r"^https?://[^/\s]+", url):
-                raise ValueError(f"{url!r} is not an http(s) URL")
-        return urls
+        return [check_url(url) for url in urls]
 
     @field_validator("allow", "deny")
     @classmethod
