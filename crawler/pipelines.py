@@ -100,8 +100,10 @@ class StoragePipeline(_Component):
         self.count("new")
         item.article_id = result.article_id
         if self.context.rules is not None:
+            source = self.context.sources[item.source]
             matches = self.context.rules.evaluate(article.title or "", article.text,
-                                                  article.language)
+                                                  article.language, source=source.id,
+                                                  country=source.country, kind=source.kind)
             if matches:
                 repository.save_rule_matches(result.article_id, [m.to_dict() for m in matches])
                 self.count("flagged")
