@@ -18,6 +18,7 @@ from lxml import etree
 
 from crawler.dates import find_published_date
 from crawler.urls import canonical_url, same_site
+from monitor.arabic import normalized_words
 
 MIN_BODY_CHARS = 200
 MIN_BODY_WORDS = 30
@@ -32,7 +33,6 @@ _BOILERPLATE = re.compile(
     r"print-?bar|toolbar)([\s_-]|$)",
     re.IGNORECASE,
 )
-_TASHKEEL_TATWEEL = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]")
 
 
 # How raqib calls trafilatura (benchmarks/bench_rules.py times this very call).
@@ -157,8 +157,7 @@ def detect_language(text: str) -> str | None:
 
 
 def content_fingerprint(text: str) -> str:
-    """A hash of the body text that ignores spacing, punctuation, tashkeel and tatweel."""
-    normalised = unicodedata.normalize("NFKC", text).casefold()
-    normalised = _TASHKEEL_TATWEEL.sub("", normalised)
-    words = re.findall(r"\w+", normalised)
+    """A hash of the body's words as watch rules read them (monitor.arabic: spacing,
+    punctuation, tashkeel, tatweel, hamza forms and case ignored), after Unicode's NFKC."""
+    words = normalized_words(unicodedata.normalize("NFKC", text))
     return hashlib.sha256(" ".join(words).encode("utf-8")).hexdigest()
