@@ -432,7 +432,8 @@ def _validate_settings(path: Path, data: Any) -> Settings:
 def _compile_rules(path: Path, specs: list[RuleSpec], source_ids: set[str]) -> list[str]:
     """Compile every rule (ConfigError at the first that does not parse); the warnings about
     how the others read (lower-case operators, `source:` naming no configured source)."""
-    from monitor.rules import Attribute, QuerySyntaxError, WatchRule
+    from monitor.rules import QuerySyntaxError, WatchRule
+    from monitor.rules.clauses import Attribute
 
     warnings = []
     for spec in specs:

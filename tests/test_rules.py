@@ -447,3 +447,19 @@ def test_a_rule_set_gives_the_same_answers_from_many_threads() -> None:
         for _ in range(3):
             found = list(pool.map(lambda text: rules.evaluate(*text), texts))
             assert found == expected
+
+
+def test_the_documented_examples_read_as_documented() -> None:
+    from pathlib import Path
+
+    docs = (Path(__file__).parent.parent / "docs" / "rules.md").read_text(encoding="utf-8")
+    table = docs.split("Examples with the field operators:")[1].split("\n\n")[1]
+    examples = [line.split("`")[1] for line in table.splitlines()[2:]]
+    assert len(examples) == 5
+    for query in examples:
+        assert not compile_query(query).warnings
+    assert matches('"اللجنة الوزارية" ONEAR/4 "الحكومة الإلكترونية"',
+                   body="عقدت اللجنة الوزارية للحكومة الإلكترونية اجتماعها")
+    assert not matches('"اللجنة الوزارية" ONEAR/4 "الحكومة الإلكترونية"',
+                       body="أكدت الحكومة الإلكترونية أن اللجنة الوزارية")
+    assert matches('"مجلس التعاون" ONEAR/3 ~أمانة', body="مجلس التعاون والأمانة العامة")

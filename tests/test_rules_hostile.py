@@ -12,14 +12,8 @@ import time
 import pytest
 
 from monitor.config import ConfigError, load_config
-from monitor.rules import (
-    MAX_DEPTH,
-    MAX_QUERY_LENGTH,
-    QuerySyntaxError,
-    RuleSet,
-    WatchRule,
-    compile_query,
-)
+from monitor.rules import MAX_DEPTH, QuerySyntaxError, RuleSet, WatchRule, compile_query
+from monitor.rules.syntax import MAX_QUERY_LENGTH
 from tests.fixture_web import write_config
 
 
@@ -42,7 +36,7 @@ def test_near_on_a_huge_article_of_its_two_words_keeps_a_few_spans_a_word() -> N
     assert [match.rule_id for match in matches] == ["near", "nested", "phrase"]
     assert seconds < 60
     article = rules.index("", body)
-    words = len(article.field("body").words)
+    words = len(article.fields["body"].words)
     rules.get("nested").compiled.match(article)
     for node in rules.get("nested").compiled.clauses():
         if node.positional:

@@ -11,41 +11,18 @@ snippets, reasons), and here the rules themselves.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from monitor.rules.article import FIELDS, IndexedArticle, Lexicon
-from monitor.rules.clauses import (
-    And,
-    Attribute,
-    Clause,
-    Hit,
-    InTitle,
-    Near,
-    Not,
-    Or,
-    Phrase,
-    Prefilter,
-    Word,
-)
+from monitor.rules.clauses import And, Clause, Hit, Near, Or, Phrase, Prefilter, Word
 from monitor.rules.explain import clauses, failures, snippets
-from monitor.rules.syntax import (
-    MAX_DEPTH,
-    MAX_NEAR,
-    MAX_QUERY_LENGTH,
-    MIN_WILDCARD_PREFIX,
-    QuerySyntaxError,
-    parse_query,
-)
+from monitor.rules.syntax import MAX_DEPTH, MAX_NEAR, QuerySyntaxError, parse_query
 
 Node = Clause  # the name monitor.digest_render knows clauses by
-
-__all__ = [
-    "FIELDS", "MAX_DEPTH", "MAX_NEAR", "MAX_QUERY_LENGTH", "MIN_WILDCARD_PREFIX", "And",
-    "Attribute", "Clause", "Hit", "InTitle", "IndexedArticle", "Lexicon", "Near", "Node", "Not",
-    "Or", "Phrase", "Prefilter", "Query", "QuerySyntaxError", "RuleMatch", "RuleSet",
-    "RuleVerdict", "WatchRule", "Word", "compile_query",
-]
+__all__ = ["FIELDS", "MAX_DEPTH", "MAX_NEAR", "And", "Clause", "Hit", "IndexedArticle", "Lexicon",
+           "Near", "Node", "Or", "Phrase", "Prefilter", "Query", "QuerySyntaxError", "RuleMatch",
+           "RuleSet", "RuleVerdict", "WatchRule", "Word", "compile_query"]
 
 
 @dataclass(eq=False)
@@ -83,7 +60,7 @@ def compile_query(query: str) -> Query:
     return Query(query, root, warnings)
 
 
-@dataclass(init=False)
+@dataclass
 class WatchRule:
     """A named query, compiled on construction (QuerySyntaxError when it does not parse).
 
@@ -94,20 +71,16 @@ class WatchRule:
     id: str
     name: str
     query: str
-    languages: tuple[str, ...]
-    fields: tuple[str, ...]
-    enabled: bool
-    name_ar: str | None
-    compiled: Query = field(repr=False, compare=False)
+    languages: tuple[str, ...] = ()
+    fields: tuple[str, ...] = FIELDS
+    enabled: bool = True
+    name_ar: str | None = None  # the name in Arabic digests and pages
+    compiled: Query = field(init=False, repr=False, compare=False)
 
-    def __init__(self, id: str, name: str, query: str, languages: Iterable[str] = (),
-                 fields: Iterable[str] = FIELDS, enabled: bool = True,
-                 name_ar: str | None = None) -> None:
-        self.id, self.name, self.query, self.enabled, self.name_ar = id, name, query, enabled, name_ar
-        self.languages = tuple(_language(lang) for lang in languages or ())
-        self.fields = tuple(fields or FIELDS)
-        unknown = [name for name in self.fields if name not in FIELDS]
-        if unknown:
+    def __post_init__(self) -> None:
+        self.languages = tuple(_language(lang) for lang in self.languages or ())
+        self.fields = tuple(self.fields or FIELDS)
+        if unknown := [name for name in self.fields if name not in FIELDS]:
             raise ValueError(f"rule {self.id!r}: unknown field {unknown[0]!r} (use title, body)")
         self.compiled = compile_query(self.query)
 
@@ -129,9 +102,8 @@ class RuleMatch:
     snippets: list[str]
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict, as stored with the article."""
-        return {"rule_id": self.rule_id, "clauses": list(self.clauses),
-                "snippets": list(self.snippets)}
+        """A JSON-ready dict, as stored with the article: rule_id, clauses, snippets."""
+        return asdict(self)
 
 
 @dataclass
@@ -151,16 +123,14 @@ class RuleVerdict:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        return {"rule_id": self.rule_id, "name": self.name, "matched": self.matched,
-                "reason": self.reason, "reasons": list(self.reasons),
-                "clauses": list(self.clauses), "snippets": list(self.snippets)}
+        return asdict(self)
 
 
 class RuleSet:
     """Watch rules evaluated together on an article read once.
 
     A rule can match only where one of its anchors occurs (`Clause.anchors`: a few words of it
-    one of which any match contains), unless it can hold without words (`source:spa`): an
+    one of which any match contains), unless it can match without words (`source:spa`): an
     article's words give, through a table of anchors to rules, the few rules worth deciding,
     whatever the number of rules. A rule set pickles as its rules (see WatchRule).
     """
@@ -177,8 +147,7 @@ class RuleSet:
         self._by_word: dict[Word, list[int]] = {}
         self._always: list[int] = []
         for at, rule in enumerate(self.rules):
-            anchors = rule.compiled.root.anchors()
-            if anchors is None:
+            if (anchors := rule.compiled.root.anchors()) is None:
                 self._always.append(at)
             for word in anchors or ():
                 self._by_word.setdefault(word, []).append(at)
@@ -205,6 +174,13 @@ class RuleSet:
         return IndexedArticle(title, text, self.lexicon,
                               attributes={name: value for name, value in known.items() if value})
 
+    def candidates(self, article: IndexedArticle) -> list[WatchRule]:
+        """The rules that may match the article: those with an anchor in it, and those that
+        can match without words, in their order."""
+        found = set(self._always).union(
+            *[self._by_word[word] for word in article.present() if word in self._by_word])
+        return [self.rules[at] for at in sorted(found)]
+
     def evaluate(self, title: str, text: str, language: str | None = None, *,
                  source: str | None = None, country: str | None = None,
                  kind: str | None = None) -> list[RuleMatch]:
@@ -213,24 +189,15 @@ class RuleSet:
         `source`, `country` and `kind` (the article's source, from sources.yaml) are what
         `source:`, `country:` and `kind:` clauses compare with; unknown, they never match."""
         article = self.index(title, text, language, source=source, country=country, kind=kind)
-        wanted = None if language is None else _language(language)
         matches = []
         for rule in self.candidates(article):
-            if not rule.enabled or (rule.languages and wanted is not None
-                                    and wanted not in rule.languages):
-                continue
-            hits = rule.compiled.root.hits(article, rule.fields)
-            if hits is not None:
-                matches.append(RuleMatch(rule.id, clauses(hits, article, rule.fields, rule.query),
-                                         snippets(hits, article)))
+            if rule.enabled and (language is None or not rule.languages
+                                 or _language(language) in rule.languages):
+                hits = rule.compiled.root.hits(article, rule.fields)
+                if hits is not None:
+                    matches.append(RuleMatch(rule.id, clauses(hits, article, rule.fields,
+                                                              rule.query), snippets(hits, article)))
         return matches
-
-    def candidates(self, article: IndexedArticle) -> list[WatchRule]:
-        """The rules that may match the article: those with an anchor in it, and those that
-        can match without words, in their order."""
-        found = set(self._always).union(
-            *[self._by_word[word] for word in article.present() if word in self._by_word])
-        return [self.rules[at] for at in sorted(found)]
 
     def explain(self, title: str, text: str, language: str | None = None, *,
                 source: str | None = None, country: str | None = None,

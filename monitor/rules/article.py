@@ -10,16 +10,10 @@ words each field contains, and builds word positions and clause spans only when 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import cached_property
 from itertools import chain
 
-from monitor.arabic import (
-    MAX_WORD,
-    Token,
-    piece_words,
-    strip_proclitics,
-    tokenize,
-    word_locator,
-)
+from monitor.arabic import MAX_WORD, Token, piece_words, strip_proclitics, tokenize, word_locator
 from monitor.rules.clauses import Clause, Span, Word
 
 FIELDS = ("title", "body")
@@ -34,19 +28,13 @@ class Lexicon:
         self.words = frozenset(words)
         self._exact = {word.key for word in self.words if word.kind == "exact"}
         # Wildcards and stems by the two letters a reading must begin with to match them (a
-        # light stem only cuts endings, perhaps changing the last letter left).
+        # stem but its last letter, which a light stem may change); "": too short to tell.
         self._by_head: dict[str, list[Word]] = {}
-        self._headless: list[Word] = []
-        for word in sorted(self.words):
+        for word in sorted(self.words - {Word("exact", key) for key in self._exact}):
             head = word.key if word.kind == "prefix" else word.key[:-1]
-            if word.kind == "exact":
-                continue
-            if len(head) >= 2:
-                self._by_head.setdefault(head[:2], []).append(word)
-            else:
-                self._headless.append(word)
+            self._by_head.setdefault(head[:2] if len(head) >= 2 else "", []).append(word)
         # The article words met so far, and what those that read as some word of the set read
-        # as. Replaced whole when full, so that a thread still reading the old pair sees both
+        # as; replaced whole when full, so that a thread still reading the old pair sees both
         # halves agree.
         self._memory: tuple[set[str], dict[str, tuple[Word, ...]]] = (set(), {})
 
@@ -55,16 +43,12 @@ class Lexicon:
         learnt, useful = self._memory
         if len(learnt) + len(norms) > self.MAX_REMEMBERED:
             learnt, useful = self._memory = (set(), {})
-        found = {}
+        found: dict[str, tuple[Word, ...]] = {}
         for norm in norms - learnt:
-            words = self._read(norm)
-            if len(norm) > MAX_WORD:  # not remembered
-                if words:
-                    found[norm] = words
-                continue
-            if words:
-                useful[norm] = words
-            learnt.add(norm)
+            if words := self._read(norm):  # a hostile page's huge "words" are not remembered
+                (useful if len(norm) <= MAX_WORD else found)[norm] = words
+            if len(norm) <= MAX_WORD:
+                learnt.add(norm)
         found.update({norm: useful[norm] for norm in useful.keys() & norms})
         return found
 
@@ -73,8 +57,8 @@ class Lexicon:
         for form in strip_proclitics(norm):
             if form in self._exact:
                 found.append(Word("exact", form))
-            found += [word for word in self._by_head.get(form[:2], ()) if word.matches(form)]
-            found += [word for word in self._headless if word.matches(form)]
+            found += [word for head in (form[:2], "") for word in self._by_head.get(head, ())
+                      if word.matches(form)]
         return tuple(dict.fromkeys(found))
 
 
@@ -87,23 +71,15 @@ class Field:
 
     def __init__(self, text: str, lexicon: Lexicon) -> None:
         self.text = text
-        self._raw = text.split()
-        self._pieces = piece_words(self._raw)
-        self._words: list[str] | None = None
-        # The field's words that read as some word of the lexicon, and those words.
+        self._pieces = piece_words(text.split())
         self._reads = lexicon.read(set(chain.from_iterable(self._pieces)))
         self.present: set[Word] = set().union(*self._reads.values())
         self._known = lexicon.words
-        self._positions: dict[Word, list[int]] | None = None
-        self._tokens: list[Token] | None = None
-        self._locator: Callable[[int], tuple[int, int]] | None = None
 
-    @property
+    @cached_property
     def words(self) -> list[str]:
         """The field's normalised words, in order."""
-        if self._words is None:
-            self._words = list(chain.from_iterable(self._pieces))
-        return self._words
+        return list(chain.from_iterable(self._pieces))
 
     def learn(self, words: Iterable[Word]) -> None:
         """Look for query words outside the lexicon (a clause from elsewhere) word by word."""
@@ -117,32 +93,33 @@ class Field:
             if forms:
                 self.present.add(word)
                 self._reads.update({norm: (*self._reads.get(norm, ()), word) for norm in forms})
-                self._positions = None
+                self.__dict__.pop("_positions", None)  # found again with this word
 
     def positions(self, word: Word) -> list[int]:
         """Sorted indexes of the field's words that read as `word`."""
-        if word not in self.present:
-            return []
-        if self._positions is None:  # one pass for every word present
-            reads, positions, words = self._reads, {}, self.words
-            for at in [at for at, norm in enumerate(words) if norm in reads]:
-                for each in reads[words[at]]:
-                    positions.setdefault(each, []).append(at)
-            self._positions = positions
-        return self._positions[word]
+        return self._positions.get(word, [])
+
+    @cached_property
+    def _positions(self) -> dict[Word, list[int]]:
+        """The positions of every word present, found in one pass (when a phrase needs them)."""
+        reads, positions, words = self._reads, {}, self.words
+        for at in [at for at, norm in enumerate(words) if norm in reads]:
+            for each in reads[words[at]]:
+                positions.setdefault(each, []).append(at)
+        return positions
 
     def place(self, index: int) -> tuple[int, int]:
         """Start and end in the original text of word `index`."""
-        if self._locator is None:
-            self._locator = word_locator(self.text, self._raw, self._pieces)
         return self._locator(index)
 
-    @property
+    @cached_property
+    def _locator(self) -> Callable[[int], tuple[int, int]]:
+        return word_locator(self.text, self.text.split(), self._pieces)
+
+    @cached_property
     def tokens(self) -> list[Token]:
-        """The field's words with their places in the original text (made on first use)."""
-        if self._tokens is None:
-            self._tokens = tokenize(self.text)
-        return self._tokens
+        """The field's words with their places in the original text."""
+        return tokenize(self.text)
 
 
 class IndexedArticle:
@@ -159,9 +136,6 @@ class IndexedArticle:
         self.fields = {"title": Field(title or "", lexicon), "body": Field(text or "", lexicon)}
         self.attributes = attributes or {}
         self._spans: dict[str, dict[Clause, list[Span]]] = {"title": {}, "body": {}}
-
-    def field(self, name: str) -> Field:
-        return self.fields[name]
 
     def learn(self, clause: Clause) -> None:
         """Make the words of a clause known, so that it can be tested."""

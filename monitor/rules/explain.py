@@ -42,7 +42,7 @@ def snippets(hits: list[Hit], article: IndexedArticle) -> list[str]:
             by_field.setdefault(name, set()).add((start, end))
     found: list[str] = []
     for name in FIELDS:
-        field = article.field(name)
+        field = article.fields[name]
         last = len(field.words) - 1
         windows: list[list[int]] = []
         wanted = MAX_SNIPPETS - len(found)

@@ -19,6 +19,8 @@ MAX_QUERY_LENGTH = 10_000
 MAX_DEPTH = 100
 KINDS = ("agency", "government", "press")
 _QUOTES = {'"': '"', "“": "”", "«": "»"}
+# A parenthesis, a phrase in quotes (perhaps unterminated), or a run of anything else.
+_LEXEME = re.compile(r'[()]|"[^"]*"?|“[^”]*”?|«[^»]*»?|[^\s()"“«]+')
 _PROXIMITY = re.compile(r"(O?NEAR)(?:/(\d+))?\Z")
 _ATTRIBUTES = {  # name: (pattern of its value, what to write)
     "source": (re.compile(r"[a-z0-9][a-z0-9_-]{0,63}\Z"), "a source id, e.g. source:spa"),
@@ -47,26 +49,16 @@ class _Lexeme(NamedTuple):
 
 def _lex(query: str, warnings: list[str]) -> list[_Lexeme]:
     lexemes: list[_Lexeme] = []
-    i, n = 0, len(query)
-    while i < n:
-        char = query[i]
-        if char.isspace():
-            i += 1
-        elif char in "()":
-            lexemes.append(_Lexeme("LPAREN" if char == "(" else "RPAREN", char, i, i + 1))
-            i += 1
-        elif char in _QUOTES:
-            close = query.find(_QUOTES[char], i + 1)
-            if close < 0:
-                raise QuerySyntaxError(f"unterminated phrase: no closing {_QUOTES[char]}", i)
-            lexemes.append(_Lexeme("PHRASE", query[i + 1:close], i, close + 1))
-            i = close + 1
+    for found in _LEXEME.finditer(query):
+        text, start, end = found.group(), found.start(), found.end()
+        if text in ("(", ")"):
+            lexemes.append(_Lexeme("LPAREN" if text == "(" else "RPAREN", text, start, end))
+        elif text[0] in _QUOTES:
+            if len(text) == 1 or text[-1] != _QUOTES[text[0]]:
+                raise QuerySyntaxError(f"unterminated phrase: no closing {_QUOTES[text[0]]}", start)
+            lexemes.append(_Lexeme("PHRASE", text[1:-1], start, end))
         else:
-            j = i
-            while j < n and not query[j].isspace() and query[j] not in "()" and query[j] not in _QUOTES:
-                j += 1
-            lexemes += _word_lexemes(query[i:j], i, warnings)
-            i = j
+            lexemes += _word_lexemes(text, start, warnings)
     return lexemes
 
 
