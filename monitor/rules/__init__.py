@@ -102,8 +102,9 @@ class RuleMatch:
     snippets: list[str]
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict, as stored with the article: rule_id, clauses, snippets."""
-        return asdict(self)
+        """A JSON-ready dict, as stored with the article."""
+        return {"rule_id": self.rule_id, "clauses": list(self.clauses),
+                "snippets": list(self.snippets)}
 
 
 @dataclass
@@ -189,14 +190,14 @@ class RuleSet:
         `source`, `country` and `kind` (the article's source, from sources.yaml) are what
         `source:`, `country:` and `kind:` clauses compare with; unknown, they never match."""
         article = self.index(title, text, language, source=source, country=country, kind=kind)
+        wanted = None if language is None else _language(language)
         matches = []
         for rule in self.candidates(article):
-            if rule.enabled and (language is None or not rule.languages
-                                 or _language(language) in rule.languages):
-                hits = rule.compiled.root.hits(article, rule.fields)
-                if hits is not None:
-                    matches.append(RuleMatch(rule.id, clauses(hits, article, rule.fields,
-                                                              rule.query), snippets(hits, article)))
+            if ((wanted is None or not rule.languages or wanted in rule.languages)
+                    and rule.enabled and rule.compiled.root.holds(article, rule.fields)):
+                hits = rule.compiled.root.hits(article, rule.fields) or []
+                matches.append(RuleMatch(rule.id, clauses(hits, article, rule.fields, rule.query),
+                                         snippets(hits, article)))
         return matches
 
     def explain(self, title: str, text: str, language: str | None = None, *,

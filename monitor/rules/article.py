@@ -71,7 +71,8 @@ class Field:
 
     def __init__(self, text: str, lexicon: Lexicon) -> None:
         self.text = text
-        self._pieces = piece_words(text.split())
+        self._raw = text.split()
+        self._pieces = piece_words(self._raw)
         self._reads = lexicon.read(set(chain.from_iterable(self._pieces)))
         self.present: set[Word] = set().union(*self._reads.values())
         self._known = lexicon.words
@@ -114,7 +115,7 @@ class Field:
 
     @cached_property
     def _locator(self) -> Callable[[int], tuple[int, int]]:
-        return word_locator(self.text, self.text.split(), self._pieces)
+        return word_locator(self.text, self._raw, self._pieces)
 
     @cached_property
     def tokens(self) -> list[Token]:

@@ -77,8 +77,11 @@ class Clause:
         return [word for part in self.parts() for word in part.query_words(negated)]
 
     def holds(self, article: Any, fields: tuple[str, ...]) -> bool:
-        """Whether the clause matches these fields of the article."""
-        return self.hits(article, fields) is not None
+        """Whether the clause matches these fields of the article (`hits`, without making them)."""
+        if not self.positional:
+            return self.hits(article, fields) is not None
+        return any(self.required <= article.fields[name].present and article.spans(self, name)
+                   for name in fields)
 
     def hits(self, article: Any, fields: tuple[str, ...]) -> list[Hit] | None:
         """The positive clauses that matched, [] for a satisfied NOT, None when it fails."""
@@ -177,6 +180,9 @@ class And(Clause):
     def parts(self) -> list[Clause]:
         return self.children
 
+    def holds(self, article: Any, fields: tuple[str, ...]) -> bool:
+        return all(child.holds(article, fields) for child in self.children)
+
     def hits(self, article: Any, fields: tuple[str, ...]) -> list[Hit] | None:
         found: list[Hit] = []
         for child in self.children:
@@ -195,16 +201,34 @@ class Or(Clause):
         self.positional = all(child.positional for child in self.children)
         if self.positional:
             self.required = frozenset.intersection(*(child.required for child in self.children))
+        # Alternatives of one word each are looked up in the words present.
+        self.words = [child.words[0] if isinstance(child, Phrase) and len(child.words) == 1
+                      else None for child in self.children]
+        self.single = frozenset(word for word in self.words if word is not None)
+        self.others = [child for child, word in zip(self.children, self.words, strict=True)
+                       if word is None]
 
     def parts(self) -> list[Clause]:
         return self.children
 
+    def holds(self, article: Any, fields: tuple[str, ...]) -> bool:
+        if any(not article.fields[name].present.isdisjoint(self.single) for name in fields):
+            return True
+        return any(child.holds(article, fields) for child in self.others)
+
     def hits(self, article: Any, fields: tuple[str, ...]) -> list[Hit] | None:
-        found = [hits for child in self.children if (hits := child.hits(article, fields)) is not None]
+        present = set().union(*(article.fields[name].present for name in fields)) if self.single else ()
+        found = [hits for child, word in zip(self.children, self.words, strict=True)
+                 if word is None or word in present
+                 if (hits := child.hits(article, fields)) is not None]
         return [hit for hits in found for hit in hits] if found else None
 
     def find(self, article: Any, name: str) -> list[Span]:
-        return sorted({span for child in self.children for span in article.spans(child, name)})
+        field = article.fields[name]
+        found = {(at, at) for word in field.present.intersection(self.single)
+                 for at in field.positions(word)}
+        found.update(span for child in self.others for span in article.spans(child, name))
+        return sorted(found)
 
     def anchors(self) -> frozenset[Word] | None:
         found = [child.anchors() for child in self.children]
@@ -243,6 +267,9 @@ class InTitle(Clause):
 
     def parts(self) -> list[Clause]:
         return [self.child]
+
+    def holds(self, article: Any, fields: tuple[str, ...]) -> bool:
+        return self.child.holds(article, ("title",))
 
     def hits(self, article: Any, fields: tuple[str, ...]) -> list[Hit] | None:
         found = self.child.hits(article, ("title",))
