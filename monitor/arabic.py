@@ -168,9 +168,10 @@ def word_locator(text: str, pieces: list[str] | None = None,
     def place(at: int) -> tuple[int, int]:
         if at not in placed:
             piece = bisect_right(counts, at)
-            start = piece_start(piece)
-            if len(words[piece]) == 1 and len(words[piece][0]) == len(raw[piece]):
-                placed[at] = start, start + len(raw[piece])  # the piece is the word alone
+            start, folded = piece_start(piece), normalize(raw[piece])
+            if len(words[piece]) == 1 and len(folded) == len(raw[piece]):
+                start += folded.find(words[piece][0])  # no mark dropped: the places agree
+                placed[at] = start, start + len(words[piece][0])
             else:
                 token = tokenize(raw[piece])[at - (counts[piece - 1] if piece else 0)]
                 placed[at] = start + token.start, start + token.end

@@ -9,6 +9,7 @@ words each field contains, and builds word positions and clause spans only when 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from functools import cached_property
 from itertools import chain
@@ -103,10 +104,11 @@ class Field:
     @cached_property
     def _positions(self) -> dict[Word, list[int]]:
         """The positions of every word present, found in one pass (when a phrase needs them)."""
-        reads, positions, words = self._reads, {}, self.words
+        reads, words = self._reads, self.words
+        positions: defaultdict[Word, list[int]] = defaultdict(list)
         for at in [at for at, norm in enumerate(words) if norm in reads]:
             for each in reads[words[at]]:
-                positions.setdefault(each, []).append(at)
+                positions[each].append(at)
         return positions
 
     def place(self, index: int) -> tuple[int, int]:

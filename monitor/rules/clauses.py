@@ -80,8 +80,10 @@ class Clause:
         """Whether the clause matches these fields of the article (`hits`, without making them)."""
         if not self.positional:
             return self.hits(article, fields) is not None
-        return any(self.required <= article.fields[name].present and article.spans(self, name)
-                   for name in fields)
+        for name in fields:
+            if self.required <= article.fields[name].present and article.spans(self, name):
+                return True
+        return False
 
     def hits(self, article: Any, fields: tuple[str, ...]) -> list[Hit] | None:
         """The positive clauses that matched, [] for a satisfied NOT, None when it fails."""
@@ -181,7 +183,10 @@ class And(Clause):
         return self.children
 
     def holds(self, article: Any, fields: tuple[str, ...]) -> bool:
-        return all(child.holds(article, fields) for child in self.children)
+        for child in self.children:
+            if not child.holds(article, fields):
+                return False
+        return True
 
     def hits(self, article: Any, fields: tuple[str, ...]) -> list[Hit] | None:
         found: list[Hit] = []
@@ -212,9 +217,13 @@ class Or(Clause):
         return self.children
 
     def holds(self, article: Any, fields: tuple[str, ...]) -> bool:
-        if any(not article.fields[name].present.isdisjoint(self.single) for name in fields):
-            return True
-        return any(child.holds(article, fields) for child in self.others)
+        for name in fields:
+            if not article.fields[name].present.isdisjoint(self.single):
+                return True
+        for child in self.others:
+            if child.holds(article, fields):
+                return True
+        return False
 
     def hits(self, article: Any, fields: tuple[str, ...]) -> list[Hit] | None:
         present = set().union(*(article.fields[name].present for name in fields)) if self.single else ()
