@@ -207,10 +207,10 @@ class Or(Clause):
         if self.positional:
             self.required = frozenset.intersection(*(child.required for child in self.children))
         # Alternatives of one word each are looked up in the words present.
-        self.words = [child.words[0] if isinstance(child, Phrase) and len(child.words) == 1
-                      else None for child in self.children]
-        self.single = frozenset(word for word in self.words if word is not None)
-        self.others = [child for child, word in zip(self.children, self.words, strict=True)
+        self.lone_words = [child.words[0] if isinstance(child, Phrase) and len(child.words) == 1
+                           else None for child in self.children]
+        self.single = frozenset(word for word in self.lone_words if word is not None)
+        self.others = [child for child, word in zip(self.children, self.lone_words, strict=True)
                        if word is None]
 
     def parts(self) -> list[Clause]:
@@ -226,8 +226,8 @@ class Or(Clause):
         return False
 
     def hits(self, article: Any, fields: tuple[str, ...]) -> list[Hit] | None:
-        present = set().union(*(article.fields[name].present for name in fields)) if self.single else ()
-        found = [hits for child, word in zip(self.children, self.words, strict=True)
+        present = set().union(*(article.fields[name].present for name in fields))
+        found = [hits for child, word in zip(self.children, self.lone_words, strict=True)
                  if word is None or word in present
                  if (hits := child.hits(article, fields)) is not None]
         return [hit for hits in found for hit in hits] if found else None
