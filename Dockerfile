@@ -5,11 +5,10 @@
 FROM python:3.11-slim AS build
 
 ENV PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    RAQIB_PURE_PYTHON=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /src
-COPY pyproject.toml setup.py README.md ./
+COPY pyproject.toml README.md ./
 COPY crawler ./crawler
 COPY monitor ./monitor
 COPY storage ./storage

@@ -21,6 +21,8 @@ import lxml.html
 from lxml import etree
 
 from crawler import datetext
+from monitor.arabic import normalize
+from monitor.vocabulary import NEWS_AGENCIES
 
 MAX_AHEAD = timedelta(days=1)
 
@@ -53,8 +55,10 @@ _URL_DATES = (
     re.compile(r"(?<![\d])(?P<y>(?:19|20)\d{2})-(?P<m>[01]\d)-(?P<d>[0-3]\d)(?![\d])"),
     re.compile(r"(?:^|[/_\-=.])(?P<y>(?:19|20)\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?=$|[/_\-.?#&])"),
 )
+_AGENCIES = sorted({normalize(name) for names in NEWS_AGENCIES.values() for name in names},
+                   key=len, reverse=True)  # as datetext folds text: "العمانيه", "spa"
 _DATELINE_END = re.compile(
-    r"(?:\s*م)?\s*[(/]?\s*(?:واس|وام|بنا|كونا|قنا|العمانيه|spa|wam|bna|kuna|ona|qna)(?!\w)"
+    r"(?:\s*م)?\s*[(/]?\s*(?:" + "|".join(_AGENCIES) + r")(?!\w)"
     r"|(?:\s*[^\s\d(/\-–—:|]{1,8}){0,2}\s*(?:[(/\-–—:|\n]|$)"
 )
 _MACHINE_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -14,29 +14,26 @@ from zoneinfo import ZoneInfo
 
 from hijridate import Hijri
 
+from monitor.arabic import normalize as fold
+from monitor.arabic import normalize_with_origin
+from monitor.vocabulary import HIJRI_MONTHS as VOCABULARY_HIJRI
+from monitor.vocabulary import MONTHS
+from monitor.vocabulary import WEEKDAYS as VOCABULARY_WEEKDAYS
+
 # A year-less "6 يونيو" (WAM, KUNA, BNA datelines) is read as the latest such day not after the
 # fetch, and only when that day is this recent: a crawler fetches fresh news, so a match this
 # close is the story's own day; anything older could as well be a year earlier.
 YEARLESS_MAX_AGE = timedelta(days=7)
 MIN_YEAR = 1995  # no Gulf news site published earlier; older values are CMS placeholders
 
-_TASHKEEL = re.compile("[\u064b-\u0652\u0670\u0640\u200e\u200f\u061c\u202a-\u202e]")
-_FOLD = str.maketrans(
-    "٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹أإآٱىة\u06cc\u06a9،\u00a0\u2009\u202f",
-    "01234567890123456789اااايهيك,   ",
-)
+_SPACES = str.maketrans("\u00a0\u2009\u202f", "   ")
 
 
 def normalize(text: str) -> tuple[str, list[int]]:
-    """Fold digits, hamza, taa marbuta, tashkeel and case; also map each kept char to its source."""
-    out: list[str] = []
-    origin: list[int] = []
-    for i, ch in enumerate(text):
-        if _TASHKEEL.match(ch):
-            continue
-        out.append(ch.translate(_FOLD).lower())
-        origin.append(i)
-    return "".join(out), origin
+    """Text folded as monitor.arabic folds it (digits, hamza, taa marbuta, tashkeel, case), with
+    no-break and thin spaces plain; also the index in `text` of each character kept."""
+    folded, origin = normalize_with_origin(text)
+    return folded.translate(_SPACES), origin
 
 
 def _alternation(names: dict[str, int]) -> str:
@@ -46,28 +43,14 @@ def _alternation(names: dict[str, int]) -> str:
     )
 
 
-GREGORIAN_MONTHS: dict[str, int] = {
-    "يناير": 1, "فبراير": 2, "مارس": 3, "ابريل": 4, "مايو": 5, "يونيو": 6, "يونيه": 6,
-    "يوليو": 7, "يوليه": 7, "اغسطس": 8, "سبتمبر": 9, "اكتوبر": 10, "نوفمبر": 11, "ديسمبر": 12,
-    "كانون الثاني": 1, "شباط": 2, "اذار": 3, "نيسان": 4, "ايار": 5, "حزيران": 6, "تموز": 7,
-    "اب": 8, "ايلول": 9, "تشرين الاول": 10, "تشرين الثاني": 11, "كانون الاول": 12,
-    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
-    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
-    "oct": 10, "nov": 11, "dec": 12,
-}  # fmt: skip
-HIJRI_MONTHS: dict[str, int] = {
-    "محرم": 1, "المحرم": 1, "صفر": 2, "ربيع الاول": 3, "ربيع اول": 3, "ربيع الاخر": 4,
-    "ربيع الثاني": 4, "ربيع ثاني": 4, "جمادي الاولي": 5, "جمادي الاول": 5, "جمادي الاخره": 6,
-    "جمادي الاخر": 6, "جمادي الثانيه": 6, "جمادي الثاني": 6, "رجب": 7, "شعبان": 8, "رمضان": 9,
-    "شوال": 10, "ذو القعده": 11, "ذي القعده": 11, "ذو الحجه": 12, "ذي الحجه": 12,
-}  # fmt: skip
-WEEKDAYS: dict[str, int] = {
-    "الاثنين": 0, "الاتنين": 0, "الثلاثاء": 1, "الثلاثا": 1, "الاربعاء": 2, "الخميس": 3,
-    "الجمعه": 4, "السبت": 5, "الاحد": 6, "monday": 0, "tuesday": 1, "wednesday": 2,
-    "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6, "mon": 0, "tue": 1, "tues": 1,
-    "wed": 2, "thu": 3, "thur": 3, "thurs": 3, "fri": 4, "sat": 5, "sun": 6,
-}  # fmt: skip
+def _folded(table: dict[int, tuple[str, ...]]) -> dict[str, int]:
+    """Names (monitor.vocabulary) in the folded form the text is matched in."""
+    return {fold(name): value for value, names in table.items() for name in names}
+
+
+GREGORIAN_MONTHS = _folded(MONTHS)
+HIJRI_MONTHS = _folded(VOCABULARY_HIJRI)
+WEEKDAYS = _folded(VOCABULARY_WEEKDAYS)
 _MONTH_KEYS = {re.sub(r"\s+", "", k): v for k, v in {**GREGORIAN_MONTHS, **HIJRI_MONTHS}.items()}
 
 _B, _E = r"(?<![\w])", r"(?![\w])"
@@ -118,18 +101,18 @@ _UPDATE = re.compile(r"اخر\s+تحديث|تاريخ\s+التحديث|تم\s+ا
 _PUBLISH = re.compile(r"نشر|published|posted")
 _COPYRIGHT = re.compile(r"©|\(c\)|copyright|حقوق")
 
-_NUMBER_WORDS = {
+_NUMBER_WORDS = {fold(word): value for word, value in {
     "واحد": 1, "واحده": 1, "اثنين": 2, "اثنتين": 2, "ثلاث": 3, "ثلاثه": 3, "اربع": 4, "اربعه": 4,
     "خمس": 5, "خمسه": 5, "ست": 6, "سته": 6, "سبع": 7, "سبعه": 7, "ثماني": 8, "ثمان": 8,
     "ثمانيه": 8, "تسع": 9, "تسعه": 9, "عشر": 10, "عشره": 10, "a": 1, "an": 1, "one": 1,
-}  # fmt: skip
-_UNIT_WORDS = {  # singular / dual / plural: unit, and the count the dual form implies
+}.items()}  # fmt: skip
+_UNIT_WORDS = {fold(word): unit for word, unit in {  # singular/dual/plural: unit, count implied
     "دقيقه": ("m", 1), "دقيقتين": ("m", 2), "دقائق": ("m", None), "ساعه": ("h", 1),
     "ساعتين": ("h", 2), "ساعات": ("h", None), "يوم": ("d", 1), "يومين": ("d", 2),
     "ايام": ("d", None), "minute": ("m", None), "minutes": ("m", None), "min": ("m", None),
     "mins": ("m", None), "hour": ("h", None), "hours": ("h", None), "hr": ("h", None),
     "hrs": ("h", None), "day": ("d", None), "days": ("d", None),
-}  # fmt: skip
+}.items()}  # fmt: skip
 _COUNT = rf"(?P<n>\d{{1,3}}|{'|'.join(sorted(_NUMBER_WORDS, key=len, reverse=True))}|نصف|ربع)"
 _UNIT = rf"(?P<u>{'|'.join(sorted(_UNIT_WORDS, key=len, reverse=True))})"
 _RELATIVE = [

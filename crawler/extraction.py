@@ -19,6 +19,7 @@ from lxml import etree
 
 from crawler.dates import find_published_date
 from crawler.urls import canonical_url, same_site
+from monitor.arabic import normalized_words
 
 MIN_BODY_CHARS = 200
 MIN_BODY_WORDS = 30
@@ -34,7 +35,6 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE,
 )
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-_TASHKEEL_TATWEEL = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640]")
 # Characters XML and lxml refuse (C0 controls but tab, LF, CR; lone surrogates; U+FFFE/U+FFFF):
 # one of them anywhere in a page used to make the whole page "not an article".
 # Vertical tab and form feed are white space in HTML: they become spaces.
@@ -173,8 +173,7 @@ def detect_language(text: str) -> str | None:
 
 
 def content_fingerprint(text: str) -> str:
-    """A hash of the body text that ignores spacing, punctuation, tashkeel and tatweel."""
-    normalised = unicodedata.normalize("NFKC", text).casefold()
-    normalised = _TASHKEEL_TATWEEL.sub("", normalised)
-    words = re.findall(r"\w+", normalised)
+    """A hash of the body's words as watch rules read them (monitor.arabic: spacing,
+    punctuation, tashkeel, tatweel, hamza forms and case ignored), after Unicode's NFKC."""
+    words = normalized_words(unicodedata.normalize("NFKC", text))
     return hashlib.sha256(" ".join(words).encode("utf-8")).hexdigest()

@@ -23,6 +23,7 @@ from functools import lru_cache
 import numpy as np
 
 from monitor.arabic import Token, normalize, strip_proclitics, tokenize
+from monitor.vocabulary import HIJRI_MONTHS, MONTHS, NEWS_AGENCIES, WEEKDAYS
 
 log = logging.getLogger(__name__)
 
@@ -243,20 +244,16 @@ def _canon(groups: dict[str, str]) -> dict[str, str]:
     return {word: label for label, spec in groups.items() for word in _words(spec)}
 
 
-_MONTHS = _canon({
-    "m1": "يناير january jan", "m2": "فبراير شباط february feb",
-    "m3": "مارس آذار march", "m4": "أبريل ابريل إبريل نيسان april apr",
-    "m5": "مايو أيار may", "m6": "يونيو يونيه حزيران june jun",
-    "m7": "يوليو يوليه تموز july jul", "m8": "أغسطس اغسطس آب august aug",
-    "m9": "سبتمبر أيلول september sep sept", "m10": "أكتوبر اكتوبر october oct",
-    "m11": "نوفمبر november nov", "m12": "ديسمبر december dec",
-})
-_HIJRI = _words("محرم صفر ربيع جمادى رجب شعبان رمضان شوال القعدة الحجة الأول الآخر الآخرة "
-                "الأولى الثاني ذو ذي هـ م الموافق")
-_WEEKDAYS = _canon({
-    "d6": "السبت saturday", "d7": "الأحد sunday", "d1": "الاثنين الإثنين monday",
-    "d2": "الثلاثاء tuesday", "d3": "الأربعاء wednesday", "d4": "الخميس thursday",
-    "d5": "الجمعة friday"})
+def _labels(names: dict[int, tuple[str, ...]], label: str) -> dict[str, str]:
+    """One-word names (monitor.vocabulary), normalised, to a label per value ("m4")."""
+    return {normalize(name): f"{label}{value}" for value, spelled in names.items()
+            for name in spelled if " " not in name}
+
+
+_MONTHS = _labels(MONTHS, "m")
+_HIJRI = [word for names in HIJRI_MONTHS.values() for name in names for word in _words(name)]
+_HIJRI += _words("هـ م الموافق")
+_WEEKDAYS = _labels(WEEKDAYS, "d")
 # Ordinals as numbers, so that "الثالث والعشرين", "الـ23" and "23rd" are one value.
 _ORDINALS = _canon({
     "1": "الأول الأولى الحادي الحادية first", "2": "الثاني الثانية second",
@@ -295,7 +292,7 @@ _HONORIFICS = set(_words(
     "الشيخ الشيخة الأمير الأميرة معالي سعادة السيد السيدة الدكتور الدكتورة د المهندس سمو "
     "صاحب السمو الملكي فخامة جلالة الملك السلطان سيادة sheikh sheikha prince dr mr mrs ms "
     "excellency highness majesty king sultan president الرئيس"))
-_AGENCIES = set(_words("واس وام بنا كونا العمانية قنا spa wam bna kuna ona qna"))
+_AGENCIES = {normalize(name) for names in NEWS_AGENCIES.values() for name in names}
 _DATELINE_EXTRA = set(_words("في أبو ظبي abu dhabi st nd rd th")) | set(_HIJRI)
 _DATELINE_GAP = set("-–—:/)")
 _END_MARKS = set(_words("انتهى النهاية end"))

@@ -142,7 +142,9 @@ class RulesPipeline(_Pipeline):
 
     def process_item(self, item: PageItem) -> PageItem:
         article = item.article
-        matches = self.rules.evaluate(article.title or "", article.text, article.language)
+        source = self.crawler.spider.source
+        matches = self.rules.evaluate(article.title or "", article.text, article.language,
+                                      source=source.id, country=source.country, kind=source.kind)
         if matches:
             self.store.save_matches(item.article_id, [match.to_dict() for match in matches])
             self.count("flagged")

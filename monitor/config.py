@@ -354,6 +354,7 @@ class RuleSpec(_Strict):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     name: str
+    name_ar: str | None = None  # the rule's name in Arabic digests and pages
     query: str
     languages: list[str] = []
     fields: list[Literal["title", "body"]] = ["title", "body"]
@@ -395,7 +396,7 @@ class Config:
 def _watch_rule(watch_rule_class: Any, spec: RuleSpec) -> Any:
     return watch_rule_class(id=spec.id, name=spec.name, query=spec.query,
                             languages=tuple(spec.languages), fields=tuple(spec.fields),
-                            enabled=spec.enabled)
+                            enabled=spec.enabled, name_ar=spec.name_ar)
 
 
 def shipped_config_dir() -> Path:
@@ -474,15 +475,24 @@ def _validate_settings(path: Path, data: Any) -> Settings:
         raise ConfigError(path, message, field_name=location or None) from exc
 
 
-def _compile_rules(path: Path, specs: list[RuleSpec]) -> None:
+def _compile_rules(path: Path, specs: list[RuleSpec], source_ids: set[str]) -> list[str]:
+    """Compile every rule (ConfigError at the first that does not parse); the warnings about
+    how the others read (lower-case operators, `source:` naming no configured source)."""
     from monitor.rules import QuerySyntaxError, WatchRule
+    from monitor.rules.clauses import Attribute
 
+    warnings = []
     for spec in specs:
         try:
-            _watch_rule(WatchRule, spec)
+            query = _watch_rule(WatchRule, spec).compiled
         except QuerySyntaxError as exc:
             raise ConfigError(path, f"{exc} (at position {exc.position})",
                               item=f"rule '{spec.id}'", field_name="query") from exc
+        warnings += [f"{path}: rule '{spec.id}': {warning}" for warning in query.warnings]
+        warnings += [f"{path}: rule '{spec.id}': {clause.describe(spec.query)} names no source "
+                     "of sources.yaml" for clause in query.clauses(Attribute)
+                     if clause.name == "source" and clause.value not in source_ids]
+    return warnings
 
 
 def load_config(directory: str | Path | None = None, *, database_url: str | None = None) -> Config:
@@ -495,7 +505,7 @@ def load_config(directory: str | Path | None = None, *, database_url: str | None
     settings_path = directory / "settings.yaml"
     sources = _validate_list(sources_path, _read_yaml(sources_path, True), "sources", Source, "source")
     rules = _validate_list(rules_path, _read_yaml(rules_path, False), "rules", RuleSpec, "rule")
-    _compile_rules(rules_path, rules)
+    rule_warnings = _compile_rules(rules_path, rules, {source.id for source in sources})
     settings = _validate_settings(settings_path, _read_yaml(settings_path, False))
     database_url = database_url or os.environ.get("RAQIB_DATABASE_URL")
     if database_url:
@@ -510,5 +520,5 @@ def load_config(directory: str | Path | None = None, *, database_url: str | None
             raise ConfigError(settings_path, f"unknown rule id(s): {', '.join(unknown)}",
                               item=f"digest '{digest.id}'", field_name="rules")
     warnings = [f"{sources_path}: source '{s.id}' is in {s.country}, outside the GCC"
-                for s in sources if s.country not in GCC_COUNTRIES]
+                for s in sources if s.country not in GCC_COUNTRIES] + rule_warnings
     return Config(directory, sources, rules, settings, warnings)

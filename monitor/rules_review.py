@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,15 +29,17 @@ def detect_language(text: str) -> str | None:
 
 
 def explain_text(rules: RuleSet, title: str, body: str, language: str | None,
-                 rule_id: str | None = None) -> list[RuleVerdict]:
-    """Every rule's verdict on a text (or only `rule_id`'s), with its reason."""
+                 rule_id: str | None = None, *, source: str | None = None,
+                 country: str | None = None, kind: str | None = None) -> list[RuleVerdict]:
+    """Every rule's verdict on a text (or only `rule_id`'s), with its reason; `source`,
+    `country` and `kind` are what `source:`, `country:` and `kind:` clauses compare with."""
     if rule_id is not None:
         rule = rules.get(rule_id)
         if rule is None:
             known = ", ".join(r.id for r in rules) or "none"
             raise KeyError(f"no rule '{rule_id}' (known: {known})")
         rules = RuleSet([rule])
-    return rules.explain(title, body, language)
+    return rules.explain(title, body, language, source=source, country=country, kind=kind)
 
 
 @dataclass
@@ -69,18 +71,22 @@ class Review:
 
 
 def review_stored(rules: RuleSet, repository, *, since: datetime | None = None,
-                  source: str | None = None, limit: int | None = None) -> Review:
+                  source: str | None = None, limit: int | None = None,
+                  sources: Mapping[str, Any] | None = None) -> Review:
     """Re-evaluate the rules over stored articles, oldest first; writes nothing.
 
     A change lists rule ids gained and lost; an article whose rules stay the same but whose
-    stored explanations differ (a rule's query was edited) is a change with no ids.
+    stored explanations differ (a rule's query was edited) is a change with no ids. `sources`
+    (config Sources by id) give the country and kind of each article's source.
     """
     review = Review()
     for batch in repository.articles.batches(since=since, source=source, limit=limit):
         for article in batch:
             review.articles += 1
-            matches = [m.to_dict() for m in
-                       rules.evaluate(article.title or "", article.text, article.language)]
+            known = (sources or {}).get(article.source)
+            matches = [m.to_dict() for m in rules.evaluate(
+                article.title or "", article.text, article.language, source=article.source,
+                country=getattr(known, "country", None), kind=getattr(known, "kind", None))]
             review.flagged += bool(matches)
             change = _change(article, matches)
             if change is not None:
@@ -88,9 +94,10 @@ def review_stored(rules: RuleSet, repository, *, since: datetime | None = None,
     return review
 
 
-def apply_stored(rules: RuleSet, repository, *, since: datetime | None = None) -> Review:
+def apply_stored(rules: RuleSet, repository, *, since: datetime | None = None,
+                 sources: Mapping[str, Any] | None = None) -> Review:
     """Re-evaluate the rules over stored articles and store the matches that changed."""
-    review = review_stored(rules, repository, since=since)
+    review = review_stored(rules, repository, since=since, sources=sources)
     for change in review.changes:
         repository.articles.update_matches(change.article_id, change.matches)
     return review

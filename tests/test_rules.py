@@ -5,13 +5,12 @@ import pytest
 from monitor.arabic import light_stem, normalized_words, strip_proclitics
 from monitor.rules import (
     IndexedArticle,
+    Lexicon,
     QuerySyntaxError,
     RuleMatch,
     RuleSet,
     WatchRule,
     Word,
-    _heads,
-    _literal,
     compile_query,
 )
 
@@ -65,9 +64,13 @@ def test_watch_rule_compiles_on_construction() -> None:
         WatchRule("r", "R", "اللجنة", fields=("summary",))
 
 
-def test_lowercase_operators_are_words() -> None:
+def test_lowercase_operators_are_words_with_a_warning() -> None:
     assert matches("gcc and committee", body="GCC and the committee")
     assert not matches("gcc and committee", body="GCC committee")
+    assert compile_query("gcc and committee").warnings == [
+        "'and' (at position 4) is read as a word: operators are upper case (AND)"]
+    assert len(compile_query('a Or b not c near/5 d "x or y"').warnings) == 3  # not in a phrase
+    assert compile_query("near east AND committee").warnings == []  # a word, not an operator
 
 
 # --- boolean logic ------------------------------------------------------------------------
@@ -225,6 +228,29 @@ def test_explain_gives_every_rules_verdict_and_why() -> None:
     assert missing.to_dict()["matched"] is False
 
 
+def test_a_failed_rule_names_the_clauses_that_failed_shortest_first() -> None:
+    query = ('("مجلس التعاون" OR "دول المجلس" OR خليجي*) AND (~لجنة NEAR/3 "الحكومة الرقمية" '
+             'OR ~مؤتمر NEAR/6 "~حكومة ~إلكترونية" NOT (صحفي OR صحافي) OR ورشة OR منتدى)')
+    text = "أكد الوزير في مؤتمر صحفي أن الحكومة الإلكترونية ماضية، واجتمعت لجنة المشتريات."
+    [verdict] = RuleSet([WatchRule("r", "R", query)]).explain("", text)
+    assert verdict.reasons == [
+        "missing: ورشة", "missing: منتدى",
+        'missing: "الحكومة الرقمية"',  # the side of a NEAR that is absent, not the whole NEAR
+        "and 1 more missing clause(s)",  # the GCC group: every alternative of it is absent
+        "excluded by NOT (صحفي OR صحافي)"]
+    assert verdict.reason == "; ".join(verdict.reasons)
+    assert "مؤتمر صحفي" in verdict.snippets[0]  # where the NOT struck
+    [verdict] = RuleSet([WatchRule("r", "R", "~لجنة NEAR/2 ~حكومة")]).explain("", text)
+    assert verdict.reasons == ["missing: ~لجنة NEAR/2 ~حكومة"]  # both there, not near
+    many = " ".join(f"word{at}" for at in range(10))
+    [verdict] = RuleSet([WatchRule("r", "R", many)]).explain("", "nothing here")
+    assert verdict.reasons[:3] == ["missing: word0", "missing: word1", "missing: word2"]
+    assert verdict.reasons[3] == "and 7 more missing clause(s)"
+    long = " OR ".join(f'"phrase number {at}"' for at in range(20))
+    [verdict] = RuleSet([WatchRule("r", "R", long)]).explain("", "nothing here")
+    assert len(verdict.reasons) == 1 and len(verdict.reasons[0]) < 120  # one line
+
+
 def test_rule_set_refuses_duplicate_ids_and_accepts_lists() -> None:
     with pytest.raises(ValueError, match="duplicate"):
         RuleSet([WatchRule("a", "A", "x"), WatchRule("a", "B", "y")])
@@ -233,7 +259,96 @@ def test_rule_set_refuses_duplicate_ids_and_accepts_lists() -> None:
     assert RuleSet([rule]).get("a") is rule and len(RuleSet([rule])) == 1
 
 
-# --- the fast path: screens and the lexicon never change a verdict -------------------------
+# --- field and source operators --------------------------------------------------------
+
+def test_title_operator_looks_in_the_title_only() -> None:
+    title, body = "اجتماع اللجنة الوزارية", "ناقشت الحكومة الإلكترونية"
+    assert matches("title:اجتماع", title=title, body=body)
+    assert not matches("title:الحكومة", title=title, body=body)
+    assert matches('title:"اللجنة الوزارية" الحكومة', title=title, body=body)
+    assert matches("title:(مسقط OR ~لجنة) AND ~حكومة", title=title, body=body)
+    assert not matches("title:(~حكومة)", title=title, body=body, fields=("body",))
+    assert matches("title:(~لجنة)", title=title, body=body, fields=("body",))  # title: wins
+    rules = RuleSet([WatchRule("r", "R", 'title:"اللجنة الوزارية" AND الحكومة')])
+    [match] = rules.evaluate(title, body, "ar")
+    assert match.clauses == ['title:"اللجنة الوزارية"', "الحكومة"]
+    assert match.snippets[0] == title
+
+
+@pytest.mark.parametrize(
+    ("query", "attributes", "expected"),
+    [
+        ("source:spa AND مجلس", {"source": "spa"}, True),
+        ("source:spa AND مجلس", {"source": "wam"}, False),
+        ("source:spa AND مجلس", {}, False),  # unknown source: no match
+        ("country:qa AND مجلس", {"country": "QA"}, True),
+        ("country:QA AND مجلس", {"country": "qa"}, True),
+        ("(country:SA OR country:AE) AND مجلس", {"country": "AE"}, True),
+        ("lang:ar AND مجلس", {"language": "ar-SA"}, True),
+        ("lang:en AND مجلس", {"language": "ar"}, False),
+        ("kind:agency AND مجلس", {"kind": "agency"}, True),
+        ("kind:press AND مجلس", {"kind": "agency"}, False),
+        ("مجلس NOT kind:press", {"kind": "agency"}, True),
+        ("source:spa OR مسقط", {"source": "spa"}, True),  # a field alone can match
+    ],
+)
+def test_source_operators_compare_what_is_known_of_the_article(query, attributes, expected):
+    rules = RuleSet([WatchRule("r", "R", query)])
+    language = attributes.pop("language", None)
+    assert bool(rules.evaluate("", BODY, language, **attributes)) is expected
+
+
+def test_evaluate_keeps_its_positional_form_and_names_the_others() -> None:
+    rules = RuleSet([WatchRule("r", "R", "kind:agency AND مجلس")])
+    assert rules.evaluate("", BODY) == [] and rules.evaluate("", BODY, "ar") == []
+    with pytest.raises(TypeError):
+        rules.evaluate("", BODY, "ar", "spa")  # source and the rest only by name
+    [match] = rules.evaluate("", BODY, "ar", kind="agency")
+    assert match.clauses == ["kind:agency", "مجلس"]
+
+
+def test_ordered_proximity_wants_the_left_side_first() -> None:
+    assert matches("اللجنة ONEAR/3 الإلكترونية", body=BODY)
+    assert not matches("الإلكترونية ONEAR/3 اللجنة", body=BODY)
+    assert matches("الإلكترونية NEAR/3 اللجنة", body=BODY)
+    [match] = RuleSet([WatchRule("r", "R", "(اللجنة OR مسقط) ONEAR/3 الإلكترونية")]).evaluate(
+        "", BODY)
+    assert match.clauses == ["اللجنة ONEAR/3 الإلكترونية"]
+
+
+@pytest.mark.parametrize(
+    ("query", "position", "words"),
+    [
+        ("source:SPA مجلس", 0, "source id"),
+        ("country:QAT مجلس", 0, "two-letter country"),
+        ("kind:newspaper مجلس", 0, "agency, government or press"),
+        ("lang: مجلس", 0, "language code"),
+        ("title:", 0, "title: needs"),
+        ("title:NOT مجلس", 0, "title: needs"),
+        ("title:(مجلس) NEAR/3 لجنة", 0, "not AND/NOT clauses or fields"),
+        ("source:spa NEAR/3 لجنة", 0, "not AND/NOT clauses or fields"),
+        ("لجنة ONEAR مجلس", 5, "ONEAR needs a distance"),
+        ("لجنة ONEAR/101 مجلس", 5, "ONEAR distance must be 1 to 100"),
+        ("NOT source:spa", 0, "absent"),
+    ],
+)
+def test_field_operators_refuse_what_they_cannot_read(query, position, words) -> None:
+    with pytest.raises(QuerySyntaxError) as caught:
+        compile_query(query)
+    assert caught.value.position == position
+    assert words in str(caught.value)
+
+
+def test_a_near_of_nears_pairs_every_occurrence_with_its_nearest_partner() -> None:
+    body = "لجنة س س حكومة ص ص ص مجلس ع ع ع ع لجنة حكومة"
+    assert matches("(لجنة NEAR/3 حكومة) NEAR/4 مجلس", body=body)
+    assert matches("(لجنة NEAR/1 حكومة) NEAR/5 مجلس", body=body)  # the pair after the council
+    assert not matches("(لجنة NEAR/1 حكومة) NEAR/4 مجلس", body=body)
+    [match] = RuleSet([WatchRule("r", "R", "لجنة NEAR/3 حكومة")]).evaluate("", body)
+    assert match.snippets == [body]  # both pairs, in one window
+
+
+# --- the word index never changes a verdict ------------------------------------------------
 
 def _eval_texts() -> list[tuple[str, str, str]]:
     from pathlib import Path
@@ -245,97 +360,106 @@ def _eval_texts() -> list[tuple[str, str, str]]:
     return [(case["title"], case["body"], case["language"]) for case in cases]
 
 
-SCREEN_QUERIES = [
+INDEX_QUERIES = [
     '"~حكومة ~إلكترونية" NEAR/6 (~لجنة OR اجتماع*)',
     "~حج OR ~بيت OR ~وزارة",  # short stems and a restored taa marbuta (بيتها → بيه)
     "(اجتماع* OR ~ministry) AND NOT رياضة",
     '"دول مجلس التعاون" OR ~خليجي',
     "الاجتماع NEAR/3 (الحكومة OR ~committee)",
+    "title:(~لجنة OR ~meeting) AND (مجلس* OR gcc)",
 ]
 
 
-def test_screens_and_lexicon_agree_with_the_unscreened_engine() -> None:
-    rules = RuleSet([WatchRule(f"r{i}", "R", q) for i, q in enumerate(SCREEN_QUERIES)])
-    for title, body, _language in _eval_texts():
-        article = rules.index(title, body)
-        plain = IndexedArticle(title, body)  # no lexicon, no screen
-        for rule in rules:
-            expected = plain.matches(rule.compiled.root, rule.fields)
-            assert article.matches(rule.compiled.root, rule.fields) is expected
-            if expected:
-                assert article.screened(rule.screen, rule.fields), (rule.query, title)
-
-
-def test_fragment_heads_cover_every_matching_word() -> None:
-    # Every article word a stem or wildcard matches provides its literal: a screen is sound.
-    words = {w for title, body, _ in _eval_texts() for w in normalized_words(title + " " + body)}
-    words |= {"بيتها", "لبيتها", "ministries", "والخليجيين", "للاجتماعات"}
-    for norm in sorted(words)[:3000]:
-        for reading in strip_proclitics(norm):
-            for word in (Word("stem", light_stem(reading)), Word("prefix", reading[:4])):
-                literal = _literal(word)
-                if literal is not None and len(word.key) >= 3:
-                    assert literal in _heads(norm), (norm, word)
-
-
-def test_the_word_table_reads_article_words_as_a_word_by_word_check_does() -> None:
-    # The lexicon looks a word's heads up instead of testing every rule word: same answer.
+def _rule_sets() -> list[RuleSet]:
     from pathlib import Path
 
     import yaml
 
-    from monitor.matching import _reads_as
+    shipped = yaml.safe_load((Path(__file__).parent.parent / "config" / "rules.yaml")
+                             .read_text(encoding="utf-8"))["rules"]
+    queries = INDEX_QUERIES + [entry["query"] for entry in shipped]
+    return [RuleSet([WatchRule(f"r{at}", "R", query) for at, query in enumerate(queries)])]
 
-    shipped_file = Path(__file__).parent.parent / "config" / "rules.yaml"
-    shipped = yaml.safe_load(shipped_file.read_text(encoding="utf-8"))["rules"]
-    queries = SCREEN_QUERIES + [entry["query"] for entry in shipped]
-    lexicon = RuleSet([WatchRule(f"r{i}", "R", q) for i, q in enumerate(queries)]).lexicon
+
+def test_the_word_index_agrees_with_each_rule_on_a_plain_article() -> None:
+    # A rule set reads an article through its word table and decides only the rules whose
+    # anchors occur; each query matched alone, on an article that knows no rule word, agrees.
+    [rules] = _rule_sets()
+    for title, body, language in _eval_texts():
+        matched = {match.rule_id: match for match in rules.evaluate(title, body, language)}
+        for rule in rules:
+            hits = rule.compiled.match(IndexedArticle(title, body), rule.fields)
+            assert (hits is not None) is (rule.id in matched), (rule.query, title)
+        assert {r.id for r in rules.candidates(rules.index(title, body))} >= set(matched)
+
+
+def test_the_word_table_reads_article_words_as_a_word_by_word_check_does() -> None:
+    [rules] = _rule_sets()
     words = {w for title, body, _ in _eval_texts() for w in normalized_words(title + " " + body)}
-    lexicon.useful(sorted(words))  # learnt together, as an article's new words are
+    words |= {"بيتها", "لبيتها", "ministries", "والخليجيين", "للاجتماعات"}
     for norm in sorted(words):
-        expected = {word for word in lexicon.words if _reads_as(word, norm)}
-        assert set(lexicon.readings.get(norm, ())) == expected, norm
+        found = rules.lexicon.read({norm}).get(norm, ())
+        assert set(found) == {word for word in rules.lexicon.words if word.reads(norm)}, norm
+    for norm in sorted(words)[:2000]:  # and every stem or prefix of a reading is found
+        for reading in strip_proclitics(norm):
+            for word in (Word("stem", light_stem(reading)), Word("prefix", reading[:4])):
+                assert word in Lexicon([word]).read({norm}).get(norm, ()), (norm, word)
 
 
-def test_rules_on_a_text_with_no_rule_words_are_screened_out() -> None:
+def test_rules_whose_anchors_are_absent_are_not_decided() -> None:
     rules = RuleSet([WatchRule("egov", "E", '"~حكومة ~إلكترونية" NEAR/6 ~لجنة'),
-                     WatchRule("hajj", "H", "~حج OR ~عمرة OR Hajj")])
+                     WatchRule("hajj", "H", "~حج OR ~عمرة OR Hajj"),
+                     WatchRule("spa", "S", "source:spa OR مسقط")])
     article = rules.index("أمطار غزيرة على الرياض", "توقع المركز الوطني للأرصاد هطول أمطار.")
-    assert [article.screened(rule.screen, rule.fields) for rule in rules] == [False, False]
+    assert [rule.id for rule in rules.candidates(article)] == ["spa"]  # can match without words
+    anchors = rules.get("egov").compiled.root.anchors()
+    assert len(anchors) == 1 and anchors <= set(rules.get("egov").compiled.root.query_words())
 
 
 def test_a_clause_from_outside_the_rule_set_is_matched_on_its_own_words() -> None:
     # The rule set's word table does not know "الرياض": the article must still find it.
     article = RuleSet([WatchRule("m", "M", "مجلس")]).index("", BODY)
-    assert article.matches(compile_query('"في الرياض" OR مسقط').root, ("body",))
-    assert article.screened(RuleSet([WatchRule("m", "M", "مجلس")]).rules[0].screen, ("body",))
+    assert compile_query('"في الرياض" OR مسقط').match(article, ("body",)) is not None
+    assert compile_query("مسقط").match(article) is None
 
 
-def test_span_arithmetic_in_c_is_that_of_the_python_finders() -> None:
-    import random
+# --- a rule set in a worker process and in threads ----------------------------------------
 
-    from monitor import matching
+def test_a_rule_set_pickles_as_its_rules_and_evaluates_alike() -> None:
+    import pickle
 
-    native = matching.NATIVE
-    if native is None:
-        pytest.skip("monitor._words is not built (no C compiler, or RAQIB_PURE_PYTHON)")
-    rng = random.Random(7)
+    [rules] = _rule_sets()
+    copy = pickle.loads(pickle.dumps(rules))
+    assert [r.id for r in copy] == [r.id for r in rules]
+    assert len(pickle.dumps(rules)) < 20_000  # plain specifications, not compiled trees
+    for title, body, language in _eval_texts()[:20]:
+        assert copy.evaluate(title, body, language) == rules.evaluate(title, body, language)
 
-    def positions() -> list[int]:
-        return sorted(rng.sample(range(300), rng.randint(0, 25)))
 
-    def spans() -> list[tuple[int, int]]:
-        starts = positions()
-        return sorted((at, at + rng.choice((0, 0, 1, 2, 5))) for at in starts)
+def test_a_rule_set_gives_the_same_answers_from_many_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
 
-    for _ in range(2000):
-        lists = [positions() for _ in range(rng.randint(1, 4))]
-        assert native.points(lists) == matching._py_points(lists)
-        starts, following, last = positions(), [positions() for _ in range(2)], 2
-        assert (native.phrase_spans(starts, following, last)
-                == matching._py_phrase_spans(starts, following, last))
-        span_lists = [spans() for _ in range(rng.randint(1, 3))]
-        assert native.merge_spans(span_lists) == matching._py_merge_spans(span_lists)
-        left, right, n = spans(), spans(), rng.randint(1, 12)
-        if right:
-            assert native.near_spans(left, right, n) == matching._py_near_spans(left, right, n)
+    [rules] = _rule_sets()
+    texts = _eval_texts()
+    expected = [rules.evaluate(title, body, language) for title, body, language in texts]
+    rules.lexicon.MAX_REMEMBERED = 50  # its memory of words is replaced while others read it
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for _ in range(3):
+            found = list(pool.map(lambda text: rules.evaluate(*text), texts))
+            assert found == expected
+
+
+def test_the_documented_examples_read_as_documented() -> None:
+    from pathlib import Path
+
+    docs = (Path(__file__).parent.parent / "docs" / "rules.md").read_text(encoding="utf-8")
+    table = docs.split("Examples with the field operators:")[1].split("\n\n")[1]
+    examples = [line.split("`")[1] for line in table.splitlines()[2:]]
+    assert len(examples) == 5
+    for query in examples:
+        assert not compile_query(query).warnings
+    assert matches('"اللجنة الوزارية" ONEAR/4 "الحكومة الإلكترونية"',
+                   body="عقدت اللجنة الوزارية للحكومة الإلكترونية اجتماعها")
+    assert not matches('"اللجنة الوزارية" ONEAR/4 "الحكومة الإلكترونية"',
+                       body="أكدت الحكومة الإلكترونية أن اللجنة الوزارية")
+    assert matches('"مجلس التعاون" ONEAR/3 ~أمانة', body="مجلس التعاون والأمانة العامة")

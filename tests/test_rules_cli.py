@@ -172,3 +172,97 @@ def test_items_table_shows_why_each_article_was_flagged(setup) -> None:
     row = next(i for i, line in enumerate(lines) if "gulf-football" in line and "↳" not in line)
     assert "↳ gulf-football: المنتخب يستعد لكأس الخليج" in lines[row + 1]
     assert sum("↳" in line for line in lines) == 2  # one line per match, none for the cyber story
+
+
+# --- where an article comes from: source, country, kind; stored articles ------------------
+
+SOURCES = [{"id": "spa", "name": "Saudi Press Agency (واس)", "country": "SA", "language": "ar",
+            "kind": "agency", "feeds": ["https://www.spa.gov.sa/rss.xml"]},
+           {"id": "okaz", "name": "Okaz (عكاظ)", "country": "SA", "language": "ar",
+            "kind": "press", "feeds": ["https://www.okaz.com.sa/rss"]}]
+FIELD_RULES = """\
+rules:
+  - id: agency-egov
+    name: E-government from agencies
+    name_ar: الحكومة الإلكترونية من وكالات الأنباء
+    query: 'kind:agency AND title:(~لجنة OR ~اجتماع) AND "~حكومة ~إلكترونية"'
+  - id: saudi-cyber
+    name: Cyber security in Saudi sources
+    query: 'country:SA AND ("الأمن السيبراني" OR ~سيبراني)'
+  - id: careless
+    name: Careless
+    query: 'committee and meeting OR source:wam'
+"""
+
+
+@pytest.fixture
+def sourced(tmp_path: Path) -> tuple[Path, Repository]:
+    url = f"sqlite:///{tmp_path}/raqib.db"
+    config = write_config(tmp_path / "config", SOURCES, url, rules=FIELD_RULES)
+    repository = Repository(url)
+    for number, (source, (title, body)) in enumerate((("spa", COMMITTEE), ("okaz", CYBER)), 1):
+        repository.articles.save(NewArticle(
+            source=source, url=f"https://example.sa/news/{number}",
+            fetched_url=f"https://example.sa/news/{number}", title=title, text=body,
+            language="ar", content_fingerprint=f"fp{number}",
+            fetched_at=datetime(2024, 1, number, tzinfo=UTC)))
+    return config, repository
+
+
+def test_rules_test_takes_the_source_country_and_kind_of_a_text(sourced) -> None:
+    config, _ = sourced
+    text = "\n".join(COMMITTEE)
+    unknown = run_cli("rules", "test", "-", "--rule", "agency-egov", config_dir=config, input=text)
+    assert "no     agency-egov" in unknown.stdout and "missing: kind:agency" in unknown.stdout
+    agency = run_cli("rules", "test", "-", "--source", "spa", config_dir=config, input=text)
+    assert agency.returncode == 0, agency.stderr
+    assert "source: spa (SA, agency)" in agency.stdout
+    assert "MATCH  agency-egov" in agency.stdout
+    assert "kind:agency" in agency.stdout.split("MATCH  agency-egov")[1].splitlines()[1]
+    press = run_cli("rules", "test", "-", "--source", "spa", "--kind", "press", config_dir=config,
+                    input=text)
+    assert "source: spa (SA, press)" in press.stdout and "no     agency-egov" in press.stdout
+    qatar = run_cli("rules", "test", "-", "--country", "qa", config_dir=config,
+                    input="\n".join(CYBER))
+    assert "source: ? (QA)" in qatar.stdout and "no     saudi-cyber" in qatar.stdout
+    wrong = run_cli("rules", "test", "-", "--source", "nope", config_dir=config, input=text)
+    assert wrong.returncode == 2 and "no source 'nope'" in wrong.stderr
+
+
+def test_rules_test_takes_a_stored_article_as_it_was_crawled(sourced) -> None:
+    config, repository = sourced
+    ids = {a.source: a.id for a in repository.articles.find(limit=None)}
+    stored = run_cli("rules", "test", "--article", str(ids["okaz"]), config_dir=config)
+    assert stored.returncode == 0, stored.stderr
+    assert "language: ar (stored)" in stored.stdout and "source: okaz (SA, press)" in stored.stdout
+    assert "MATCH  saudi-cyber" in stored.stdout
+    assert "« ورشة عمل عن الأمن السيبراني" in stored.stdout
+    assert run_cli("rules", "test", "--article", "999", config_dir=config).returncode == 2
+    both = run_cli("rules", "test", "x.txt", "--article", str(ids["spa"]), config_dir=config)
+    assert both.returncode == 2 and "not both" in both.stderr
+
+
+def test_a_failing_rule_shows_its_shortest_failed_clauses_a_line_each(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "config", [], f"sqlite:///{tmp_path}/raqib.db")
+    result = run_cli("rules", "test", "--rule", "gcc-egov-committee", config_dir=config,
+                     input="\n".join(FOOTBALL))
+    lines = result.stdout.splitlines()
+    reasons = lines[lines.index("no     gcc-egov-committee — GCC e-government committees and "
+                                "gatherings") + 1:]
+    assert len(reasons) == 4 and all(len(line) < 120 for line in reasons)  # not the whole query
+    assert [line.split(":")[0].strip() for line in reasons[:3]] == ["missing"] * 3
+    assert "more missing clause(s)" in reasons[3]
+    lengths = [len(line) for line in reasons[:3]]
+    assert lengths == sorted(lengths)
+
+
+def test_configuration_warns_about_what_a_rule_may_not_mean(sourced) -> None:
+    config, _ = sourced
+    warnings = load_config(config).warnings
+    assert any("rule 'careless'" in w and "'and' (at position 10) is read as a word" in w
+               for w in warnings)
+    assert any("rule 'careless'" in w and "source:wam names no source" in w for w in warnings)
+    result = run_cli("rules", "test", "-", config_dir=config, input="\n".join(CYBER))
+    assert "rule 'careless'" in result.stderr  # the CLI logs the warnings
+    rules = load_config(config).rule_set()
+    assert rules.get("agency-egov").name_ar == "الحكومة الإلكترونية من وكالات الأنباء"

@@ -9,17 +9,18 @@ from pathlib import Path
 import pytest
 import yaml
 
+from monitor.arabic import has_arabic
 from monitor.rules import RuleSet, WatchRule
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES_FILE = ROOT / "config" / "rules.yaml"
 EVAL_FILE = Path(__file__).resolve().parent / "rules_eval" / "gcc_egov.yaml"
 RULE_ID = "gcc-egov-committee"
-CONFIG_KEYS = {"id", "name", "languages", "query", "fields", "enabled", "description"}
+CONFIG_KEYS = {"id", "name", "name_ar", "languages", "query", "fields", "enabled", "description"}
 
 # What the rule achieves on the set today (precision 37/38, recall 37/37); lower only with a reason.
-MIN_PRECISION = 0.95
-MIN_RECALL = 0.95
+MIN_PRECISION = 37 / 38  # 0.974
+MIN_RECALL = 1.0
 
 
 def shipped_rules() -> RuleSet:
@@ -28,7 +29,7 @@ def shipped_rules() -> RuleSet:
         WatchRule(id=e["id"], name=e["name"], query=e["query"],
                   languages=tuple(e.get("languages", ())),
                   fields=tuple(e.get("fields", ("title", "body"))),
-                  enabled=e.get("enabled", True))
+                  enabled=e.get("enabled", True), name_ar=e.get("name_ar"))
         for e in entries
     )
 
@@ -41,6 +42,7 @@ def test_shipped_rules_file_uses_only_config_keys_and_compiles() -> None:
     entries = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))["rules"]
     for entry in entries:
         assert set(entry) <= CONFIG_KEYS, entry["id"]
+        assert has_arabic(entry["name_ar"]), entry["id"]  # Arabic digests show it
     rules = shipped_rules()
     assert rules.get(RULE_ID) is not None
     assert rules.get(RULE_ID).languages == ("ar", "en")

@@ -18,8 +18,7 @@ from crawler.datetext import MIN_YEAR
 from crawler.extraction import parse_html
 from crawler.urls import canonical_url
 from monitor.arabic import normalize
-from monitor.query import QuerySyntaxError
-from monitor.rules import compile_query
+from monitor.rules import QuerySyntaxError, compile_query
 
 # RAQIB_HYPOTHESIS_EXAMPLES=5000 for a longer hunt than the suite's 300 examples a property.
 FAST = settings(max_examples=int(os.environ.get("RAQIB_HYPOTHESIS_EXAMPLES", 300)),
@@ -175,8 +174,6 @@ def test_rule_parser_raises_only_query_syntax_errors(text):
         pass
 
 
-@pytest.mark.xfail(raises=RecursionError, strict=False,
-                   reason="fixed by the rule engine rewrite")
 @pytest.mark.parametrize("depth", [2_000, 50_000])
 def test_rule_parser_refuses_deep_nesting_with_a_syntax_error(depth):
     try:

@@ -1,0 +1,160 @@
+"""An article read once for all the rules of a set: its words, and where the rules' words are.
+
+A `Lexicon` holds the words of a rule set. It tells, for an article word, which of them it
+reads as (monitor.arabic: proclitics, wildcards, stems), remembering the answer for the
+article words it meets (a bounded cache; plain dict operations, so threads may share it). An
+`IndexedArticle` splits its title and body into normalised words once, knows at once which rule
+words each field contains, and builds word positions and clause spans only when asked.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from functools import cached_property
+from itertools import chain
+
+from monitor.arabic import MAX_WORD, Token, piece_words, strip_proclitics, tokenize, word_locator
+from monitor.rules.clauses import Clause, Span, Word
+
+FIELDS = ("title", "body")
+
+
+class Lexicon:
+    """The words of a rule set, and which of them each article word reads as."""
+
+    MAX_REMEMBERED = 200_000
+
+    def __init__(self, words: Iterable[Word]) -> None:
+        self.words = frozenset(words)
+        self._exact = {word.key for word in self.words if word.kind == "exact"}
+        # Wildcards and stems by the two letters a reading must begin with to match them (a
+        # stem but its last letter, which a light stem may change); "": too short to tell.
+        self._by_head: dict[str, list[Word]] = {}
+        for word in sorted(self.words - {Word("exact", key) for key in self._exact}):
+            head = word.key if word.kind == "prefix" else word.key[:-1]
+            self._by_head.setdefault(head[:2] if len(head) >= 2 else "", []).append(word)
+        # The article words met so far, and what those that read as some word of the set read
+        # as; replaced whole when full, so that a thread still reading the old pair sees both
+        # halves agree.
+        self._memory: tuple[set[str], dict[str, tuple[Word, ...]]] = (set(), {})
+
+    def read(self, norms: set[str]) -> dict[str, tuple[Word, ...]]:
+        """For the article words (normalised) that read as some word of the set, those words."""
+        learnt, useful = self._memory
+        if len(learnt) + len(norms) > self.MAX_REMEMBERED:
+            learnt, useful = self._memory = (set(), {})
+        found: dict[str, tuple[Word, ...]] = {}
+        for norm in norms - learnt:
+            if words := self._read(norm):  # a hostile page's huge "words" are not remembered
+                (useful if len(norm) <= MAX_WORD else found)[norm] = words
+            if len(norm) <= MAX_WORD:
+                learnt.add(norm)
+        found.update({norm: useful[norm] for norm in useful.keys() & norms})
+        return found
+
+    def _read(self, norm: str) -> tuple[Word, ...]:
+        found = []
+        for form in strip_proclitics(norm):
+            if form in self._exact:
+                found.append(Word("exact", form))
+            found += [word for head in (form[:2], "") for word in self._by_head.get(head, ())
+                      if word.matches(form)]
+        return tuple(dict.fromkeys(found))
+
+
+class Field:
+    """One field's normalised words, the query words present, and their positions on demand.
+
+    `present` holds every word of the lexicon, or learnt since (`learn`), that some word of the
+    field reads as: clauses test it with set operations.
+    """
+
+    def __init__(self, text: str, lexicon: Lexicon) -> None:
+        self.text = text
+        self._raw = text.split()
+        self._pieces = piece_words(self._raw)
+        self._reads = lexicon.read(set(chain.from_iterable(self._pieces)))
+        self.present: set[Word] = set().union(*self._reads.values())
+        self._known = lexicon.words
+
+    @cached_property
+    def words(self) -> list[str]:
+        """The field's normalised words, in order."""
+        return list(chain.from_iterable(self._pieces))
+
+    def learn(self, words: Iterable[Word]) -> None:
+        """Look for query words outside the lexicon (a clause from elsewhere) word by word."""
+        new = set(words) - self._known
+        if not new:
+            return
+        self._known = self._known | new
+        distinct = set(self.words)
+        for word in new:
+            forms = [norm for norm in distinct if word.reads(norm)]
+            if forms:
+                self.present.add(word)
+                self._reads.update({norm: (*self._reads.get(norm, ()), word) for norm in forms})
+                self.__dict__.pop("_positions", None)  # found again with this word
+
+    def positions(self, word: Word) -> list[int]:
+        """Sorted indexes of the field's words that read as `word`."""
+        return self._positions.get(word, [])
+
+    @cached_property
+    def _positions(self) -> dict[Word, list[int]]:
+        """The positions of every word present, found in one pass (when a phrase needs them)."""
+        reads, words = self._reads, self.words
+        positions: defaultdict[Word, list[int]] = defaultdict(list)
+        for at in [at for at, norm in enumerate(words) if norm in reads]:
+            for each in reads[words[at]]:
+                positions[each].append(at)
+        return positions
+
+    def place(self, index: int) -> tuple[int, int]:
+        """Start and end in the original text of word `index`."""
+        return self._locator(index)
+
+    @cached_property
+    def _locator(self) -> Callable[[int], tuple[int, int]]:
+        return word_locator(self.text, self._raw, self._pieces)
+
+    @cached_property
+    def tokens(self) -> list[Token]:
+        """The field's words with their places in the original text."""
+        return tokenize(self.text)
+
+
+class IndexedArticle:
+    """An article's title and body read once for many clauses, and what is known of it
+    (`attributes`: source, country, kind and language, for `source:spa` and the like).
+
+    A clause is tested on it once its words are known: those of the lexicon it was read with,
+    or any others after `learn(clause)`.
+    """
+
+    def __init__(self, title: str | None, text: str | None, lexicon: Lexicon | None = None,
+                 *, attributes: dict[str, str] | None = None) -> None:
+        lexicon = lexicon or Lexicon(())
+        self.fields = {"title": Field(title or "", lexicon), "body": Field(text or "", lexicon)}
+        self.attributes = attributes or {}
+        self._spans: dict[str, dict[Clause, list[Span]]] = {"title": {}, "body": {}}
+
+    def learn(self, clause: Clause) -> None:
+        """Make the words of a clause known, so that it can be tested."""
+        words = clause.query_words()
+        for field in self.fields.values():
+            field.learn(words)
+
+    def present(self) -> set[Word]:
+        """The query words present in the title or the body."""
+        return self.fields["title"].present | self.fields["body"].present
+
+    def spans(self, clause: Clause, name: str) -> list[Span]:
+        """The spans of a positional clause in one field (found once per article)."""
+        memo = self._spans[name]
+        found = memo.get(clause)
+        if found is None:
+            lacking = not clause.required <= self.fields[name].present
+            found = memo[clause] = [] if lacking else clause.find(self, name)
+        return found
