@@ -13,12 +13,13 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import db
+from storage import db, search_index
 from storage.crawl_state import SETTLED_OUTCOMES, CrawlState
 from storage.locks import AdvisoryLock, AdvisoryLocks
 from storage.models import Article, RuleMatchRow, utcnow
@@ -26,6 +27,9 @@ from storage.outbox import DigestOutbox
 from storage.rule_review import RuleReview
 from storage.runs import CrawlRuns, RunSummary
 from storage.signatures import SignatureIndex
+
+if TYPE_CHECKING:
+    from storage.browse import Browse
 
 __all__ = ["SETTLED_OUTCOMES", "AdvisoryLock", "ArticleView", "NewArticle", "Repository",
            "RunSummary", "SaveResult"]
@@ -129,6 +133,13 @@ class Repository(CrawlState, CrawlRuns, SignatureIndex, DigestOutbox, AdvisoryLo
     def close(self) -> None:
         self.engine.dispose()
 
+    @property
+    def browse(self) -> Browse:
+        """The web view's read-only queries (storage/browse.py)."""
+        from storage.browse import Browse
+
+        return Browse(self.engine, self._sessions)
+
     def _upsert(self, model: type, **values) -> None:
         """Insert a row, or update the row with the same primary key (given among `values`)."""
         key = tuple(values[column.name] for column in model.__table__.primary_key.columns)
@@ -154,6 +165,7 @@ class Repository(CrawlState, CrawlRuns, SignatureIndex, DigestOutbox, AdvisoryLo
                 session.add(article)
                 session.flush()
                 article_id = article.id
+                search_index.index_article(session, article_id, new.title, new.text)
         except IntegrityError:
             original = self._existing_article(new.url, new.content_fingerprint)
             if original is None:  # the winner of a race was rolled back: try once more
