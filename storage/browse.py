@@ -17,12 +17,13 @@ from sqlalchemy import (
     Integer,
     and_,
     cast,
+    column,
     exists,
     false,
     func,
-    literal_column,
     or_,
     select,
+    table,
     text,
     true,
 )
@@ -122,6 +123,8 @@ class RuleActivity:
     latest: list[ListedArticle] = field(default_factory=list)
 
 
+# The index table (storage/search_index.py) as PostgreSQL has it; SQLite's is FTS5.
+_TERMS = table("article_terms", column("article_id"), column("terms"))
 _NEWEST = func.coalesce(Article.published_at, Article.fetched_at)
 _STORY = func.coalesce(Article.cluster_id, Article.id)
 _EXCERPT_CHARS = 320
@@ -294,17 +297,8 @@ class Browse:
         conditions = self._where(filters)
         if before is not None:
             conditions.append(Article.id < before)
-        query = select(Article.id, Article.title, Article.text, Article.language)
-        if prefilter is not None:
-            if self.dialect == "postgresql":
-                query = query.join(literal_column("article_terms"),
-                                   literal_column("article_terms.article_id") == Article.id)
-                conditions.append(text("article_terms.terms @@ CAST(:tsquery AS tsquery)")
-                                  .bindparams(tsquery=_tsquery(prefilter)))
-            else:
-                matching = text("SELECT rowid FROM article_terms WHERE article_terms "
-                                "MATCH :fts").bindparams(fts=_fts5(prefilter))
-                conditions.append(Article.id.in_(matching))
+        query = self._narrowed(select(Article.id, Article.title, Article.text, Article.language),
+                               prefilter)
         query = query.where(*conditions).order_by(Article.id.desc()).limit(limit)
         with self._sessions() as session:
             return [Candidate(row.id, row.title, row.text, row.language)
@@ -313,21 +307,22 @@ class Browse:
     def count_candidates(self, prefilter: Prefilter | None, filters: Filters,
                          cap: int = 10_000) -> int:
         """How many articles the index lets through, counted up to `cap`."""
-        conditions = self._where(filters)
-        query = select(Article.id)
-        if prefilter is not None:
-            if self.dialect == "postgresql":
-                query = query.join(literal_column("article_terms"),
-                                   literal_column("article_terms.article_id") == Article.id)
-                conditions.append(text("article_terms.terms @@ CAST(:tsquery AS tsquery)")
-                                  .bindparams(tsquery=_tsquery(prefilter)))
-            else:
-                conditions.append(Article.id.in_(text(
-                    "SELECT rowid FROM article_terms WHERE article_terms MATCH :fts")
-                    .bindparams(fts=_fts5(prefilter))))
-        inner = query.where(*conditions).limit(cap).subquery()
+        inner = (self._narrowed(select(Article.id), prefilter).where(*self._where(filters))
+                 .limit(cap).subquery())
         with self._sessions() as session:
             return session.scalar(select(func.count()).select_from(inner)) or 0
+
+    def _narrowed(self, query, prefilter: Prefilter | None):
+        """`query` over articles, kept to those whose index terms satisfy the prefilter."""
+        if prefilter is None:
+            return query
+        if self.dialect == "postgresql":
+            return query.join(_TERMS, _TERMS.c.article_id == Article.id).where(
+                text("article_terms.terms @@ CAST(:tsquery AS tsquery)")
+                .bindparams(tsquery=_tsquery(prefilter)))
+        return query.where(Article.id.in_(
+            text("SELECT rowid FROM article_terms WHERE article_terms MATCH :fts")
+            .bindparams(fts=_fts5(prefilter))))
 
     def index_size(self) -> tuple[int, int]:
         """Bytes the full-text index takes on disk, and articles stored."""

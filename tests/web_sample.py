@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent
 # Copies of the labelled stories name a few papers the shipped catalogue does not carry.
 _SOURCE_OF = {"alwatan": "alwatan_bh", "atheer": "omandaily", "albilad": "akhbar_alkhaleej",
               "aljarida": "alrai", "almadina": "okaz", "sabq": "alriyadh", "ksa": "spa"}
-HOSTILE_TITLE = '<script>alert("x")</script> =HYPERLINK("http://evil.example") «اجتماع»'
+HOSTILE_TITLE = '=HYPERLINK("http://evil.example","اجتماع") <script>alert("x")</script> «اجتماع»'
 HOSTILE_TEXT = ("=cmd|' /C calc'!A0 <img src=x onerror=alert(1)> اجتماع اللجنة الوزارية "
                 "للحكومة الإلكترونية بدول مجلس التعاون </p><script>alert(2)</script>")
 
@@ -35,6 +35,7 @@ class Sample:
     ids: dict[str, int] = field(default_factory=dict)
     stories: dict[str, list[int]] = field(default_factory=dict)
     hostile: int = 0
+    failing_source: str = ""
 
 
 def _source(key: str, known: set[str]) -> str:
@@ -98,19 +99,23 @@ def seed(repository: Repository, config, now: datetime | None = None,
     if hostile:
         sample.hostile = store("hostile", "alqabas", HOSTILE_TITLE, HOSTILE_TEXT, "ar",
                                now - timedelta(hours=3), now - timedelta(hours=2), "time")
-    _runs(repository, config, now)
+    sample.failing_source = _runs(repository, config, now)
     return sample
 
 
-def _runs(repository: Repository, config, now: datetime) -> None:
-    """Crawl history: every enabled source crawled, one failing three times in a row."""
+def _runs(repository: Repository, config, now: datetime) -> str:
+    """Crawl history: every enabled source crawled, one failing three times in a row (its id
+    is returned)."""
+    enabled = [s for s in config.sources if s.enabled]
+    failing_source = enabled[1].id
     with repository.session() as session:
-        for number, source in enumerate(s for s in config.sources if s.enabled):
+        for number, source in enumerate(enabled):
             for run in range(4):
                 started = now - timedelta(hours=6 * run + number % 5, minutes=number)
-                failing = source.id == "kuna" and run < 3
+                failing = source.id == failing_source and run < 3
                 session.add(CrawlRun(
                     source=source.id, started_at=started, finished_at=started + timedelta(
                         seconds=40), status="failed" if failing else "ok",
                     counts={"fetched": 12, "new": 3}, error="all 2 feed(s) answered HTTP 503"
                     if failing else None))
+    return failing_source

@@ -42,7 +42,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     items.add_argument("--clusters", action="store_true",
                        help="one entry per story: near-duplicate copies from other sources are "
                             "listed under it as 'also reported by'")
-    items.add_argument("--format", choices=("table", "jsonl", "csv"), default="table")
+    items.add_argument("--format", choices=("table", "jsonl", "csv", "atom"), default="table",
+                       help="atom: an Atom feed, one entry per story (implies --clusters)")
     items.set_defaults(handler=cmd_items)
 
     run = commands.add_parser(
@@ -98,9 +99,17 @@ def cmd_items(args: argparse.Namespace, config: Config) -> int:
         flagged=args.flagged, rule=args.rule, source=args.source, since=args.since,
         limit=args.limit or None)
     copies: dict[int, list] = {}
-    if args.clusters:
+    if args.clusters or args.format == "atom":
         articles, copies = _stories(repository, articles)
-    if args.format == "jsonl":
+    if args.format == "atom":
+        from monitor.web.feeds import article_entry, atom_feed
+
+        what = f"rule {args.rule}" if args.rule else "flagged" if args.flagged else "items"
+        sys.stdout.write(atom_feed(
+            feed_id=f"urn:raqib:items:{what.replace(' ', ':')}", title=f"raqib — {what}",
+            self_url=None, alternate_url=None,
+            entries=[article_entry(a, copies.get(a.id, [])) for a in articles]))
+    elif args.format == "jsonl":
         for article in articles:
             record = article.to_dict()
             if args.clusters:

@@ -93,7 +93,7 @@ class WebView:
 
     def render(self, request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
         lang = self.language(request)
-        words = i18n.WORDS[lang]
+        words = _Words(i18n.WORDS[lang])
         offset = datetime.now(UTC).astimezone(self.zone).strftime("%z")
         page = self.templates.get_template(template).render(
             request=request, lang=lang, dir="rtl" if lang == "ar" else "ltr", t=words,
@@ -158,6 +158,25 @@ class WebView:
         base = str(request.base_url).rstrip("/") + path
         secret = self.settings.feed_secret
         return f"{base}?token={access.feed_token(secret, path)}" if secret else base
+
+
+class _Words:
+    """The interface's words for templates: `t.clear` is the word, never a dict method."""
+
+    def __init__(self, words: dict[str, str]) -> None:
+        self._words = words
+
+    def __getattr__(self, key: str) -> str:
+        try:
+            return self._words[key]
+        except KeyError as exc:
+            raise AttributeError(key) from exc
+
+    def __getitem__(self, key: str) -> str:
+        return self._words[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._words
 
 
 def _full_path(request: Request) -> str:

@@ -73,6 +73,25 @@ def atom_feed(*, feed_id: str, title: str, self_url: str | None, alternate_url: 
     return "\n".join(lines) + "\n"
 
 
+def article_entry(article, copies: list) -> FeedEntry:
+    """A stored article (storage.repository.ArticleView) and its story's other copies as an
+    entry, for `raqib items --format atom`."""
+    snippets = [snippet for rule_id in article.rules
+                for snippet in (article.explanations.get(rule_id) or {}).get("snippets") or []]
+    summary = " … ".join(" ".join(s.split()) for s in snippets[:2])
+    if not summary:
+        body = " ".join(article.text.split())
+        summary = body[:240] + ("…" if len(body) > 240 else "")
+    if copies:
+        summary += "\nAlso reported by: " + ", ".join(copy.source for copy in copies)
+    link = article.url if article.url.startswith(("http://", "https://")) else None
+    return FeedEntry(id=f"urn:raqib:story:{article.cluster or article.id}",
+                     title=article.title or article.url, link=link,
+                     updated=max(c.published_at or c.fetched_at for c in [article, *copies]),
+                     published=article.published_at, source=article.source, summary=summary,
+                     categories=list(article.rules), language=article.language)
+
+
 # --- CSV ---------------------------------------------------------------------------------
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

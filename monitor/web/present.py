@@ -58,8 +58,10 @@ def story_view(copies: Sequence[ListedArticle], sources: Mapping[str, Source],
     if explained is not None and wanted is not None:
         explanation = explained.explanations[wanted]
         view.clauses = list(explanation.get("clauses") or [])
-        view.snippets = [highlight(s, view.clauses)
-                         for s in (explanation.get("snippets") or [])[:MAX_SNIPPETS]]
+        # A snippet that is the whole title says nothing the title does not.
+        snippets = [s for s in explanation.get("snippets") or []
+                    if " ".join(s.split()) != " ".join((lead.title or "").split())]
+        view.snippets = [highlight(s, view.clauses) for s in snippets[:MAX_SNIPPETS]]
     if not view.snippets and lead.excerpt:
         view.snippets = [Markup(escape(_excerpt(lead.excerpt)))]
     return view

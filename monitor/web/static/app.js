@@ -18,3 +18,9 @@ document.addEventListener("click", (event) => {
     done();
   }
 });
+
+// On a narrow screen the filters start folded, unless some are set (the form is long).
+const filters = document.getElementById("filters");
+if (filters && filters.dataset.active !== "1" && window.matchMedia("(max-width: 860px)").matches) {
+  filters.open = false;
+}
