@@ -79,7 +79,9 @@ def test_raqib_db_upgrade_keeps_the_rows_of_an_older_database(database_url, tmp_
 
 
 def _search_index_table(difference) -> bool:
-    return difference[0] == "remove_table" and difference[1].name.startswith("article_terms")
+    table = difference[1] if difference[0] == "remove_table" else getattr(difference[1], "table",
+                                                                             None)
+    return table is not None and table.name.startswith("article_terms")
 
 
 @pytest.mark.filterwarnings("ignore:.*expression-based index")
