@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.models import Article, CrawlRun, RuleMatchRow
+from storage.models import Article, RuleMatchRow
 
 # A prefilter: which index terms an article must have to be worth evaluating (see
 # monitor.web.search): ("and", [..]) / ("or", [..]) / ("term", t) / ("prefix", p).
@@ -344,16 +344,28 @@ class Browse:
         (days in the reader's zone, `utc_offset` from UTC; today last)."""
         found = {source: SourceActivity(source, per_day=[0] * days) for source in source_ids}
         start = _day_start(now, utc_offset, days)
+        if not source_ids:
+            return found
+        # One statement each, of one small indexed look-up per source (a GROUP BY over all
+        # runs or articles would read every row): the latest runs, and the latest fetch.
+        names = {f"s{at}": source for at, source in enumerate(source_ids)}
+        latest_runs = " UNION ALL ".join(
+            f"SELECT * FROM (SELECT source, started_at, status, error, id FROM crawl_runs "
+            f"WHERE source = :{name} ORDER BY started_at DESC, id DESC LIMIT {_RUNS_LOOKED_AT}) "
+            f"AS r{name}" for name in names)
+        last_fetch = " UNION ALL ".join(
+            f"SELECT CAST(:{name} AS VARCHAR(64)) AS source, (SELECT max(fetched_at) FROM articles "
+            f"WHERE source = :{name}) AS fetched_at" for name in names)
         with self._sessions() as session:
-            for source in source_ids:
+            runs_of: dict[str, list] = {source: [] for source in source_ids}
+            for row in session.execute(text(latest_runs), names):
+                runs_of[row.source].append(row)
+            for source, runs in runs_of.items():
                 activity = found[source]
-                runs = session.execute(
-                    select(CrawlRun.started_at, CrawlRun.status, CrawlRun.error)
-                    .where(CrawlRun.source == source)
-                    .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
-                    .limit(_RUNS_LOOKED_AT)).all()
+                runs.sort(key=lambda run: (run.started_at, run.id), reverse=True)
                 if runs:
-                    activity.last_run_at, activity.last_status = runs[0].started_at, runs[0].status
+                    activity.last_run_at = _utc(runs[0].started_at)
+                    activity.last_status = runs[0].status
                     activity.running = runs[0].status == "running"
                 for run in runs:
                     if run.status == "running":
@@ -362,8 +374,8 @@ class Browse:
                         break
                     activity.consecutive_failures += 1
                     activity.last_error = activity.last_error or run.error
-                activity.last_new_article_at = session.scalar(
-                    select(func.max(Article.fetched_at)).where(Article.source == source))
+            for source, fetched in session.execute(text(last_fetch), names):
+                found[source].last_new_article_at = _utc(fetched)
             day = self._day(Article.fetched_at, utc_offset)
             for source, number, count in session.execute(
                     select(Article.source, day, func.count())
@@ -405,6 +417,15 @@ class Browse:
             return func.floor((func.extract("epoch", column) + seconds) / 86400).label("day")
         # Dates are after 1970: truncating is flooring.
         return cast(func.julianday(column) - 2440587.5 + seconds / 86400.0, Integer).label("day")
+
+
+def _utc(value) -> datetime | None:
+    """A timestamp read by a textual statement (naive UTC; SQLite gives text) made aware."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _day_start(now: datetime, utc_offset: timedelta, days: int) -> datetime:

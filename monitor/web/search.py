@@ -17,7 +17,7 @@ from monitor.rules import Query, RuleMatch, RuleSet, WatchRule, compile_query
 from storage.browse import Browse, Filters, Prefilter
 
 SEARCH_RULE_ID = "search"
-BATCH = 200  # candidates read and decided at a time
+BATCH = 100  # candidates read and decided at a time
 MIN_PREFIX = 2  # a shorter prefix narrows nothing worth an index look-up
 
 
@@ -102,7 +102,7 @@ class Search:
         return found[0] if found else None
 
     def page(self, browse: Browse, filters: Filters, *, before: int | None = None,
-             limit: int = 25, budget: float = 0.5) -> SearchPage:
+             limit: int = 25, budget: float = 0.2) -> SearchPage:
         """Up to `limit` hits below id `before`, newest stored first, in about `budget` seconds."""
         result = SearchPage()
         deadline = time.monotonic() + budget
