@@ -32,6 +32,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 from pathlib import Path
 
 import yaml
@@ -73,17 +74,20 @@ class Bigrams:
                 starts[words[0]] += 1
                 for a, b in zip(words, words[1:], strict=False):
                     follows[a][b] += 1
-        self.starts = (list(starts), list(starts.values()))
-        self.follows = {w: (list(c), list(c.values())) for w, c in follows.items()}
+        # Cumulative weights: a draw is a bisection, not a sum over every follower.
+        self.starts = (list(starts), list(accumulate(starts.values())))
+        self.follows = {w: (list(c), list(accumulate(c.values()))) for w, c in follows.items()}
 
     def sentence(self, low: int, high: int) -> str:
         words, choices = [], self.starts
-        word = self.rng.choices(*choices)[0]
+        word = self.rng.choices(choices[0], cum_weights=choices[1])[0]
         length = self.rng.randint(low, high)
         while len(words) < length:
             words.append(word)
             nxt = self.follows.get(word)
-            word = self.rng.choices(*nxt)[0] if nxt else self.rng.choices(*self.starts)[0]
+            if nxt is None:
+                nxt = self.starts
+            word = self.rng.choices(nxt[0], cum_weights=nxt[1])[0]
         return " ".join(words)
 
 

@@ -128,7 +128,7 @@ _TERMS = table("article_terms", column("article_id"), column("terms"))
 _NEWEST = func.coalesce(Article.published_at, Article.fetched_at)
 _STORY = func.coalesce(Article.cluster_id, Article.id)
 _EXCERPT_CHARS = 320
-_RUNS_LOOKED_AT = 50
+_RUNS_LOOKED_AT = 20  # failures in a row are counted up to this
 
 
 class Browse:
@@ -400,13 +400,15 @@ class Browse:
                     .group_by(RuleMatchRow.rule_id, day)):
                 _add_day(found[rule].per_day, _today(now, utc_offset), number, count)
             for rule in rule_ids:
+                # The last stored matches (an index walk), newest by date among them.
                 ids = list(session.scalars(
                     select(RuleMatchRow.article_id).where(RuleMatchRow.rule_id == rule)
-                    .order_by(RuleMatchRow.article_id.desc()).limit(latest)))
+                    .order_by(RuleMatchRow.article_id.desc()).limit(latest * 10)))
                 if ids:
                     rows = session.execute(select(*self._listed_columns())
                                            .where(Article.id.in_(ids))
-                                           .order_by(Article.id.desc())).all()
+                                           .order_by(_NEWEST.desc(), Article.id.desc())
+                                           .limit(latest)).all()
                     found[rule].latest = self._with_matches(session, rows)
         return found
 

@@ -203,7 +203,7 @@ def test_article_page_shows_text_date_method_rules_and_story(client, archive):
     _config, _repository, sample, _dir = archive
     article_id = sample.ids["egov23-spa"]
     page = client.get(f"/article/{article_id}").text
-    assert "عقدت اللجنة التنفيذية للحكومة الإلكترونية" in page
+    assert "عقدت <mark>اللجنة</mark> التنفيذية <mark>للحكومة الإلكترونية</mark>" in page
     assert "بيانات JSON-LD" in page  # how the date was found
     assert "GCC e-government committees and gatherings" in page
     assert f'href="/story/{article_id}"' in page
@@ -215,7 +215,7 @@ def test_sources_page_shows_health_and_a_30_day_chart(client, archive):
     _config, _repository, sample, _dir = archive
     page = html.unescape(client.get("/sources").text)
     row = page.split(f"<code>{sample.failing_source}</code>")[1].split("</tr>")[0]
-    assert "3 crawls in a row failed (last: all 2 feed(s) answered HTTP 503)" in row
+    assert "فشل الجلب 3 مرات متتالية" in row and "all 2 feed(s) answered HTTP 503" in row
     assert page.count("<svg class=\"chart\"") >= 10
     assert re.search(r'<rect x="\d+" y="\d+" width="8" height="\d+"', page)
 
@@ -367,6 +367,39 @@ def test_raqib_web_refuses_to_serve_beyond_loopback_without_a_password(archive):
     assert "refusing to serve on 0.0.0.0" in result.stderr
     assert "RAQIB_TEST_WEB_PASSWORD" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_raqib_web_serves_the_archive_on_loopback(archive):
+    _config, _repository, _sample, config_dir = archive
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.browser import free_port
+
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("RAQIB_TEST_WEB_PASSWORD", None)
+    process = subprocess.Popen([sys.executable, "-m", "monitor.cli", "--config-dir",
+                                str(config_dir), "web", "--port", str(port)], env=env, cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, page = time.monotonic() + 60, None
+        while page is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                    page = response.read().decode("utf-8")
+            except OSError:
+                assert process.poll() is None, process.communicate()[1]
+                time.sleep(0.3)
+        assert page is not None and 'id="story-' in page
+        second = run_cli("web", "--port", str(port), config_dir=config_dir, timeout=60)
+        assert second.returncode == 1 and "the port is in use" in second.stderr
+    finally:
+        process.terminate()
+        _out, err = process.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}/" in err and "Traceback" not in err
 
 
 def test_with_a_password_pages_need_sign_in_and_feeds_their_token(archive, monkeypatch):

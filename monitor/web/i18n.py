@@ -88,6 +88,9 @@ WORDS: dict[str, dict[str, str]] = {
         "back_inbox": "العودة إلى الوارد", "times_in": "الأوقات بتوقيت {zone}",
         "stories_count": "{n} قصة", "rules_matched": "القواعد", "unknown_source": "مصدر غير معروف",
         "day": "يوم", "today": "اليوم",
+        "per_day_caption": "{n} خلال ٣٠ يوماً، يوماً بيوم",
+        "failing": "فشل الجلب {n} مرات متتالية", "quiet": "لا مقالات جديدة منذ {date}",
+        "quiet_never": "لم يأتِ بأي مقال منذ بدء جلبه",
     },
     "en": {
         "brand": "raqib", "tagline": "Gulf news monitoring",
@@ -143,6 +146,9 @@ WORDS: dict[str, dict[str, str]] = {
         "back_inbox": "Back to the inbox", "times_in": "Times in {zone}",
         "stories_count": "{n} stories", "rules_matched": "Rules", "unknown_source": "unknown source",
         "day": "day", "today": "today",
+        "per_day_caption": "{n} in 30 days, day by day",
+        "failing": "{n} crawls in a row failed", "quiet": "no new article since {date}",
+        "quiet_never": "no article at all since its first crawl",
     },
 }
 
