@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from monitor.arabic import normalized_words, strip_proclitics
 
-__all__ = ["index_article", "index_terms", "rebuild", "remove_article"]
+__all__ = ["clear", "create", "index_article", "index_terms", "rebuild", "remove_article"]
 
 
 def index_terms(*texts: str | None) -> list[str]:
@@ -86,8 +86,17 @@ def create(connection) -> None:
             "tokenize='ascii')"))
 
 
-def rebuild(connection, batch_size: int = 500) -> int:
-    """Index every stored article into an empty index (the migration); returns how many."""
+def clear(connection) -> None:
+    """Empty the index (before `rebuild`, when the normaliser changed)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("TRUNCATE article_terms"))
+    else:
+        connection.execute(text("INSERT INTO article_terms (article_terms) VALUES ('delete-all')"))
+
+
+def rebuild(connection, batch_size: int = 500, progress=None) -> int:
+    """Index every stored article into an empty index (the migration, `raqib db reindex`);
+    returns how many. `progress(done)` is called after each batch."""
     session = Session(bind=connection)
     done, last = 0, 0
     while True:
@@ -99,3 +108,5 @@ def rebuild(connection, batch_size: int = 500) -> int:
         _write(session, [(row.id, index_terms(row.title, row.text)) for row in batch])
         done += len(batch)
         last = batch[-1].id
+        if progress is not None:
+            progress(done)

@@ -462,6 +462,11 @@ def test_the_migration_indexes_an_existing_archive(tmp_path):
                                                            search_filters())] == [7]
         size, articles = repository.browse.index_size()
         assert articles == 1 and size > 0
+        # `raqib db reindex` empties and rebuilds it (after a change of the normaliser).
+        result = run_cli("db", "reindex", config_dir=write_web_config(tmp_path / "c", url))
+        assert result.returncode == 0 and "rebuilt: 1 articles" in result.stdout, result.stderr
+        assert [c.id for c in repository.browse.candidates(search.prefilter,
+                                                           search_filters())] == [7]
     finally:
         repository.close()
 
