@@ -44,7 +44,7 @@ def _direction(driver) -> str:
 
 def test_inbox_filter_search_and_story_in_chromium(served, tmp_path):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     base, sample = served
     shots = Path(os.environ.get("RAQIB_SCREENSHOTS") or tmp_path)
@@ -54,12 +54,18 @@ def test_inbox_filter_search_and_story_in_chromium(served, tmp_path):
         assert _direction(driver) == "rtl"
         assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ar"
         assert len(driver.find_elements(By.CSS_SELECTOR, "li.story")) >= 10
+        # An English item reads left to right inside the Arabic page, an Arabic one right to left.
+        english = driver.find_element(By.CSS_SELECTOR, 'li.story h2[lang="en"]')
+        arabic = driver.find_element(By.CSS_SELECTOR, 'li.story h2[lang="ar"]')
+        direction = "return getComputedStyle(arguments[0]).direction"
+        assert driver.execute_script(direction, english) == "ltr"
+        assert driver.execute_script(direction, arabic) == "rtl"
         driver.save_screenshot(str(shots / "browser-1-inbox.png"))
 
         # Filter by a rule with the form: the state goes into the URL.
         Select(driver.find_element(By.NAME, "rule")).select_by_value("gcc-egov-authorities")
         driver.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
-        assert "rule=gcc-egov-authorities" in driver.current_url
+        WebDriverWait(driver, 20).until(lambda d: "rule=gcc-egov-authorities" in d.current_url)
         stories = driver.find_elements(By.CSS_SELECTOR, "li.story")
         assert stories
         for story in stories:
@@ -68,9 +74,10 @@ def test_inbox_filter_search_and_story_in_chromium(served, tmp_path):
 
         # Search with plain alif and ه where the article writes "الإلكترونية" and "اللجنة".
         driver.find_element(By.LINK_TEXT, "البحث").click()
-        box = driver.find_element(By.NAME, "q")
+        box = WebDriverWait(driver, 20).until(lambda d: d.find_element(By.NAME, "q"))
         box.send_keys('"اللجنه الوزاريه" AND الالكترونيه AND 12')
         box.submit()
+        WebDriverWait(driver, 20).until(lambda d: "/search?q=" in d.current_url)
         article_id = sample.ids["ar-ministerial-riyadh"]
         found = driver.find_elements(By.CSS_SELECTOR, f'a[href="/article/{article_id}"]')
         assert found, "the article written with hamza and taa marbuta was not found"
@@ -85,7 +92,7 @@ def test_inbox_filter_search_and_story_in_chromium(served, tmp_path):
         assert carried, "no story carried by several sources on the first page"
         key = int(carried[0].get_attribute("id").removeprefix("story-"))
         carried[0].find_element(By.CSS_SELECTOR, 'a[href^="/story/"]').click()
-        assert driver.current_url.endswith(f"/story/{key}")
+        WebDriverWait(driver, 20).until(lambda d: d.current_url.endswith(f"/story/{key}"))
         copies = driver.find_elements(By.CSS_SELECTOR, "li.copy")
         expected = next(ids for ids in sample.stories.values() if ids[0] == key)
         assert len(copies) == len(expected) > 1
