@@ -186,6 +186,8 @@ def _load_sqlite(repository: Repository, rows: list[dict]) -> None:
     raw = repository.engine.raw_connection()
     try:
         cursor = raw.cursor()
+        # The unique URL and fingerprint indexes take random keys: keep their pages in memory.
+        cursor.execute("PRAGMA cache_size = -400000")
         cursor.executemany(
             "INSERT INTO articles (id, source, url, title, text, language, published_at, "
             "published_raw, published_method, fetched_at, content_fingerprint, cluster_id, "
