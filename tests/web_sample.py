@@ -74,7 +74,7 @@ def seed(repository: Repository, config, now: datetime | None = None,
         for key, article in articles.items():
             by_story.setdefault(article["story"], []).append((key, article))
     for number, (story, copies) in enumerate(sorted(by_story.items())):
-        start = now - timedelta(days=(number * 37) % 29 + 1, hours=(number * 5) % 11)
+        start = now - timedelta(days=(number * 37) % 29, hours=(number * 5) % 11 + 12)
         ids = []
         for at, (key, article) in enumerate(copies):
             source = _source(key, known)
@@ -93,7 +93,7 @@ def seed(repository: Repository, config, now: datetime | None = None,
     for number, case in enumerate(cases["cases"]):
         choices = sources_by_language.get(case["language"], ["spa"])
         source = choices[number % len(choices)]
-        moment = now - timedelta(days=number % 30, hours=number % 9, minutes=number * 7 % 60)
+        moment = now - timedelta(days=number % 30 + 1, hours=number % 9, minutes=number * 7 % 60)
         store(case["id"], source if source in known else "spa", case["title"], case["body"],
               case["language"], moment, moment + timedelta(minutes=40), "meta")
     if hostile:
