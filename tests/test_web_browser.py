@@ -56,7 +56,8 @@ def test_inbox_filter_search_and_story_in_chromium(served, tmp_path):
         assert len(driver.find_elements(By.CSS_SELECTOR, "li.story")) >= 10
         # An English item reads left to right inside the Arabic page, an Arabic one right to left.
         english = driver.find_element(By.CSS_SELECTOR, 'li.story h2[lang="en"]')
-        arabic = driver.find_element(By.CSS_SELECTOR, 'li.story h2[lang="ar"]')
+        arabic = driver.find_element(By.CSS_SELECTOR,
+                                     f'#story-{sample.ids["ar-ministerial-riyadh"]} h2')
         direction = "return getComputedStyle(arguments[0]).direction"
         assert driver.execute_script(direction, english) == "ltr"
         assert driver.execute_script(direction, arabic) == "rtl"
