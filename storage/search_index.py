@@ -23,7 +23,13 @@ from sqlalchemy.orm import Session
 
 from monitor.arabic import normalized_words, strip_proclitics
 
-__all__ = ["clear", "create", "index_article", "index_terms", "rebuild", "remove_article"]
+__all__ = ["MAX_TERM", "clear", "create", "index_article", "index_terms", "rebuild",
+           "remove_article"]
+
+# A term is kept to its first MAX_TERM characters: a page may hold a "word" of thousands of
+# letters, which PostgreSQL refuses in a tsvector (2 KB a lexeme). A longer query word is then
+# looked up as a prefix of its first MAX_TERM characters (monitor.web.search), so nothing is lost.
+MAX_TERM = 100
 
 
 def index_terms(*texts: str | None) -> list[str]:
@@ -35,7 +41,7 @@ def index_terms(*texts: str | None) -> list[str]:
             continue
         for word in dict.fromkeys(normalized_words(part)):
             for reading in strip_proclitics(word):
-                terms[reading] = None
+                terms[reading[:MAX_TERM]] = None
     return list(terms)
 
 

@@ -442,6 +442,21 @@ def test_with_a_password_pages_need_sign_in_and_feeds_their_token(archive, monke
 
 # --- the index -----------------------------------------------------------------------------
 
+def test_a_word_too_long_for_an_index_term_is_stored_and_found(archive, client):
+    _config, repository, _sample, _dir = archive
+    from storage.repository import NewArticle
+
+    word = "ا" + "ب" * 3000  # PostgreSQL refuses a tsvector lexeme over 2 KB
+    result = repository.save_article(NewArticle(
+        source="spa", url="https://spa.example/news/long-word", fetched_url="https://spa.example/"
+        "news/long-word", title="كلمة طويلة جداً", text=f"في النص {word} وغيرها", language="ar",
+        content_fingerprint="e" * 64, fetched_at=datetime.now(UTC)))
+    assert result.status == "new"
+    page = client.get("/search?q=" + word).text
+    assert f'href="/article/{result.article_id}"' in page
+    assert f'href="/article/{result.article_id}"' in client.get("/search?q=" + word[:500] + "*").text
+
+
 def test_the_migration_indexes_an_existing_archive(tmp_path):
     url = f"sqlite:///{tmp_path}/old.db"
     engine = db.make_engine(url)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from monitor.query import And, Near, Node, Not, Or, Phrase, Word
 from monitor.rules import Query, RuleMatch, RuleSet, WatchRule, compile_query
 from storage.browse import Browse, Filters, Prefilter
+from storage.search_index import MAX_TERM
 
 SEARCH_RULE_ID = "search"
 BATCH = 100  # candidates read and decided at a time
@@ -50,14 +51,17 @@ def _narrow(node: Node) -> Prefilter | None:
 
 def _word(word: Word) -> Prefilter | None:
     # An article word matches an exact query word when one of its readings without proclitics
-    # is that word (monitor.matching._reads_as); the index holds every such reading.
+    # is that word (monitor.matching._reads_as); the index holds every such reading (cut to
+    # MAX_TERM characters: a longer word is looked up by that beginning).
     if word.kind == "exact":
+        if len(word.key) > MAX_TERM:
+            return ("prefix", word.key[:MAX_TERM])
         return ("term", word.key)
     if word.kind == "prefix":
-        return ("prefix", word.key) if len(word.key) >= MIN_PREFIX else None
+        return ("prefix", word.key[:MAX_TERM]) if len(word.key) >= MIN_PREFIX else None
     # ~word: a light stem only cuts endings, perhaps changing the stem's last letter (ت→ه,
     # ies→y), so a reading that stems to the key begins with all of the key but its last letter.
-    head = word.key[:-1]
+    head = word.key[:-1][:MAX_TERM]
     return ("prefix", head) if len(head) >= MIN_PREFIX else None
 
 
