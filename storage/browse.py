@@ -98,6 +98,7 @@ class Candidate:
     title: str | None
     text: str
     language: str | None
+    source: str = ""
 
 
 @dataclass
@@ -297,11 +298,11 @@ class Browse:
         conditions = self._where(filters)
         if before is not None:
             conditions.append(Article.id < before)
-        query = self._narrowed(select(Article.id, Article.title, Article.text, Article.language),
-                               prefilter)
+        query = self._narrowed(select(Article.id, Article.title, Article.text, Article.language,
+                                      Article.source), prefilter)
         query = query.where(*conditions).order_by(Article.id.desc()).limit(limit)
         with self._sessions() as session:
-            return [Candidate(row.id, row.title, row.text, row.language)
+            return [Candidate(row.id, row.title, row.text, row.language, row.source)
                     for row in session.execute(query)]
 
     def count_candidates(self, prefilter: Prefilter | None, filters: Filters,

@@ -24,7 +24,7 @@ from monitor.rules import RuleSet, WatchRule, compile_query
 from monitor.web import create_app
 from monitor.web.access import AccessError, check_bind, feed_token
 from monitor.web.feeds import neutralise
-from monitor.web.search import Search, _prefilter
+from monitor.web.search import Search, _prefilter, index_only
 from storage import db, search_index
 from storage.repository import Repository
 from tests.conftest import ROOT, _postgres_database, run_cli
@@ -285,6 +285,9 @@ def test_the_prefilter_only_narrows():
         "or", [("term", "لجنه"), ("term", "اجتماع")])
     assert _prefilter(compile_query("اجتمع* NEAR/3 ~ورشة")) == (
         "and", [("prefix", "اجتمع"), ("prefix", "ور")])
+    # Field operators (source:, lang:, title:…) of the coming engine narrow nothing here.
+    assert index_only(("and", [("field", "source", "spa"), ("term", "لجنه")])) == ("term", "لجنه")
+    assert index_only(("or", [("field", "lang", "ar"), ("term", "لجنه")])) is None
     assert set(search_index.index_terms("والحكومةُ", "بالمؤتمر")) == {
         "والحكومه", "الحكومه", "حكومه", "بالموتمر", "الموتمر", "موتمر"}
 

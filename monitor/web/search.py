@@ -65,6 +65,21 @@ def _word(word: Word) -> Prefilter | None:
     return ("prefix", head) if len(head) >= MIN_PREFIX else None
 
 
+def index_only(tree: Prefilter | None) -> Prefilter | None:
+    """The prefilter with what the index cannot look up (field nodes: source:, lang:, title:…)
+    read as "anything", so that only terms and prefixes reach storage.browse."""
+    if tree is None or tree[0] in ("term", "prefix"):
+        return tree
+    if tree[0] == "and":
+        return _all([index_only(child) for child in tree[1]])
+    if tree[0] == "or":
+        children = [index_only(child) for child in tree[1]]
+        if any(child is None for child in children):
+            return None
+        return children[0] if len(children) == 1 else ("or", children)
+    return None  # ("field", name, value) and anything newer
+
+
 def _all(children: list[Prefilter | None]) -> Prefilter | None:
     kept = [child for child in children if child is not None]
     if not kept:
@@ -98,7 +113,7 @@ class Search:
         self.query_text = query_text
         self.rule = WatchRule(SEARCH_RULE_ID, query_text, query_text)  # QuerySyntaxError
         self.rules = RuleSet([self.rule])
-        self.prefilter = _prefilter(compile_query(query_text))
+        self.prefilter = index_only(_prefilter(compile_query(query_text)))
 
     def decide(self, title: str | None, text: str, language: str | None) -> RuleMatch | None:
         """The engine's verdict on one article (None: no match)."""
