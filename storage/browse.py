@@ -102,6 +102,14 @@ class Candidate:
 
 
 @dataclass
+class CandidateBatch:
+    """Some candidates, and the id to continue below (None: none left)."""
+
+    candidates: list[Candidate]
+    next_before: int | None
+
+
+@dataclass
 class SourceActivity:
     """A source's crawl history and recent intake, for the sources page."""
 
@@ -292,18 +300,40 @@ class Browse:
     # --- search --------------------------------------------------------------------------------
 
     def candidates(self, prefilter: Prefilter | None, filters: Filters, *,
-                   before: int | None = None, limit: int = 200) -> list[Candidate]:
+                   before: int | None = None, limit: int = 200) -> CandidateBatch:
         """Articles the index says may match, newest stored first (id descending), below id
-        `before`: what the rule engine is to decide on. No prefilter: every article."""
+        `before`: what the rule engine is to decide on. No prefilter: every article.
+
+        At most `limit` articles are looked at; the batch says where the next one starts
+        (None: nothing further down). On SQLite the index is read from its newest entry down
+        and stops after `limit` (FTS5 walks its ids in order), so a common word costs as
+        little as a rare one; the filters are applied to what it gives."""
         conditions = self._where(filters)
+        columns = (Article.id, Article.title, Article.text, Article.language, Article.source)
+        if prefilter is not None and self.dialect != "postgresql":
+            bound = "AND rowid < :before " if before is not None else ""
+            found = (text(f"SELECT rowid AS id FROM article_terms WHERE article_terms MATCH :fts "
+                          f"{bound}ORDER BY rowid DESC LIMIT :limit")
+                     .bindparams(fts=_fts5(prefilter), limit=limit,
+                                 **({"before": before} if before is not None else {}))
+                     .columns(id=Integer).subquery())
+            query = (select(*columns, found.c.id.label("scanned"))
+                     .select_from(found.outerjoin(Article, and_(Article.id == found.c.id,
+                                                                *conditions)))
+                     .order_by(found.c.id.desc()))
+            with self._sessions() as session:
+                rows = session.execute(query).all()
+            kept = [Candidate(row.id, row.title, row.text, row.language, row.source)
+                    for row in rows if row.id is not None]
+            return CandidateBatch(kept, rows[-1].scanned if len(rows) == limit else None)
         if before is not None:
             conditions.append(Article.id < before)
-        query = self._narrowed(select(Article.id, Article.title, Article.text, Article.language,
-                                      Article.source), prefilter)
-        query = query.where(*conditions).order_by(Article.id.desc()).limit(limit)
+        query = (self._narrowed(select(*columns), prefilter).where(*conditions)
+                 .order_by(Article.id.desc()).limit(limit))
         with self._sessions() as session:
-            return [Candidate(row.id, row.title, row.text, row.language, row.source)
+            kept = [Candidate(row.id, row.title, row.text, row.language, row.source)
                     for row in session.execute(query)]
+        return CandidateBatch(kept, kept[-1].id if len(kept) == limit else None)
 
     def count_candidates(self, prefilter: Prefilter | None, filters: Filters,
                          cap: int = 10_000) -> int:

@@ -261,6 +261,25 @@ def test_search_gives_exactly_what_the_rule_engine_says(client, archive, query):
     assert found == sorted(found, reverse=True)  # newest stored first
 
 
+@pytest.mark.parametrize("narrowing", ["language=en", "country=SA", "source=spa"])
+def test_search_with_filters_gives_the_engines_matches_among_them(client, archive, narrowing):
+    config, repository, _sample, _dir = archive
+    query = "(اجتماع* OR meeting OR committee) AND (الخليج* OR GCC OR التعاون)"
+    engine = RuleSet([WatchRule("q", "q", query)])
+    country = {s.id: s.country for s in config.sources}
+    name, value = narrowing.split("=")
+    keep = {"language": lambda a: a.language == value,
+            "country": lambda a: country.get(a.source) == value,
+            "source": lambda a: a.source == value}[name]
+    expected = {article.id for batch in repository.article_batches() for article in batch
+                if keep(article) and engine.evaluate(article.title or "", article.text,
+                                                     article.language)}
+    pages = _walk(client, f"/search?q={query}&{narrowing}")
+    found = {int(i) for page in pages for i in re.findall(r'·</span><a href="/article/(\d+)">',
+                                                          page)}
+    assert found == expected and expected
+
+
 def test_search_finds_an_other_spelling_and_explains_with_the_engine(client, archive):
     _config, _repository, sample, _dir = archive
     # The labelled text writes "الإلكترونية" and "اللجنة": search with plain alif and ه.
@@ -476,15 +495,15 @@ def test_the_migration_indexes_an_existing_archive(tmp_path):
     try:
         search = Search("اجتماعها AND ٢٦ AND الالكترونيه")
         assert search.prefilter is not None
-        assert [c.id for c in repository.browse.candidates(search.prefilter,
-                                                           search_filters())] == [7]
+        assert [c.id for c in repository.browse.candidates(
+            search.prefilter, search_filters()).candidates] == [7]
         size, articles = repository.browse.index_size()
         assert articles == 1 and size > 0
         # `raqib db reindex` empties and rebuilds it (after a change of the normaliser).
         result = run_cli("db", "reindex", config_dir=write_web_config(tmp_path / "c", url))
         assert result.returncode == 0 and "rebuilt: 1 articles" in result.stdout, result.stderr
-        assert [c.id for c in repository.browse.candidates(search.prefilter,
-                                                           search_filters())] == [7]
+        assert [c.id for c in repository.browse.candidates(
+            search.prefilter, search_filters()).candidates] == [7]
     finally:
         repository.close()
 

@@ -128,9 +128,8 @@ class Search:
         cursor = before
         while True:
             batch = browse.candidates(self.prefilter, filters, before=cursor, limit=BATCH)
-            for candidate in batch:
+            for candidate in batch.candidates:
                 result.candidates_seen += 1
-                cursor = candidate.id
                 match = self.decide(candidate.title, candidate.text, candidate.language)
                 if match is None:
                     continue
@@ -138,7 +137,8 @@ class Search:
                     result.next_before = result.hits[-1].article_id
                     return result
                 result.hits.append(Hit(candidate.id, match))
-            if len(batch) < BATCH:
+            cursor = batch.next_before
+            if cursor is None:
                 return result
             if time.monotonic() > deadline:
                 result.next_before, result.partial = cursor, True
@@ -149,13 +149,13 @@ class Search:
         cursor, found = None, 0
         while True:
             batch = browse.candidates(self.prefilter, filters, before=cursor, limit=BATCH)
-            for candidate in batch:
-                cursor = candidate.id
+            for candidate in batch.candidates:
                 match = self.decide(candidate.title, candidate.text, candidate.language)
                 if match is not None:
                     yield Hit(candidate.id, match)
                     found += 1
                     if found >= cap:
                         return
-            if len(batch) < BATCH:
+            cursor = batch.next_before
+            if cursor is None:
                 return
