@@ -43,7 +43,7 @@ from monitor.web.present import (
     safe_url,
     story_view,
 )
-from monitor.web.search import Search
+from monitor.web.search import compiled
 from storage.browse import Filters, ListedArticle
 from storage.repository import Repository, RunSummary
 
@@ -255,7 +255,7 @@ def search(view: WebView, request: Request) -> Response:
     if not query:
         return view.render(request, "search.html", examples=_examples(view), **context)
     try:
-        engine_search = Search(query)
+        engine_search = compiled(query)
     except QuerySyntaxError as exc:
         context["error"] = {"message": exc.message, "position": exc.position,
                             "before": query[:exc.position], "at": query[exc.position:exc.position + 1],
@@ -478,7 +478,7 @@ def export_search(view: WebView, request: Request) -> Response:
         raise BadRequest("q: the search query is empty")
     filters, _given = view.filters(request, with_rule=False)
     try:
-        engine_search = Search(query)
+        engine_search = compiled(query)
     except QuerySyntaxError as exc:
         raise BadRequest(f"q: {exc.message} (at position {exc.position})") from exc
     lang = view.language(request)

@@ -8,9 +8,11 @@ prefilter that every matching article satisfies.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from monitor.query import And, Near, Node, Not, Or, Phrase, Word
 from monitor.rules import Query, RuleMatch, RuleSet, WatchRule, compile_query
@@ -114,10 +116,14 @@ class Search:
         self.rule = WatchRule(SEARCH_RULE_ID, query_text, query_text)  # QuerySyntaxError
         self.rules = RuleSet([self.rule])
         self.prefilter = index_only(_prefilter(compile_query(query_text)))
+        # The rule set learns what each article word reads as; requests share it (see
+        # `compiled`), one at a time.
+        self._lock = threading.Lock()
 
     def decide(self, title: str | None, text: str, language: str | None) -> RuleMatch | None:
         """The engine's verdict on one article (None: no match)."""
-        found = self.rules.evaluate(title or "", text, language)
+        with self._lock:
+            found = self.rules.evaluate(title or "", text, language)
         return found[0] if found else None
 
     def page(self, browse: Browse, filters: Filters, *, before: int | None = None,
@@ -159,3 +165,10 @@ class Search:
             cursor = batch.next_before
             if cursor is None:
                 return
+
+
+@lru_cache(maxsize=64)
+def compiled(query_text: str) -> Search:
+    """The search for a query, kept for the next page and the next reader: its rule set has
+    then already learnt the archive's words (a QuerySyntaxError is raised, not cached)."""
+    return Search(query_text)
