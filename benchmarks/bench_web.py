@@ -383,15 +383,20 @@ def main() -> int:
     parser.add_argument("--db", default="sqlite,postgresql", help="sqlite, postgresql or both")
     parser.add_argument("--requests", type=int, default=30, help="requests per page kind")
     parser.add_argument("--keep", action="store_true", help="keep the databases (paths printed)")
+    parser.add_argument("--existing", metavar="URL",
+                        help="measure a database a previous run kept (--keep), loading nothing")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
-    from starlette.testclient import TestClient
-
-    from monitor.web import create_app
-
     os.environ.pop("RAQIB_WEB_PASSWORD", None)
     results: list[tuple] = []
     end = datetime.now(UTC)
+    if args.existing:
+        repository = Repository(args.existing)
+        config = load_config(ROOT / "config", database_url=args.existing)
+        size = repository.count_articles()
+        results.extend(_measure(repository, config, repository.dialect, size, args.requests))
+        _print(results, header=True)
+        return 0
     for kind in args.db.split(","):
         dropped = None
         if kind == "postgresql":
@@ -408,17 +413,9 @@ def main() -> int:
             for size in sizes:
                 load(repository, archive, loaded, size, sizes[-1], end)
                 loaded = size
-                client = TestClient(create_app(config, repository))
-                figures = run_pages(client, repository, config, random.Random(size), args.requests)
-                index_bytes, articles = repository.browse.index_size()
-                for name, (walls, cpus) in figures.items():
-                    budget = SEARCH_BUDGET if name.startswith("search") else PAGE_BUDGET
-                    p95 = percentile(walls, 95)
-                    results.append((kind, size, name, percentile(walls, 50) * 1000, p95 * 1000,
-                                    statistics.mean(cpus) * 1000, "ok" if p95 < budget else "OVER"))
-                results.append((kind, size, "index bytes/article", index_bytes / max(articles, 1),
-                                None, None, ""))
-                _print(results[-len(figures) - 1:], header=True)
+                rows = _measure(repository, config, kind, size, args.requests)
+                results.extend(rows)
+                _print(rows, header=True)
         finally:
             repository.close()
             if dropped and not args.keep:
@@ -426,6 +423,25 @@ def main() -> int:
     print("\nall runs:")
     _print(results, header=True)
     return 0
+
+
+def _measure(repository: Repository, config, kind: str, size: int, requests: int) -> list[tuple]:
+    from starlette.testclient import TestClient
+
+    from monitor.web import create_app
+
+    client = TestClient(create_app(config, repository))
+    figures = run_pages(client, repository, config, random.Random(size), requests)
+    index_bytes, articles = repository.browse.index_size()
+    rows = []
+    for name, (walls, cpus) in figures.items():
+        budget = SEARCH_BUDGET if name.startswith("search") else PAGE_BUDGET
+        p95 = percentile(walls, 95)
+        rows.append((kind, size, name, percentile(walls, 50) * 1000, p95 * 1000,
+                     statistics.mean(cpus) * 1000, "ok" if p95 < budget else "OVER"))
+    rows.append((kind, size, "index bytes/article", index_bytes / max(articles, 1), None, None,
+                 ""))
+    return rows
 
 
 def _print(rows: list[tuple], header: bool) -> None:
