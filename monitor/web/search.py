@@ -61,9 +61,14 @@ def _word(word: Word) -> Prefilter | None:
         return ("term", word.key)
     if word.kind == "prefix":
         return ("prefix", word.key[:MAX_TERM]) if len(word.key) >= MIN_PREFIX else None
-    # ~word: a light stem only cuts endings, perhaps changing the stem's last letter (ت→ه,
-    # ies→y), so a reading that stems to the key begins with all of the key but its last letter.
-    head = word.key[:-1][:MAX_TERM]
+    # ~word: a light stem only cuts endings, so a reading that stems to the key begins with
+    # the key — except where the stem's last letter was changed and kept: a three-letter
+    # Arabic stem ending in a restored ه (بيتها → بيه) or an English one in y (ministries →
+    # ministry); there it begins with the key but its last letter (monitor.matching._fragment).
+    head = word.key
+    if (len(head) == 3 and head.endswith("ه")) or (head.isascii() and head.endswith("y")):
+        head = head[:-1]
+    head = head[:MAX_TERM]
     return ("prefix", head) if len(head) >= MIN_PREFIX else None
 
 
@@ -135,8 +140,12 @@ class Search:
         while True:
             batch = browse.candidates(self.prefilter, filters, before=cursor, limit=BATCH)
             for candidate in batch.candidates:
+                if time.monotonic() > deadline:  # continue below the last one decided
+                    result.next_before, result.partial = cursor, True
+                    return result
                 result.candidates_seen += 1
                 match = self.decide(candidate.title, candidate.text, candidate.language)
+                cursor = candidate.id
                 if match is None:
                     continue
                 if len(result.hits) == limit:
@@ -145,9 +154,6 @@ class Search:
                 result.hits.append(Hit(candidate.id, match))
             cursor = batch.next_before
             if cursor is None:
-                return result
-            if time.monotonic() > deadline:
-                result.next_before, result.partial = cursor, True
                 return result
 
     def every_hit(self, browse: Browse, filters: Filters, cap: int) -> Iterator[Hit]:
