@@ -198,6 +198,8 @@ def _load_sqlite(repository: Repository, rows: list[dict]) -> None:
               r["content_fingerprint"], r["cluster_id"], r["similarity"]) for r in rows])
         cursor.executemany("INSERT INTO article_terms (rowid, terms) VALUES (?, ?)",
                            [(r["id"], " ".join(r["terms"])) for r in rows])
+        cursor.executemany("INSERT OR IGNORE INTO article_terms_known (term) VALUES (?)",
+                           [(term,) for term in {t for r in rows for t in r["terms"]}])
         cursor.executemany(
             "INSERT INTO rule_matches (article_id, rule_id, explanation, matched_at) "
             "VALUES (?,?,?,?)",

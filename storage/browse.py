@@ -311,17 +311,20 @@ class Browse:
         conditions = self._where(filters)
         columns = (Article.id, Article.title, Article.text, Article.language, Article.source)
         if prefilter is not None and self.dialect != "postgresql":
-            bound = "AND rowid < :before " if before is not None else ""
-            found = (text(f"SELECT rowid AS id FROM article_terms WHERE article_terms MATCH :fts "
-                          f"{bound}ORDER BY rowid DESC LIMIT :limit")
-                     .bindparams(fts=_fts5(prefilter), limit=limit,
-                                 **({"before": before} if before is not None else {}))
-                     .columns(id=Integer).subquery())
-            query = (select(*columns, found.c.id.label("scanned"))
-                     .select_from(found.outerjoin(Article, and_(Article.id == found.c.id,
-                                                                *conditions)))
-                     .order_by(found.c.id.desc()))
             with self._sessions() as session:
+                expression = _fts5(_expanded(session, prefilter))
+                if expression is None:  # a wildcard that no indexed word begins with
+                    return CandidateBatch([], None)
+                bound = "AND rowid < :before " if before is not None else ""
+                found = (text(f"SELECT rowid AS id FROM article_terms WHERE article_terms "
+                              f"MATCH :fts {bound}ORDER BY rowid DESC LIMIT :limit")
+                         .bindparams(fts=expression, limit=limit,
+                                     **({"before": before} if before is not None else {}))
+                         .columns(id=Integer).subquery())
+                query = (select(*columns, found.c.id.label("scanned"))
+                         .select_from(found.outerjoin(Article, and_(Article.id == found.c.id,
+                                                                    *conditions)))
+                         .order_by(found.c.id.desc()))
                 rows = session.execute(query).all()
             kept = [Candidate(row.id, row.title, row.text, row.language, row.source)
                     for row in rows if row.id is not None]
@@ -351,9 +354,10 @@ class Browse:
             return query.join(_TERMS, _TERMS.c.article_id == Article.id).where(
                 text("article_terms.terms @@ CAST(:tsquery AS tsquery)")
                 .bindparams(tsquery=_tsquery(prefilter)))
+        expression = _fts5(prefilter)
         return query.where(Article.id.in_(
             text("SELECT rowid FROM article_terms WHERE article_terms MATCH :fts")
-            .bindparams(fts=_fts5(prefilter))))
+            .bindparams(fts=expression)))
 
     def index_size(self) -> tuple[int, int]:
         """Bytes the full-text index takes on disk, and articles stored."""
@@ -490,7 +494,37 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # --- the prefilter in each engine's query language ------------------------------------------
 
-def _fts5(tree: Prefilter) -> str:
+_EXPANDED_TERMS = 400  # a wildcard standing for more terms is left to FTS5's prefix query
+
+
+def _expanded(session: Session, tree: Prefilter) -> Prefilter | None:
+    """SQLite: each prefix replaced by the OR of the indexed terms it begins (FTS5 reads those
+    lazily, newest first; a prefix query merges all their articles before the first answer).
+    None: the tree can match nothing."""
+    from storage.search_index import known_terms
+
+    kind = tree[0]
+    if kind == "term":
+        return tree
+    if kind == "prefix":
+        terms = known_terms(session, tree[1], _EXPANDED_TERMS)
+        if terms is None:
+            return tree
+        if not terms:
+            return None
+        return ("term", terms[0]) if len(terms) == 1 else ("or", [("term", t) for t in terms])
+    children = [_expanded(session, child) for child in tree[1]]
+    if kind == "and":
+        return None if any(child is None for child in children) else ("and", children)
+    kept = [child for child in children if child is not None]
+    if not kept:
+        return None
+    return kept[0] if len(kept) == 1 else ("or", kept)
+
+
+def _fts5(tree: Prefilter | None) -> str | None:
+    if tree is None:
+        return None
     kind = tree[0]
     if kind == "term":
         return '"' + tree[1].replace('"', '""') + '"'

@@ -10,6 +10,8 @@ them; the rule engine then decides. The index holds no positions: phrases and NE
 SQLite: an FTS5 table without content (`article_terms`, rowid = article id, `detail=none`);
 its `ascii` tokenizer splits on ASCII punctuation and spaces only, so an Arabic term is taken
 exactly as raqib normalised it (FTS5's unicode61 would split at tashkeel and not fold hamza).
+Beside it, `article_terms_known` lists every term once: a wildcard is looked up as the terms it
+stands for (FTS5 would merge the whole of every such term's list of articles first).
 PostgreSQL: a table of `tsvector`s built from the terms as they are (`array_to_tsvector`, no
 text-search parser or dictionary in between) with a GIN index.
 """
@@ -23,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from monitor.arabic import normalized_words, strip_proclitics
 
-__all__ = ["MAX_TERM", "clear", "create", "index_article", "index_terms", "rebuild",
-           "remove_article"]
+__all__ = ["MAX_TERM", "clear", "create", "index_article", "index_terms", "known_terms",
+           "rebuild", "remove_article"]
 
 # A term is kept to its first MAX_TERM characters: a page may hold a "word" of thousands of
 # letters, which PostgreSQL refuses in a tsvector (2 KB a lexeme). A longer query word is then
@@ -43,6 +45,14 @@ def index_terms(*texts: str | None) -> list[str]:
             for reading in strip_proclitics(word):
                 terms[reading[:MAX_TERM]] = None
     return list(terms)
+
+
+def known_terms(session: Session, prefix: str, cap: int) -> list[str] | None:
+    """SQLite: the indexed terms that begin with `prefix`, or None when there are over `cap`."""
+    found = list(session.scalars(
+        text("SELECT term FROM article_terms_known WHERE term >= :low AND term < :high "
+             "LIMIT :n"), {"low": prefix, "high": prefix + "\U0010ffff", "n": cap + 1}))
+    return None if len(found) > cap else found
 
 
 def index_article(session: Session, article_id: int, title: str | None, text_: str | None) -> None:
@@ -74,6 +84,8 @@ def _write(session: Session, rows: Iterable[tuple[int, list[str]]]) -> None:
     else:
         session.execute(text("INSERT INTO article_terms (rowid, terms) VALUES (:id, :terms)"),
                         [{"id": article_id, "terms": " ".join(terms)} for article_id, terms in rows])
+        session.execute(text("INSERT OR IGNORE INTO article_terms_known (term) VALUES (:term)"),
+                        [{"term": term} for term in {t for _id, terms in rows for t in terms}])
 
 
 def create(connection) -> None:
@@ -88,8 +100,10 @@ def create(connection) -> None:
         # No content (the terms are a function of the article's title and text) and no
         # positions: the rule engine, not the index, checks phrases and NEAR.
         connection.execute(text(
-            "CREATE VIRTUAL TABLE article_terms USING fts5(terms, content='', detail=none, columnsize=0, "
-            "tokenize='ascii')"))
+            "CREATE VIRTUAL TABLE article_terms USING fts5(terms, content='', detail=none, "
+            "columnsize=0, tokenize='ascii')"))
+        connection.execute(text(
+            "CREATE TABLE article_terms_known (term TEXT PRIMARY KEY) WITHOUT ROWID"))
 
 
 def clear(connection) -> None:
@@ -98,6 +112,7 @@ def clear(connection) -> None:
         connection.execute(text("TRUNCATE article_terms"))
     else:
         connection.execute(text("INSERT INTO article_terms (article_terms) VALUES ('delete-all')"))
+        connection.execute(text("DELETE FROM article_terms_known"))
 
 
 def rebuild(connection, batch_size: int = 500, progress=None) -> int:

@@ -22,6 +22,7 @@ from storage.search_index import MAX_TERM
 SEARCH_RULE_ID = "search"
 BATCH = 100  # candidates read and decided at a time
 MIN_PREFIX = 2  # a shorter prefix narrows nothing worth an index look-up
+MIN_DECIDED = 25  # a page decides at least this many candidates, however long they take
 
 
 def _prefilter(query: Query) -> Prefilter | None:
@@ -140,7 +141,8 @@ class Search:
         while True:
             batch = browse.candidates(self.prefilter, filters, before=cursor, limit=BATCH)
             for candidate in batch.candidates:
-                if time.monotonic() > deadline:  # continue below the last one decided
+                if result.candidates_seen >= MIN_DECIDED and time.monotonic() > deadline:
+                    # continue below the last one decided
                     result.next_before, result.partial = cursor, True
                     return result
                 result.candidates_seen += 1
