@@ -9,7 +9,7 @@ is the near-duplicate cluster: the id of its first-stored article (`cluster_id`,
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
@@ -137,6 +137,7 @@ _TERMS = table("article_terms", column("article_id"), column("terms"))
 _NEWEST = func.coalesce(Article.published_at, Article.fetched_at)
 _STORY = func.coalesce(Article.cluster_id, Article.id)
 _EXCERPT_CHARS = 320
+_MERGED_SOURCES = 16  # up to this many sources, a listing is read source by source
 _RUNS_LOOKED_AT = 20  # failures in a row are counted up to this
 
 
@@ -215,10 +216,7 @@ class Browse:
             cursor_condition = self._before(session, before)
             cursor = before
             while len(stories) <= limit:
-                rows = session.execute(
-                    select(Article.id, _STORY.label("story"))
-                    .where(self._flagged(filters.rules), cursor_condition, *self._where(filters))
-                    .order_by(_NEWEST.desc(), Article.id.desc()).limit(batch)).all()
+                rows = self._flagged_rows(session, filters, cursor_condition, batch)
                 fresh = [row for row in rows if row.story not in stories]
                 seen_before = self._shown_earlier(session, {row.story for row in fresh},
                                                   filters, before)
@@ -243,6 +241,27 @@ class Browse:
             by_story[article.story].append(article)
         return InboxPage([by_story[key] for key in keys],
                          last_row_of[keys[-1]] if more and keys else None)
+
+    def _flagged_rows(self, session: Session, filters: Filters, cursor_condition,
+                      batch: int) -> list:
+        """The next `batch` flagged articles that pass the filters, newest first.
+
+        A few sources (a country, a source) are read one by one from the (source, newest)
+        index and merged: walking all articles newest first would read every article's row
+        just to see its source."""
+        flagged = self._flagged(filters.rules)
+        columns = (Article.id, _STORY.label("story"), _NEWEST.label("newest"))
+        order = (_NEWEST.desc(), Article.id.desc())
+        if filters.sources and len(filters.sources) <= _MERGED_SOURCES:
+            rest = self._where(replace(filters, sources=None))
+            rows = [row for source in filters.sources for row in session.execute(
+                select(*columns).where(Article.source == source, flagged, cursor_condition, *rest)
+                .order_by(*order).limit(batch))]
+            rows.sort(key=lambda row: (row.newest, row.id), reverse=True)
+            return rows[:batch]
+        return session.execute(select(*columns).where(flagged, cursor_condition,
+                                                      *self._where(filters))
+                               .order_by(*order).limit(batch)).all()
 
     def _shown_earlier(self, session: Session, keys: set[int], filters: Filters,
                        before: int | None) -> set[int]:
