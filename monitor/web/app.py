@@ -28,7 +28,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from monitor.arabic import normalized_words
+from monitor.arabic import normalized_words, strip_proclitics
 from monitor.config import Config
 from monitor.health import assess
 from monitor.rules import QuerySyntaxError
@@ -306,11 +306,14 @@ def story(view: WebView, request: Request) -> Response:
 
 def _title_diff(original: str, title: str) -> Markup:
     """A copy's headline with the words the original does not have marked <ins>."""
-    theirs = {word for piece in original.split() for word in normalized_words(piece)}
+    # Words compared as the rules read them: "للحكومة" is not new beside "الحكومة".
+    theirs = {reading for piece in original.split() for word in normalized_words(piece)
+              for reading in strip_proclitics(word)}
     parts = []
     for piece in title.split():
         words = normalized_words(piece)
-        new = bool(words) and not all(word in theirs for word in words)
+        new = bool(words) and not all(theirs.intersection(strip_proclitics(word))
+                                      for word in words)
         parts.append(Markup("<ins>") + escape(piece) + Markup("</ins>") if new else escape(piece))
     return Markup(" ").join(parts)
 
