@@ -26,6 +26,7 @@ from monitor.commands import (
     ops,
     rules,
     sources,
+    web,
 )
 from monitor.config import Config, ConfigError, load_config
 from monitor.logs import configure_logging
@@ -46,6 +47,7 @@ first steps:
   raqib crawl wam okaz         crawl only these sources
   raqib items --flagged        articles that matched a watch rule, newest first
   raqib run                    the daemon: crawl each source on its schedule, send digests
+  raqib web                    the web view on http://127.0.0.1:8080/ (inbox, search, feeds)
 
 configuration lives in a directory with sources.yaml, rules.yaml and settings.yaml
 (--config-dir, or RAQIB_CONFIG_DIR; default: the shipped config/). The database is
@@ -66,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     # Each group adds its commands in turn: `raqib --help` lists them in this order.
-    for group in (demo, crawl, items, sources, digest, rules, ops):
+    for group in (demo, crawl, items, sources, digest, rules, web, ops):
         group.add_commands(commands)
     return parser
 

@@ -335,8 +335,31 @@ class DatabaseSettings(_Strict):
     connect_timeout: float = Field(default=10, gt=0)
 
 
+class WebSettings(_Strict):
+    """`raqib web`: who may open it, and how it shows dates. Secrets only in the environment."""
+
+    password_env: str | None = "RAQIB_WEB_PASSWORD"
+    feed_secret_env: str | None = "RAQIB_WEB_FEED_SECRET"
+    timezone: str = "Asia/Riyadh"
+    language: Literal["ar", "en"] = "ar"
+    page_size: int = Field(default=25, ge=5, le=200)
+
+    _check_tz = field_validator("timezone")(_check_timezone)
+
+    @property
+    def password(self) -> str | None:
+        """The password (or token), read from the variable named by `password_env`."""
+        return (os.environ.get(self.password_env) or None) if self.password_env else None
+
+    @property
+    def feed_secret(self) -> str | None:
+        """The key feed tokens are made with: its own variable, else the password."""
+        own = os.environ.get(self.feed_secret_env) if self.feed_secret_env else None
+        return own or self.password
+
+
 class Settings(_Strict):
-    """settings.yaml: database, crawl politeness, mail, digests, daemon."""
+    """settings.yaml: database, crawl politeness, mail, digests, daemon, web view."""
 
     database_url: str = "sqlite:///data/raqib.db"
     broker_url: str | None = None
@@ -347,6 +370,7 @@ class Settings(_Strict):
     near_duplicates: NearDuplicateSettings = NearDuplicateSettings()
     health: HealthSettings = HealthSettings()
     daemon: DaemonSettings = DaemonSettings()
+    web: WebSettings = WebSettings()
 
 
 class RuleSpec(_Strict):

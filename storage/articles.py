@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from storage import search_index
 from storage.crawl_state import CrawlState
 from storage.db import Database
 from storage.models import Article, RuleMatchRow, utcnow
@@ -36,6 +37,8 @@ class Articles:
                 session.add(article)
                 session.flush()
                 article_id = article.id
+                # Searchable the moment it is stored: the index row commits with the article.
+                search_index.index_article(session, article_id, new.title, new.text)
         except IntegrityError:
             original = self._existing(new.url, new.content_fingerprint)
             if original is None:  # the winner of a race was rolled back: try once more

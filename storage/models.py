@@ -71,6 +71,10 @@ class Article(Base):
 
 # Listings read newest first by this expression (migration 0002).
 Index("ix_articles_newest", func.coalesce(Article.published_at, Article.fetched_at), Article.id)
+# The web view's per-source listings and source health (migration 0003).
+Index("ix_articles_source_newest", Article.source,
+      func.coalesce(Article.published_at, Article.fetched_at), Article.id)
+Index("ix_articles_source_fetched", Article.source, Article.fetched_at)
 
 
 class SeenUrl(Base):
@@ -107,7 +111,8 @@ class RuleMatchRow(Base):
     """A watch rule that matched an article, with why."""
 
     __tablename__ = "rule_matches"
-    __table_args__ = (UniqueConstraint("article_id", "rule_id"),)
+    __table_args__ = (UniqueConstraint("article_id", "rule_id"),
+                      Index("ix_rule_matches_rule_article", "rule_id", "article_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)

@@ -9,6 +9,7 @@ The repository is a set of rooms, one module each, that take and return plain va
     repo.signatures  the near-duplicate index and clusters            storage/signatures.py
     repo.outbox      digests built and delivered exactly once         storage/outbox.py
     repo.locks       advisory locks across processes and machines     storage/locks.py
+    repo.browse      the web view's reads: inbox, search, stories     storage/browse.py
 
 Opening a repository checks the database's schema (storage.schema): an empty database gets it
 when `create` is true; an older, newer or foreign one is a `SchemaError`.
@@ -20,6 +21,7 @@ from sqlalchemy import Engine
 
 from storage import schema
 from storage.articles import Articles
+from storage.browse import Browse
 from storage.crawl_state import CrawlState
 from storage.db import Database, make_engine
 from storage.locks import AdvisoryLocks
@@ -49,6 +51,7 @@ class Repository:
         self.signatures = SignatureIndex(self.db)
         self.outbox = DigestOutbox(self.db, self.articles)
         self.locks = AdvisoryLocks(self.db)
+        self.browse = Browse(self.db)
 
     @property
     def engine(self) -> Engine:

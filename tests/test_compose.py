@@ -82,7 +82,7 @@ def test_docker_compose_config_accepts_the_file():
     assert done.returncode == 0, done.stderr
     resolved = yaml.safe_load(done.stdout)
     services = resolved["services"]
-    assert set(services) == {"db", "redis", "mailpit", *RAQIB_SERVICES}
+    assert set(services) == {"db", "redis", "mailpit", "web", *RAQIB_SERVICES}
     for name in ("db", "redis", "mailpit", "worker1", "worker2"):
         assert services[name]["healthcheck"]["test"], name
     for name in RAQIB_SERVICES:
@@ -93,6 +93,18 @@ def test_docker_compose_config_accepts_the_file():
     assert services["worker1"]["command"] == services["worker2"]["command"] == ["worker"]
     assert services["daemon"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert {"pgdata", "redisdata"} <= set(resolved["volumes"])
+    # The web view: every address inside the container (so a password is required and given),
+    # published on the host's loopback only.
+    web = services["web"]
+    assert web["command"] == ["web", "--host", "0.0.0.0", "--port", "8080"]
+    assert web["environment"]["RAQIB_WEB_PASSWORD"] == "change-me-too"
+    assert web["environment"]["RAQIB_DATABASE_URL"] == services["daemon"]["environment"][
+        "RAQIB_DATABASE_URL"]
+    ports = [p if isinstance(p, str) else f"{p['host_ip']}:{p['published']}:{p['target']}"
+             for p in web["ports"]]
+    assert [p.removesuffix("/tcp") for p in ports] == ["127.0.0.1:8080:8080"]
+    assert web["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert "/healthz" in " ".join(web["healthcheck"]["test"])
 
 
 def test_secrets_come_from_an_uncommitted_env_file():
@@ -103,6 +115,7 @@ def test_secrets_come_from_an_uncommitted_env_file():
         encoding="utf-8")
     assert "change-me" not in text  # the example password lives only in .env.example
     assert "${POSTGRES_PASSWORD:?" in text  # and compose refuses to start without one
+    assert "${RAQIB_WEB_PASSWORD:?" in text  # the web view, bound beyond loopback, needs one
 
 
 @pytest.mark.postgres

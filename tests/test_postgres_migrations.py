@@ -78,13 +78,20 @@ def test_raqib_db_upgrade_keeps_the_rows_of_an_older_database(database_url, tmp_
         repository.close()
 
 
+def _search_index_table(difference) -> bool:
+    table = difference[1] if difference[0] == "remove_table" else getattr(difference[1], "table",
+                                                                             None)
+    return table is not None and table.name.startswith("article_terms")
+
+
 @pytest.mark.filterwarnings("ignore:.*expression-based index")
 def test_the_migrations_build_exactly_the_models_schema(database_url):
     repository = Repository(database_url)  # fresh database: every migration from the first
     try:
         with repository.engine.connect() as connection:
             differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
-        assert differences == []
+        # The full-text index is storage/search_index's own (FTS5 or tsvector), not a model.
+        assert [d for d in differences if not _search_index_table(d)] == []
     finally:
         repository.close()
 

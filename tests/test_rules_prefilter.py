@@ -42,12 +42,14 @@ def satisfies(condition, terms: set[str], attributes: dict[str, str]) -> bool:
     [
         ("الحكومة", ("term", "الحكومه")),
         ('"الحكومة الإلكترونية"', ("and", [("term", "الحكومه"), ("term", "الالكترونيه")])),
-        ("اجتماع* OR ~لجنة", ("or", [("prefix", "اجتماع"), ("prefix", "لج")])),
+        ("اجتماع* OR ~لجنة", ("or", [("prefix", "اجتماع"), ("prefix", "لجن")])),
         ("مجلس NOT رياضة", ("term", "مجلس")),
         ("مجلس OR (لجنة AND NOT رياضة)", ("or", [("term", "مجلس"), ("term", "لجنه")])),
         ("مجلس OR source:spa", ("or", [("term", "مجلس"), ("field", "source", "spa")])),
-        ("title:(~meeting) country:qa", ("and", [("prefix", "mee"), ("field", "country", "QA")])),
-        ("مجلس OR ~ab", None),  # a stem of two letters: no head an index can look for
+        ("title:(~meeting) country:qa", ("and", [("prefix", "meet"), ("field", "country", "QA")])),
+        ("مجلس OR ~ab", ("or", [("term", "مجلس"), ("prefix", "ab")])),
+        ("~ministries", ("prefix", "ministr")),  # stem ministry: its y may stand for ies
+        ("مجلس OR ~y", None),  # a one-letter head: nothing an index can look for
         ("(مجلس OR NOT لجنة) AND اجتماع", ("term", "اجتماع")),
     ],
 )

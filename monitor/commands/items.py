@@ -1,9 +1,8 @@
-"""`raqib items`: list stored articles, newest first, as a table, jsonl or CSV."""
+"""`raqib items`: list stored articles, newest first, as a table, jsonl, CSV or an Atom feed."""
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 
@@ -11,8 +10,8 @@ from monitor.commands import EXIT_OK, clip, err, open_repository, parse_since, p
 from monitor.config import Config
 from storage.records import StoredArticle
 
-CSV_KEYS = ["id", "source", "url", "title", "published_at", "language", "rules", "cluster",
-            "fetched_at"]
+CSV_KEYS = ["id", "source", "url", "title", "published_at", "language", "rules", "snippet",
+            "cluster", "fetched_at"]
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -27,7 +26,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     items.add_argument("--clusters", action="store_true",
                        help="one entry per story: near-duplicate copies from other sources are "
                             "listed under it as 'also reported by'")
-    items.add_argument("--format", choices=("table", "jsonl", "csv"), default="table")
+    items.add_argument("--format", choices=("table", "jsonl", "csv", "atom"), default="table",
+                       help="csv: UTF-8 with a BOM for Excel, with a snippet column; atom: an Atom "
+                            "feed, one entry per story (implies --clusters)")
     items.set_defaults(handler=cmd_items)
 
 
@@ -55,27 +56,44 @@ def cmd_items(args: argparse.Namespace, config: Config) -> int:
         flagged=args.flagged, rule=args.rule, source=args.source, since=args.since,
         limit=args.limit or None)
     copies: dict[int, list[StoredArticle]] = {}
-    if args.clusters:
+    if args.clusters or args.format == "atom":
         articles, copies = _stories(repository, articles)
-    if args.format == "jsonl":
+    if args.format == "atom":
+        from monitor.web.feeds import article_entry, atom_feed
+
+        what = f"rule {args.rule}" if args.rule else "flagged" if args.flagged else "items"
+        sys.stdout.write(atom_feed(
+            feed_id=f"urn:raqib:items:{what.replace(' ', ':')}", title=f"raqib — {what}",
+            self_url=None, alternate_url=None,
+            entries=[article_entry(a, copies.get(a.id, [])) for a in articles]))
+    elif args.format == "jsonl":
         for article in articles:
             record = article_record(article)
             if args.clusters:
                 record["also_reported_by"] = [_copy(c) for c in copies[article.id]]
             print(json.dumps(record, ensure_ascii=False))
     elif args.format == "csv":
-        writer = csv.writer(sys.stdout)
+        from monitor.web.feeds import csv_document
+
         keys = CSV_KEYS + (["also_reported_by"] if args.clusters else [])
-        writer.writerow(keys)
-        for article in articles:
-            record = article_record(article)
-            record["rules"] = " ".join(record["rules"])
-            record["also_reported_by"] = " ".join(f"{c.source}:{c.url}"
-                                                  for c in copies.get(article.id, []))
-            writer.writerow([record[key] for key in keys])
+        for piece in csv_document(keys, (_csv_row(article, copies, keys) for article in articles)):
+            sys.stdout.write(piece)
     else:
         _print_table(articles, copies)
     return EXIT_OK
+
+
+def _csv_row(article: StoredArticle, copies: dict[int, list[StoredArticle]],
+             keys: list[str]) -> list[object]:
+    """An article as a CSV row: its rules joined, the first snippet of why it was flagged."""
+    record = article_record(article)
+    record["rules"] = " ".join(record["rules"])
+    record["snippet"] = next((" ".join(snippet.split())
+                              for rule_id in article.rules
+                              for snippet in (article.explanations.get(rule_id) or {})
+                              .get("snippets") or []), "")
+    record["also_reported_by"] = " ".join(f"{c.source}:{c.url}" for c in copies.get(article.id, []))
+    return [record[key] for key in keys]
 
 
 def _print_table(articles: list[StoredArticle], copies: dict[int, list[StoredArticle]]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from monitor.commands import EXIT_OK
+from monitor.commands import EXIT_OK, err, open_repository
 from monitor.config import Config
 
 
@@ -25,6 +25,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         dest="db_command", metavar="SUBCOMMAND", required=True)
     database.add_parser("upgrade", help="apply the migrations (Alembic)").set_defaults(
         handler=cmd_db_upgrade)
+    database.add_parser(
+        "reindex", help="rebuild the full-text index of stored articles (for `raqib web`)",
+        description="Empty and rebuild the search index from every stored article, in one "
+                    "transaction: needed only after an upgrade that changes how Arabic text is "
+                    "normalised (the release notes say so). Searches see the old index until it "
+                    "is done.").set_defaults(handler=cmd_db_reindex)
 
 
 def cmd_worker(args: argparse.Namespace, config: Config) -> int:
@@ -47,4 +53,16 @@ def cmd_db_upgrade(args: argparse.Namespace, config: Config) -> int:
         engine.dispose()
     note = "already up to date" if before == revision else f"was {before or 'empty'}"
     print(f"database at revision {revision} ({note}): {display_url(engine)}")
+    return EXIT_OK
+
+
+def cmd_db_reindex(args: argparse.Namespace, config: Config) -> int:
+    from storage import search_index
+
+    repository = open_repository(config, write=True)
+    with repository.engine.begin() as connection:
+        search_index.clear(connection)
+        done = search_index.rebuild(connection, progress=lambda n: n % 10_000 == 0 and err(
+            f"indexed {n:,} articles…"))
+    print(f"search index rebuilt: {done:,} articles")
     return EXIT_OK

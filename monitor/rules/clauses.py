@@ -42,7 +42,10 @@ class Word(NamedTuple):
     def prefilter(self) -> Prefilter:
         if self.kind == "exact":
             return ("term", self.key)
-        head = self.key if self.kind == "prefix" else self.key[:-1]
+        head = self.key
+        if self.kind == "stem" and (head.endswith("ه") or (head.isascii() and head.endswith("y"))):
+            # the one letter a light stem may change (لجنتها → لجنه, ministries → ministry)
+            head = head[:-1]
         return ("prefix", head) if len(head) >= 2 else None
 
 
