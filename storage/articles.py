@@ -148,6 +148,13 @@ class Articles:
         with self._db.session() as session:
             return session.scalar(query) or 0
 
+    def matches_version(self) -> tuple[int, int]:
+        """(how many rule matches, the newest one's id): changes whenever a match is added."""
+        with self._db.session() as session:
+            count, newest = session.execute(select(func.count(RuleMatchRow.id),
+                                                   func.max(RuleMatchRow.id))).one()
+            return count or 0, newest or 0
+
     def rule_hits(self, rule_id: str, since: datetime) -> list[RuleHit]:
         """The articles `rule_id` matched that happened at `since` or later (volume alerts).
 

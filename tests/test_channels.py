@@ -179,6 +179,19 @@ def test_teams_gets_a_right_to_left_adaptive_card_in_arabic(config, repo, tls_we
     assert body["text"].startswith(f"**[{SPA_TITLE}](https://www.spa.gov.sa/n?a=%281%29)**\n\n")
 
 
+def test_teams_own_https_url_gets_the_right_to_left_card_too():
+    from monitor.digest.channels import _is_teams_workflow, _rtl_card
+
+    native = apprise.Apprise.instantiate(
+        "https://prod-61.westeurope.logic.azure.com:443/workflows/643e69f83c8944438d68119179a10a"
+        f"64/triggers/manual/paths/invoke?api-version=2016-06-01&sv=1.0&sig={TOKEN}")
+    assert _is_teams_workflow(native) and not len(native.template)
+    card = apprise.Apprise.instantiate(_rtl_card(native.url(privacy=False)))
+    assert _is_teams_workflow(card) and len(card.template) == 1
+    assert json.loads(Path(card.template[0].path).read_text())["attachments"][0]["content"]["rtl"]
+    assert not _is_teams_workflow(apprise.Apprise.instantiate("json://127.0.0.1/x"))
+
+
 def test_telegram_html_is_escaped_and_links_only_web_addresses(config, repo):
     from monitor.digest.chat import ChatStyle, story_message
     from monitor.digest.select import group_stories

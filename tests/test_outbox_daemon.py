@@ -135,3 +135,25 @@ def test_a_health_alert_the_server_could_not_take_is_sent_later(daemon_config, d
     assert mail["Subject"] == "[raqib] source failing: مصدر spa (spa)"
     assert "2 crawls in a row failed" in mail.get_content()
     repository.close()
+
+
+def test_the_outbox_job_builds_only_when_something_was_flagged(daemon_config, database_url,
+                                                               monkeypatch):
+    import monitor.digest.run as run
+
+    builds = []
+    real = run.run_outbox
+    monkeypatch.setattr(run, "run_outbox",
+                        lambda *args, **kwargs: builds.append(kwargs["build"]) or real(*args,
+                                                                                       **kwargs))
+    daemon = Daemon(daemon_config, dispatch=FakeCrawls(database_url))
+    repository = Repository(database_url)
+    daemon.run_outbox()
+    daemon.run_outbox()  # nothing new: one query, no build
+    add(repository, daemon.config, "spa", SPA_TITLE, SPA_TEXT)
+    daemon.run_outbox()
+    daemon.run_outbox()
+    daemon.reload()  # new recipients may have come: build again
+    daemon.run_outbox()
+    assert builds == [True, False, True, False, True]
+    repository.close()

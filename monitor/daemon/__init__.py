@@ -43,6 +43,7 @@ from storage.repository import Repository
 log = logging.getLogger(__name__)
 
 Dispatch = Callable[[Source], CrawlOutcome | None]
+OUTBOX_FULL_RUN = 600  # seconds: the outbox job builds at least this often, new matches or not
 
 
 class Daemon:
@@ -77,6 +78,8 @@ class Daemon:
         self.scheduling_delays: list[float] = []
         self._stop = threading.Event()
         self._reload = threading.Event()
+        self._matches_built: tuple[int, int] | None = None  # rule matches the outbox built from
+        self._outbox_built_at = 0.0
 
     # --- jobs -------------------------------------------------------------------------------------
 
@@ -156,12 +159,21 @@ class Daemon:
         self.run_outbox()
 
     def run_outbox(self, now: datetime | None = None) -> None:
-        """Job `outbox`: immediate digests and volume alerts built, every message due sent."""
+        """Job `outbox`: immediate digests and volume alerts built, every message due sent.
+
+        Building is skipped while no match was added since the last build (one cheap query a
+        minute), but done at least every OUTBOX_FULL_RUN and after a reload.
+        """
         from monitor.digest.run import run_outbox
 
         try:
-            for report in run_outbox(self.config, self.repository, now=now):
+            version = self.repository.articles.matches_version()
+            full = (version != self._matches_built
+                    or time.monotonic() - self._outbox_built_at > OUTBOX_FULL_RUN)
+            for report in run_outbox(self.config, self.repository, now=now, build=full):
                 log.info("%s to %s: %s", report.digest_id, report.recipient, report.status)
+            if full:
+                self._matches_built, self._outbox_built_at = version, time.monotonic()
         except Exception:
             log.exception("the outbox job failed; pending messages wait for its next run")
 
@@ -204,6 +216,7 @@ class Daemon:
         old = {s.id: s for s in self.config.sources if s.enabled}
         new = {s.id: s for s in config.sources if s.enabled}
         self.config = config
+        self._matches_built = None  # new digests or recipients: build at the next outbox run
         self.snapshot.take(config)
         for source_id in old.keys() - new.keys():
             self.scheduler.remove_job(f"crawl:{source_id}")

@@ -26,7 +26,6 @@ from storage.records import OutboxEntry
 log = logging.getLogger(__name__)
 
 TEAMS_RTL_CARD = "teams_card_rtl.json"  # package data of monitor.digest
-_WORKFLOWS = re.compile(r"^\s*workflows?://", re.IGNORECASE)
 _HTTP_STATUS = re.compile(r"error=(\d{3})\b")
 _NOT_REFUSALS = {408, 425, 429}  # timeout, too early, too many requests: try again later
 
@@ -71,14 +70,12 @@ class AppriseSender:
         """Notify the channel `entry.recipient` names; returns once the service accepted it."""
         apprise = self._apprise
         url_env = entry.recipient
-        url = channel_url(url_env)
-        if language == "ar" and _WORKFLOWS.match(url):
-            url = _rtl_card(url)
-        notifier = apprise.Apprise(asset=self.asset)
-        if not notifier.add(url):
-            raise ChannelError(f"{url_env} does not hold a URL Apprise understands "
-                               "(see the README, Chat channels)")
+        notifier = self._notifier(url_env, channel_url(url_env))
         service = notifier[0]
+        if language == "ar" and _is_teams_workflow(service) and not len(service.template):
+            # The same workflow (also when given as Teams' https URL), with a right-to-left card.
+            notifier = self._notifier(url_env, _rtl_card(service.url(privacy=False)))
+            service = notifier[0]
         body, body_format = _body_for(service, entry, apprise.NotifyFormat)
         try:
             result = notifier.notify(body=body, title=entry.subject, body_format=body_format)
@@ -96,6 +93,19 @@ class AppriseSender:
         detail = f": {said[-1]}" if said else ""
         raise ChannelError(f"channel {url_env} ({service.service_name}) {answer}{detail}",
                            refused=refused)
+
+
+    def _notifier(self, url_env: str, url: str):
+        register(url)
+        notifier = self._apprise.Apprise(asset=self.asset)
+        if not notifier.add(url):
+            raise ChannelError(f"{url_env} does not hold a URL Apprise understands "
+                               "(see the README, Chat channels)")
+        return notifier
+
+
+def _is_teams_workflow(service) -> bool:
+    return "workflow" in (getattr(service, "secure_protocol", None) or ())
 
 
 def _body_for(service, entry: OutboxEntry, formats) -> tuple[str, str]:

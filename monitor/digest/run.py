@@ -225,18 +225,21 @@ def run_digests(config: Config, repository: Repository, *, digest_id: str | None
 
 
 def run_outbox(config: Config, repository: Repository, *, now: datetime | None = None,
-               sender: Sender | None = None, chat: ChatSender | None = None) -> list[DigestReport]:
-    """The daemon's `outbox` job: build the immediate digests and today's volume alerts, then
-    send every message whose back-off has passed. Does nothing when nothing is due."""
+               sender: Sender | None = None, chat: ChatSender | None = None,
+               build: bool = True) -> list[DigestReport]:
+    """The daemon's `outbox` job: build the immediate digests and today's volume alerts
+    (unless `build` is false: nothing was flagged since the last build), then send every
+    message whose back-off has passed. Does nothing when nothing is due."""
     from monitor.digest.volume import queue_volume_alerts
 
     now = now or datetime.now(UTC)
     reports = []
-    for digest in config.settings.digests:
-        if digest.schedule == "immediate":
-            reports += [r for r in run_digests(config, repository, digest_id=digest.id, now=now,
-                                               send=False) if r.status != "nothing"]
-    queue_volume_alerts(config, repository, now)
+    if build:
+        for digest in config.settings.digests:
+            if digest.schedule == "immediate":
+                reports += [r for r in run_digests(config, repository, digest_id=digest.id,
+                                                   now=now, send=False) if r.status != "nothing"]
+        queue_volume_alerts(config, repository, now)
     return reports + send_pending(config, repository, sender, chat=chat, due_at=now, now=now)
 
 

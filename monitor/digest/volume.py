@@ -64,6 +64,7 @@ def find_spikes(config: Config, repository: Repository, now: datetime) -> list[V
     """The digests' rules whose day, so far, is unusual."""
     settings = config.settings.volume_alerts
     spikes = []
+    counted: dict[tuple[str, str], dict[date, set[int]]] = {}  # digests share rules and zones
     for digest in config.settings.digests:
         zone = ZoneInfo(digest.timezone)
         today = now.astimezone(zone).date()
@@ -71,7 +72,10 @@ def find_spikes(config: Config, repository: Repository, now: datetime) -> list[V
         # A week more, so that a story's earlier copies (near duplicates) date it.
         since = datetime.combine(first_day - timedelta(days=7), time(), zone)
         for rule_id in digest.rules:
-            days = daily_stories(repository.articles.rule_hits(rule_id, since), zone)
+            if (rule_id, digest.timezone) not in counted:
+                counted[rule_id, digest.timezone] = daily_stories(
+                    repository.articles.rule_hits(rule_id, since), zone)
+            days = counted[rule_id, digest.timezone]
             todays = days.get(today, set())
             baseline = sum(len(days.get(first_day + timedelta(days=n), ()))
                            for n in range(settings.baseline_days))
