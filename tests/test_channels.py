@@ -12,6 +12,7 @@ import apprise
 import pytest
 
 from monitor.config import Config, ConfigError, load_config
+from monitor.digest.alerts import OPERATORS
 from monitor.digest.channels import AppriseSender, _body_for
 from monitor.digest.run import run_digests, run_outbox, send_pending
 from monitor.digest.send import SmtpSender
@@ -263,7 +264,7 @@ def test_a_refusing_channel_is_given_up_after_a_bound_and_operators_are_told(
                    if r.recipient == "RAQIB_TEST_HOOK"]
         statuses += [r.status for r in reports]
         webhook.status = 200
-        send_pending(config, repo, SmtpSender(smtp_server.settings()), digest_id="health")
+        send_pending(config, repo, SmtpSender(smtp_server.settings()), digest_id=OPERATORS)
     assert statuses == ["failed", "failed", "refused"]  # then never tried again
     assert len(webhook.refused) == 3
     [refused] = repo.outbox.refused()

@@ -19,7 +19,7 @@ from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
-OPERATORS = "health"  # the outbox's digest_id of operators' alerts
+OPERATORS = "@operators"  # the outbox digest_id of operators' alerts (no digest id has an @)
 
 
 def operator_messages(config: Config, subject: str, text: str, *,
