@@ -272,19 +272,54 @@ class SmtpSettings(_Strict):
         return os.environ.get(self.password_env) if self.password_env else None
 
 
+class ChannelSettings(_Strict):
+    """A chat or webhook channel (Teams, Telegram, Slack, a JSON webhook…) reached through Apprise.
+
+    The channel's URL holds its tokens, so the configuration only names the environment
+    variable that holds it (`url_env`); the URL is read when a message is sent, never logged.
+    `format`: `story` (one short message per story) or `summary` (one message per digest).
+    """
+
+    url_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+    format: Literal["story", "summary"] = "story"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_url_in_the_file(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "url" in data:
+            raise ValueError("a channel's URL holds its tokens: put it in an environment "
+                             "variable and name that variable with 'url_env'")
+        return data
+
+    @property
+    def url(self) -> str | None:
+        """The channel's Apprise URL, from the environment (None when the variable is unset)."""
+        return os.environ.get(self.url_env) or None
+
+
+def _distinct_channels(channels: list[ChannelSettings]) -> list[ChannelSettings]:
+    names = [channel.url_env for channel in channels]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"channel {repeated[0]} is listed twice")
+    return channels
+
+
 class DigestSettings(_Strict):
-    """One e-mail digest: which rules, to whom, when."""
+    """One digest: which rules, to whom (e-mail recipients and chat channels), when."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     name: str | None = None
     rules: list[str]
-    recipients: list[str] = Field(min_length=1)
+    recipients: list[str] = []
+    channels: list[ChannelSettings] = []
     schedule: Schedule | Literal["immediate"]
     timezone: str = "Asia/Riyadh"
     language: Literal["ar", "en"] = "ar"
     min_items: int = Field(default=1, ge=1)
 
     _check_tz = field_validator("timezone")(_check_timezone)
+    _check_channels = field_validator("channels")(_distinct_channels)
 
     @field_validator("recipients")
     @classmethod
@@ -293,6 +328,12 @@ class DigestSettings(_Strict):
             if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", address):
                 raise ValueError(f"{address!r} is not an e-mail address")
         return recipients
+
+    @model_validator(mode="after")
+    def _someone(self) -> DigestSettings:
+        if not self.recipients and not self.channels:
+            raise ValueError("a digest needs at least one of 'recipients' or 'channels'")
+        return self
 
 
 class NearDuplicateSettings(_Strict):
@@ -309,11 +350,43 @@ class NearDuplicateSettings(_Strict):
 
 
 class HealthSettings(_Strict):
-    """When a source counts as unhealthy, and who hears about it."""
+    """When a source counts as unhealthy, and who hears about it (e-mail and channels)."""
 
     failures_in_a_row: int = Field(default=3, ge=1)
     quiet_after: str | int = "2d"
     operators: list[str] = []
+    channels: list[ChannelSettings] = []
+
+    _check_channels = field_validator("channels")(_distinct_channels)
+
+
+def _positive_duration(value: str | int) -> str | int:
+    if parse_duration(value) <= 0:
+        raise ValueError(f"duration {value!r} must be positive")
+    return value
+
+
+class OutboxSettings(_Strict):
+    """How messages that did not go out are retried (the daemon's `outbox` job)."""
+
+    check_every: str | int = "1m"       # the daemon looks for messages due this often
+    first_retry: str | int = "1m"       # wait after a first failed attempt, doubled each time…
+    max_retry: str | int = "1h"         # … up to this
+    max_refusals: int = Field(default=3, ge=1)  # a message refused this often is given up
+    claim_timeout: str | int = "5m"     # a sender silent this long (killed) loses its claim
+
+    _durations = field_validator("check_every", "first_retry", "max_retry",
+                                 "claim_timeout")(_positive_duration)
+
+
+class VolumeAlertSettings(_Strict):
+    """When a rule's day is unusual enough to tell its digests' readers at once."""
+
+    enabled: bool = True
+    factor: float = Field(default=3.0, gt=0)        # today ≥ factor × the mean of the days before
+    min_stories: int = Field(default=5, ge=1)       # … and at least this many stories today
+    baseline_days: int = Field(default=14, ge=1, le=365)
+    top_stories: int = Field(default=5, ge=1, le=20)  # stories listed in the alert
 
 
 class DaemonSettings(_Strict):
@@ -359,7 +432,7 @@ class WebSettings(_Strict):
 
 
 class Settings(_Strict):
-    """settings.yaml: database, crawl politeness, mail, digests, daemon, web view."""
+    """settings.yaml: database, crawl politeness, mail, digests and alerts, daemon, web view."""
 
     database_url: str = "sqlite:///data/raqib.db"
     broker_url: str | None = None
@@ -371,6 +444,8 @@ class Settings(_Strict):
     health: HealthSettings = HealthSettings()
     daemon: DaemonSettings = DaemonSettings()
     web: WebSettings = WebSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    volume_alerts: VolumeAlertSettings = VolumeAlertSettings()
 
 
 class RuleSpec(_Strict):

@@ -62,6 +62,14 @@ NEWS_AGENCIES: dict[str, tuple[str, ...]] = {
     "qna": ("قنا", "QNA"),  # Qatar News Agency
 }
 
+# The six GCC states as digests and pages name them.
+COUNTRY_NAMES: dict[str, dict[str, str]] = {
+    "ar": {"SA": "السعودية", "AE": "الإمارات", "BH": "البحرين", "KW": "الكويت", "OM": "عُمان",
+           "QA": "قطر"},
+    "en": {"SA": "Saudi Arabia", "AE": "UAE", "BH": "Bahrain", "KW": "Kuwait", "OM": "Oman",
+           "QA": "Qatar"},
+}
+
 
 def display_month(month: int, language: str) -> str:
     """The name of a Gregorian month (1-12) as a digest writes it in `language` (ar or en)."""

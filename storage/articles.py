@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +12,7 @@ from storage import search_index
 from storage.crawl_state import CrawlState
 from storage.db import Database
 from storage.models import Article, RuleMatchRow, utcnow
-from storage.records import NewArticle, SaveResult, StoredArticle
+from storage.records import NewArticle, RuleHit, SaveResult, StoredArticle
 
 
 class Articles:
@@ -121,7 +121,8 @@ class Articles:
                               language=r.language, published_at=r.published_at,
                               published_raw=r.published_raw, fetched_at=r.fetched_at,
                               cluster=r.cluster_id, rules=sorted(matches.get(r.id, {})),
-                              explanations=matches.get(r.id, {}))
+                              explanations=matches.get(r.id, {}),
+                              published_method=r.published_method)
                 for r in rows]
 
     def batches(self, *, since: datetime | None = None, source: str | None = None,
@@ -149,3 +150,30 @@ class Articles:
             query = query.where(Article.source == source)
         with self._db.session() as session:
             return session.scalar(query) or 0
+
+    def matches_version(self) -> tuple[int, int]:
+        """(how many rule matches, the newest one's id): changes whenever a match is added."""
+        with self._db.session() as session:
+            count, newest = session.execute(select(func.count(RuleMatchRow.id),
+                                                   func.max(RuleMatchRow.id))).one()
+            return count or 0, newest or 0
+
+    def rule_hits(self, rule_id: str, since: datetime) -> list[RuleHit]:
+        """The articles `rule_id` matched that happened at `since` or later (volume alerts).
+
+        An article happened when it was published; one without a date when it was matched.
+        """
+        at = func.coalesce(Article.published_at, RuleMatchRow.matched_at)
+        query = (select(Article.id, func.coalesce(Article.cluster_id, Article.id), at)
+                 .join(RuleMatchRow, RuleMatchRow.article_id == Article.id)
+                 .where(RuleMatchRow.rule_id == rule_id, at >= since))
+        with self._db.session() as session:
+            return [RuleHit(article_id, story, _aware(moment))
+                    for article_id, story, moment in session.execute(query)]
+
+
+def _aware(moment: datetime | str) -> datetime:
+    # coalesce() of two UTC columns comes back as the database gives it (naive, or text on SQLite).
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

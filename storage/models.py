@@ -170,9 +170,18 @@ class SignatureBand(Base):
 
 
 class OutboxMessage(Base):
-    """A built digest e-mail waiting to be sent (or sent), identified by its Message-ID."""
+    """A built message waiting to be sent (or sent, or refused for good).
+
+    `kind`: a `digest`, a `volume` alert or an operators' `alert` (source health, refusals).
+    `channel`: `email` (`recipient` is an address) or `apprise` (`recipient` is the name of the
+    environment variable holding the channel's URL — never the URL itself).
+    A sender claims a message (`claimed_by`, `claimed_at`) in a write transaction before sending
+    it, so that two senders never both send it; `next_attempt_at` spaces out retries.
+    `alert_key` makes an alert once only (a rule's volume alert once a day per recipient).
+    """
 
     __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_alert_key", "alert_key", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     digest_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -186,6 +195,15 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(16), default="digest", server_default="digest")
+    channel: Mapped[str] = mapped_column(String(16), default="email", server_default="email")
+    body_markdown: Mapped[str | None] = mapped_column(Text)
+    stories: Mapped[int | None] = mapped_column(Integer)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refusals: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    alert_key: Mapped[str | None] = mapped_column(String(255))
 
 
 class DigestItem(Base):

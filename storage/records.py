@@ -7,7 +7,7 @@ Rooms of the repository take and return these dataclasses, never ORM rows: code 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 # Outcomes of a seen URL after which it is never downloaded again.
 SETTLED_OUTCOMES = ("article", "duplicate", "not_article", "gone")
@@ -55,6 +55,7 @@ class StoredArticle:
     cluster: int | None
     rules: list[str] = field(default_factory=list)
     explanations: dict[str, dict] = field(default_factory=dict)
+    published_method: str | None = None  # where the date came from: json-ld, meta, time, text, url
 
 
 @dataclass(frozen=True)
@@ -119,8 +120,35 @@ class HealthState:
 
 
 @dataclass(frozen=True)
+class NewMessage:
+    """A finished message on its way into the outbox (see `OutboxEntry` for the fields).
+
+    `articles`: for a digest message, the articles it carries; None means every article of
+    the build that no other message of the build carries.
+    """
+
+    digest_id: str
+    recipient: str
+    message_id: str
+    subject: str
+    text: str
+    html: str = ""
+    markdown: str | None = None
+    kind: str = "digest"
+    channel: str = "email"
+    stories: int | None = None
+    articles: tuple[int, ...] | None = None
+    alert_key: str | None = None
+
+
+@dataclass(frozen=True)
 class OutboxEntry:
-    """A built digest message in the outbox, pending or sent."""
+    """A built message in the outbox: pending, sent, or refused for good.
+
+    `kind`: digest · volume (a rule's unusual day) · alert (operators: source health, refusals).
+    `channel`: email (`recipient` is an address) or apprise (`recipient` names the environment
+    variable that holds the channel's URL).
+    """
 
     id: int
     digest_id: str
@@ -129,8 +157,47 @@ class OutboxEntry:
     subject: str
     body_html: str
     body_text: str
-    status: str  # pending | sent
+    status: str  # pending | sent | refused
     attempts: int
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+    kind: str = "digest"
+    channel: str = "email"
+    body_markdown: str | None = None
+    stories: int | None = None
+    next_attempt_at: datetime | None = None
+    refusals: int = 0
+
+
+@dataclass(frozen=True)
+class SendFailure:
+    """Why a message was not accepted; `refused`: the service said no to this message for good
+    (a 4xx answer, a 5xx SMTP reply to the message), not merely that it was unreachable."""
+
+    error: str
+    refused: bool = False
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long a failed message waits before its next attempt, and when it is given up."""
+
+    first_retry: timedelta
+    max_retry: timedelta
+    max_refusals: int
+    claim_timeout: timedelta
+
+    def wait(self, attempts: int) -> timedelta:
+        """The wait after the `attempts`-th failed attempt: doubling, up to `max_retry`."""
+        doubled = self.first_retry * (2 ** min(max(attempts - 1, 0), 30))
+        return min(doubled, self.max_retry)
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    """An article a rule matched: its story and when it happened (published, else matched)."""
+
+    article_id: int
+    story: int  # the id of the story's first-stored article (its cluster), or its own id
+    at: datetime

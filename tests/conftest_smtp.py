@@ -7,6 +7,7 @@ authentication and TLS.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 import ssl
@@ -39,8 +40,11 @@ class Collector:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[Any] = []
         self.reply: str | None = None
+        self.delay = 0.0  # seconds before answering DATA, so that concurrent senders overlap
 
     async def handle_DATA(self, server, session, envelope) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.reply:
             return self.reply
         self.envelopes.append(envelope)

@@ -82,7 +82,7 @@ def test_jobs_have_stable_ids_and_a_recent_run_is_not_repeated(daemon_config, da
     daemon.start(paused=True)
     try:
         jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
-        assert set(jobs) == {"crawl:spa", "crawl:wam", "health"}
+        assert set(jobs) == {"crawl:spa", "crawl:wam", "health", "outbox"}
         assert jobs["crawl:spa"].coalesce and jobs["crawl:spa"].max_instances == 1
         wait = (jobs["crawl:spa"].next_run_time - datetime.now(UTC)).total_seconds()
         assert 35 * 60 <= wait <= 41 * 60  # 40 minutes left of its hour (plus jitter)

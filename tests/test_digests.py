@@ -565,3 +565,74 @@ def test_cli_digest_send_exits_1_when_the_server_is_down(config, tmp_path, stopp
     assert "Traceback" not in down.stderr
     unknown = run_cli("digest", "send", "nope", config_dir=directory)
     assert unknown.returncode == 2 and "no digest 'nope'" in unknown.stderr
+
+
+# --- what the Arabic digest says (issue 25, point 15) ----------------------------------------
+
+def test_an_arabic_digest_names_its_rules_in_arabic_and_an_english_one_in_english(config, repo,
+                                                                                smtp_server):
+    rules = [config.rules[0].model_copy(update={"name": "GCC e-government committees",
+                                                "name_ar": "لجان الحكومة الإلكترونية"}),
+             config.rules[1].model_copy(update={"name": "Digital government events",
+                                                "name_ar": None})]
+    config = Config(config.directory, config.sources, rules, config.settings)
+    add(repo, config, "spa", SPA_TITLE, SPA_TEXT)
+    add(repo, config, "bna", "البحرين تستضيف ملتقى الحكومة الرقمية", "نص الخبر عن الملتقى.")
+
+    run_digests(only(config, "egov", "english"), repo, sender=SmtpSender(smtp_server.settings()))
+
+    by_language = {m["Content-Language"]: m.get_body(("plain",)).get_content()
+                   for m in smtp_server.messages if m["To"] == ANALYST}
+    assert "== لجان الحكومة الإلكترونية (1) ==" in by_language["ar"]
+    assert "== Digital government events (1) ==" in by_language["ar"]  # no Arabic name: its own
+    assert "== GCC e-government committees (1) ==" in by_language["en"]
+
+
+def test_a_date_without_a_time_is_shown_as_the_day_alone(config, repo, smtp_server):
+    config = only(config, "egov", "english")
+    riyadh_midnight = datetime(2025, 5, 12, 21, 0, tzinfo=UTC)  # 13 May 00:00 in Riyadh
+    for source, title, raw, method in (
+            ("spa", SPA_TITLE, "١٣/٠٥/٢٠٢٥", "text"),
+            ("okaz", "اللجنة الوزارية للحكومة الإلكترونية تعقد اجتماعها", "2025-05-13", "meta"),
+            ("wam", "اجتماع اللجنة الوزارية للحكومة الإلكترونية في الرياض", "2025/05/13", "url"),
+            ("bna", "البحرين: اللجنة الوزارية للحكومة الإلكترونية", "13 مايو 2025 00:00", "text")):
+        url = f"https://{source}.example/news/{method}"
+        article = add(repo, config, source, title, SPA_TEXT, url=url)
+        with repo.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "UPDATE articles SET published_at = %s, published_raw = %s, "
+                "published_method = %s WHERE id = %s" if repo.dialect == "postgresql" else
+                "UPDATE articles SET published_at = ?, published_raw = ?, published_method = ? "
+                "WHERE id = ?", (riyadh_midnight.replace(tzinfo=None), raw, method, article))
+    add(repo, config, "spa", "اللجنة الوزارية للحكومة الإلكترونية: بيان ختامي", SPA_TEXT,
+        published_at=datetime(2025, 5, 13, 7, 15, tzinfo=UTC))
+
+    run_digests(config, repo, sender=SmtpSender(smtp_server.settings()))
+
+    arabic = next(m for m in smtp_server.messages if m["Content-Language"] == "ar"
+                  and m["To"] == ANALYST).get_body(("plain",)).get_content()
+    assert arabic.count("الثلاثاء 13 مايو 2025\n") == 4  # the day alone, no "00:00"
+    assert "، 00:00" not in arabic and "، 03:00" not in arabic
+    assert "الثلاثاء 13 مايو 2025، 10:15" in arabic  # a time of day is kept
+    english = next(m for m in smtp_server.messages if m["Content-Language"] == "en")
+    plain = english.get_body(("plain",)).get_content()
+    # In a Dubai digest the day stays the day the Riyadh page printed, not "01:00".
+    assert plain.count("Tuesday 13 May 2025\n") == 4 and ", 01:00" not in plain
+
+
+def test_the_table_counts_stories_as_the_subject_does(config, tmp_path, smtp_server):
+    from tests.conftest import run_cli
+
+    database = f"sqlite:///{tmp_path}/cli.db"
+    repository = Repository(database)
+    add_story(repository, config)  # one story carried by three sources
+    add(repository, config, "bna", "البحرين تستضيف اجتماع اللجنة الوزارية", "نص الخبر.")
+    directory = _config_dir_for(config, smtp_server.port, database)
+
+    sent = run_cli("digest", "send", "morning", "--force", config_dir=directory)
+
+    assert sent.returncode == 0, sent.stderr
+    header, _rule, row = sent.stdout.splitlines()[:3]
+    assert header.split()[:4] == ["digest", "recipient", "status", "stories"]
+    assert row.split()[:4] == ["morning", ANALYST, "sent", "2"]
+    assert smtp_server.messages[0]["Subject"] == "morning: خبران جديدان"

@@ -123,3 +123,13 @@ def test_pyproject_lists_every_package_of_the_checkout():
     found.add("monitor.default_config")  # config/, installed under this name
     assert listed == found, f"add to pyproject.toml: {sorted(found - listed)}; " \
                             f"no longer there: {sorted(listed - found)}"
+
+
+def test_the_teams_card_template_is_installed(installed):
+    found = _run([installed["python"], "-c",
+                  "from importlib.resources import files; from monitor.digest.channels import "
+                  "TEAMS_RTL_CARD; card = files('monitor.digest') / TEAMS_RTL_CARD; "
+                  "print(card.is_file(), card)"], cwd=installed["cwd"], env=installed["env"])
+    assert found.returncode == 0, found.stderr
+    is_file, path = found.stdout.split()
+    assert is_file == "True" and "site-packages" in path

@@ -2,7 +2,9 @@
 
     crawl:<source>  monitor.daemon.crawls: a child process per crawl (or, with a broker,
                     monitor.daemon.workers enqueues it for a `raqib worker`)
-    digest:<id>     monitor.digest.run
+    digest:<id>     monitor.digest.run (built here, sent by `outbox`)
+    outbox          monitor.digest.run.run_outbox: immediate digests, volume alerts, and every
+                    message due (retries after a back-off); woken when a crawl flags something
     health          monitor.daemon.health
     when            monitor.schedule (triggers, first crawl after a restart)
     who             monitor.daemon.leadership (one scheduling daemon at a time)
@@ -27,9 +29,10 @@ from apscheduler.events import (
     JobSubmissionEvent,
 )
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from monitor.config import Config, ConfigError, Source, load_config, parse_duration
+from monitor.config import Config, ConfigError, Schedule, Source, load_config, parse_duration
 from monitor.daemon.crawls import ConfigSnapshot, CrawlChildren, CrawlOutcome, run_crawl_child
 from monitor.daemon.health import HealthChange, check_health
 from monitor.daemon.leadership import Leadership
@@ -40,6 +43,7 @@ from storage.repository import Repository
 log = logging.getLogger(__name__)
 
 Dispatch = Callable[[Source], CrawlOutcome | None]
+OUTBOX_FULL_RUN = 600  # seconds: the outbox job builds at least this often, new matches or not
 
 
 class Daemon:
@@ -64,7 +68,9 @@ class Daemon:
         self.leadership = Leadership(self.repository)
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(self.config.settings.daemon.max_parallel_crawls),
-                       "light": ThreadPoolExecutor(2)},
+                       "light": ThreadPoolExecutor(2),
+                       # One sending thread: digests and alerts go out one at a time.
+                       "outbox": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=UTC)
         self.scheduler.add_listener(self._on_event,
@@ -72,6 +78,8 @@ class Daemon:
         self.scheduling_delays: list[float] = []
         self._stop = threading.Event()
         self._reload = threading.Event()
+        self._matches_built: tuple[int, int] | None = None  # rule matches the outbox built from
+        self._outbox_built_at = 0.0
 
     # --- jobs -------------------------------------------------------------------------------------
 
@@ -86,6 +94,10 @@ class Daemon:
         health = self.config.settings.daemon.health_check
         self.scheduler.add_job(self.check_health, trigger_for(health, "UTC", 0), id="health",
                                executor="light", replace_existing=True)
+        # max_instances=2: a wake-up while it runs waits behind it on the one outbox thread.
+        outbox = Schedule(every=f"{parse_duration(self.config.settings.outbox.check_every)}s")
+        self.scheduler.add_job(self.run_outbox, trigger_for(outbox, "UTC", 0), id="outbox",
+                               executor="outbox", max_instances=2, replace_existing=True)
         self.scheduler.start(paused=paused)
         for job in self.scheduler.get_jobs():
             log.info("scheduled %s: next run %s", job.id, job.next_run_time)
@@ -110,7 +122,7 @@ class Daemon:
             if digest.schedule == "immediate":
                 continue  # sent after each crawl that flags something (see crawl_source)
             self.scheduler.add_job(self.send_digests, trigger_for(digest.schedule, digest.timezone, 0),
-                                   args=[digest.id], id=f"digest:{digest.id}", executor="light",
+                                   args=[digest.id], id=f"digest:{digest.id}", executor="outbox",
                                    replace_existing=True)
 
     def crawl_source(self, source_id: str) -> CrawlOutcome | None:
@@ -121,7 +133,7 @@ class Daemon:
         log.info("crawl %s: %s %s", source_id, outcome.status,
                  {k: v for k, v in outcome.counts.items() if k in ("fetched", "new", "failed")})
         if outcome.counts.get("flagged"):
-            self.send_digests(immediate_only=True)
+            self.wake_outbox()  # immediate digests and volume alerts, on the sending thread
         return outcome
 
     def _crawl_locally(self, source: Source) -> CrawlOutcome:
@@ -129,7 +141,8 @@ class Daemon:
                                config_dir=self.snapshot.directory, children=self.children)
 
     def send_digests(self, digest_id: str | None = None, immediate_only: bool = False) -> None:
-        """Job `digest:<id>`: build and send the due digests (one, or every `immediate` one)."""
+        """Job `digest:<id>`: build the due digests (one, or every `immediate` one), then send
+        what is due."""
         from monitor.digest.run import run_digests
 
         for digest in self.config.settings.digests:
@@ -138,14 +151,45 @@ class Daemon:
             if immediate_only and digest.schedule != "immediate":
                 continue
             try:
-                for report in run_digests(self.config, self.repository, digest_id=digest.id):
+                for report in run_digests(self.config, self.repository, digest_id=digest.id,
+                                          send=False):
                     log.info("digest %s to %s: %s", report.digest_id, report.recipient, report.status)
             except Exception:
                 log.exception("digest %s failed; it stays pending for the next attempt", digest.id)
+        self.run_outbox()
+
+    def run_outbox(self, now: datetime | None = None) -> None:
+        """Job `outbox`: immediate digests and volume alerts built, every message due sent.
+
+        Building is skipped while no match was added since the last build (one cheap query a
+        minute), but done at least every OUTBOX_FULL_RUN and after a reload.
+        """
+        from monitor.digest.run import run_outbox
+
+        try:
+            version = self.repository.articles.matches_version()
+            full = (version != self._matches_built
+                    or time.monotonic() - self._outbox_built_at > OUTBOX_FULL_RUN)
+            for report in run_outbox(self.config, self.repository, now=now, build=full):
+                log.info("%s to %s: %s", report.digest_id, report.recipient, report.status)
+            if full:
+                self._matches_built, self._outbox_built_at = version, time.monotonic()
+        except Exception:
+            log.exception("the outbox job failed; pending messages wait for its next run")
+
+    def wake_outbox(self) -> None:
+        """Run the `outbox` job now (after it finishes, if it is running)."""
+        try:
+            self.scheduler.modify_job("outbox", next_run_time=datetime.now(UTC))
+        except JobLookupError:
+            pass  # not scheduled (a paused or stopping daemon): its next run will do
 
     def check_health(self, now: datetime | None = None) -> list[HealthChange]:
         """Job `health`: alert the operators of sources that fail, go quiet, or recover."""
-        return check_health(self.config, self.repository, now or datetime.now(UTC))
+        changes = check_health(self.config, self.repository, now or datetime.now(UTC))
+        if changes:
+            self.wake_outbox()
+        return changes
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
@@ -172,6 +216,7 @@ class Daemon:
         old = {s.id: s for s in self.config.sources if s.enabled}
         new = {s.id: s for s in config.sources if s.enabled}
         self.config = config
+        self._matches_built = None  # new digests or recipients: build at the next outbox run
         self.snapshot.take(config)
         for source_id in old.keys() - new.keys():
             self.scheduler.remove_job(f"crawl:{source_id}")

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from monitor.config import Config, HealthSettings, Source, parse_duration
+from monitor.config import Config, HealthSettings, parse_duration
 from storage.records import RunSummary
 from storage.repository import Repository
 
@@ -68,9 +68,15 @@ def transition(source: str, previous: str | None, state: str,
     return HealthChange(source, previous, state, problem)
 
 
-
 def check_health(config: Config, repository: Repository, now: datetime) -> list[HealthChange]:
-    """Alert the operators once when a source fails or goes quiet, and when it recovers."""
+    """Alert the operators once when a source fails or goes quiet, and when it recovers.
+
+    A change of state and its alerts (to `health.operators` and `health.channels`) are written
+    in one transaction to the outbox, which sends them: a server that is down delays an alert,
+    it never loses it.
+    """
+    from monitor.digest.alerts import operator_messages
+
     changes = []
     for source in config.sources:
         if not source.enabled:
@@ -80,21 +86,8 @@ def check_health(config: Config, repository: Repository, now: datetime) -> list[
         change = transition(source.id, previous.state if previous else None, state, problem)
         if change is None:
             continue
-        repository.runs.set_health_state(source.id, state, problem)
+        alerts = operator_messages(config, change.subject(source.name), change.text(source.name))
+        repository.outbox.add(alerts, created_at=now, source_health=(source.id, state, problem))
         (log.info if change.is_recovery else log.warning)("%s", change.subject(source.name))
-        _tell_operators(config, change, source)
         changes.append(change)
     return changes
-
-
-def _tell_operators(config: Config, change: HealthChange, source: Source) -> None:
-    operators = config.settings.health.operators
-    if not operators:
-        return
-    from monitor.digest.send import MailError, send_alert
-
-    try:
-        send_alert(config.settings.smtp, operators, change.subject(source.name),
-                   change.text(source.name))
-    except MailError as exc:
-        log.error("could not e-mail the health alert for %s: %s", source.id, exc)

@@ -30,27 +30,12 @@ from monitor.rules import (
     compile_query,
 )
 from monitor.stories import Story
+from monitor.vocabulary import COUNTRY_NAMES, display_month, display_weekday
 from storage.records import StoredArticle
 
 SNIPPET_FALLBACK_CHARS = 240  # body excerpt when a match left no snippet (e.g. title-only rules)
 MAX_SNIPPETS_SHOWN = 2
 
-_MONTHS = {
-    "ar": ["يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر",
-           "أكتوبر", "نوفمبر", "ديسمبر"],
-    "en": ["January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"],
-}
-_WEEKDAYS = {
-    "ar": ["الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "الأحد"],
-    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-}
-_COUNTRIES = {
-    "ar": {"SA": "السعودية", "AE": "الإمارات", "BH": "البحرين", "KW": "الكويت", "OM": "عُمان",
-           "QA": "قطر"},
-    "en": {"SA": "Saudi Arabia", "AE": "UAE", "BH": "Bahrain", "KW": "Kuwait", "OM": "Oman",
-           "QA": "Qatar"},
-}
 _PARENTHESES = re.compile(r"\(([^()]+)\)")
 _CITIES_AR = {"Asia/Riyadh": "الرياض", "Asia/Dubai": "دبي", "Asia/Qatar": "الدوحة",
               "Asia/Bahrain": "المنامة", "Asia/Kuwait": "الكويت", "Asia/Muscat": "مسقط"}
@@ -98,16 +83,76 @@ def count_phrase(count: int, language: str) -> str:
     return f"{count} خبر جديد"  # 100, 200, 101, 102…: the counted noun is singular genitive
 
 
-def format_date(moment: datetime | None, zone: ZoneInfo, language: str) -> str:
-    """A publication date in the digest's time zone, or the words for 'date unknown'."""
+def story_count(count: int, language: str) -> str:
+    """'3 أخبار' / '3 stories', with Arabic's number agreement."""
+    if language != "ar":
+        return f"{count} {'story' if count == 1 else 'stories'}"
+    if count == 1:
+        return "خبر واحد"
+    if count == 2:
+        return "خبران"
+    tens = count % 100
+    if 3 <= tens <= 10:
+        return f"{count} أخبار"
+    if 11 <= tens <= 99:
+        return f"{count} خبراً"
+    return f"{count} خبر"
+
+
+def format_date(moment: datetime | None, zone: ZoneInfo, language: str, *,
+                date_only: bool = False) -> str:
+    """A publication date in `zone` (with its time unless `date_only`), or 'date unknown'."""
     if moment is None:
         return _WORDS[language]["unknown_date"]
     local = moment.astimezone(zone)
-    weekday = _WEEKDAYS[language][local.weekday()]
-    month = _MONTHS[language][local.month - 1]
-    if language == "ar":
-        return f"{weekday} {local.day} {month} {local.year}، {local:%H:%M}"
-    return f"{weekday} {local.day} {month} {local.year}, {local:%H:%M}"
+    weekday = display_weekday(local.weekday(), language)
+    month = display_month(local.month, language)
+    day = f"{weekday} {local.day} {month} {local.year}"
+    if date_only:
+        return day
+    return f"{day}، {local:%H:%M}" if language == "ar" else f"{day}, {local:%H:%M}"
+
+
+_CLOCK = re.compile(r"(\d{1,2})\s*:\s*(\d{2})")
+_ASCII_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+
+def is_date_only(article: StoredArticle, zone: ZoneInfo) -> bool:
+    """Whether the article's page gave a date without a time of day (`zone`: the source's).
+
+    The crawler stores such a date as midnight in the source's time zone: it is one when the
+    stored time is exactly that midnight and the text it was read from shows no other time
+    (a date read from the URL never has one).
+    """
+    if article.published_at is None:
+        return False
+    if article.published_method == "url":
+        return True
+    local = article.published_at.astimezone(zone)
+    if (local.hour, local.minute, local.second, local.microsecond) != (0, 0, 0, 0):
+        return False
+    raw = (article.published_raw or "").translate(_ASCII_DIGITS)
+    return all(int(hour) % 24 == 0 and int(minute) == 0
+               for hour, minute in _CLOCK.findall(raw))
+
+
+def published_label(article: StoredArticle, source: Source | None, zone: ZoneInfo,
+                    language: str) -> str:
+    """The article's date in `zone`, or the day alone, as the page gave it, when it had no time."""
+    source_zone = ZoneInfo(source.timezone) if source is not None else zone
+    if is_date_only(article, source_zone):
+        # The calendar day the page printed, whatever the digest's time zone.
+        return format_date(article.published_at, source_zone, language, date_only=True)
+    return format_date(article.published_at, zone, language)
+
+
+def rule_display_names(rules: Iterable, language: str) -> dict[str, str]:
+    """Each rule's name in a digest's language: its `name_ar` in Arabic when it has one."""
+    names = {}
+    for rule in rules:
+        arabic = getattr(rule, "name_ar", None) if language == "ar" else None
+        names[rule.id] = arabic or rule.name
+    return names
 
 
 def source_label(source: Source | None, source_id: str, language: str) -> str:
@@ -163,8 +208,9 @@ def _phrases(node: Node) -> Iterator[Phrase]:
             yield from _phrases(child)
 
 
-def _marked(snippet: str, spans: list[tuple[int, int]], mark_open: str, mark_close: str,
-            escape_text) -> str:
+def mark_spans(snippet: str, spans: list[tuple[int, int]], mark_open: str, mark_close: str,
+               escape_text) -> str:
+    """`snippet` escaped with `escape_text`, the `spans` wrapped in the marks."""
     parts, position = [], 0
     for start, end in spans:
         parts.append(escape_text(snippet[position:start]))
@@ -174,7 +220,8 @@ def _marked(snippet: str, spans: list[tuple[int, int]], mark_open: str, mark_clo
     return "".join(parts)
 
 
-def _snippets(article: StoredArticle, rule_id: str) -> tuple[list[str], list[str]]:
+def story_snippets(article: StoredArticle, rule_id: str) -> tuple[list[str], list[str]]:
+    """The matched passages of an article to show (else its opening), and the rule's clauses."""
     explanation = article.explanations.get(rule_id) or {}
     snippets = [s for s in explanation.get("snippets") or [] if s and s.strip() != article.title]
     if not snippets:
@@ -184,7 +231,7 @@ def _snippets(article: StoredArticle, rule_id: str) -> tuple[list[str], list[str
     return snippets[:MAX_SNIPPETS_SHOWN], list(explanation.get("clauses") or [])
 
 
-def _safe_url(url: str) -> str | None:
+def safe_url(url: str) -> str | None:
     # A crawled page chooses its links: only web addresses become clickable.
     return url if urlsplit(url).scheme in ("http", "https") else None
 
@@ -211,11 +258,15 @@ class _Context:
     def source(self, article: StoredArticle) -> str:
         return source_label(self.sources.get(article.source), article.source, self.language)
 
+    def published(self, article: StoredArticle) -> str:
+        return published_label(article, self.sources.get(article.source), self.zone,
+                               self.language)
+
     def country(self, article: StoredArticle) -> str | None:
         source = self.sources.get(article.source)
         if source is None:
             return None
-        return _COUNTRIES[self.language].get(source.country, source.country)
+        return COUNTRY_NAMES[self.language].get(source.country, source.country)
 
 
 def render_digest(digest: DigestSettings, groups: dict[str, list[Story]], *,
@@ -283,7 +334,7 @@ def _html(context: _Context, groups: dict[str, list[Story]], name: str, stories:
 
 
 def _html_link(url: str, label: str, style: str) -> str:
-    safe = _safe_url(url)
+    safe = safe_url(url)
     if safe is None:
         return escape(label)
     return f'<a href="{escape(safe, quote=True)}" style="{style}">{escape(label)}</a>'
@@ -291,7 +342,7 @@ def _html_link(url: str, label: str, style: str) -> str:
 
 def _html_snippet(context: _Context, snippet: str, clauses: list[str]) -> str:
     direction = _direction(snippet, context.dir)
-    marked = _marked(snippet, highlight_spans(snippet, clauses), f'<span style="{_MARK}">',
+    marked = mark_spans(snippet, highlight_spans(snippet, clauses), f'<span style="{_MARK}">',
                      "</span>", escape)
     return (f'<div dir="{direction}" style="{_FONT}font-size:14px;line-height:1.8;color:#24292e;'
             f'margin-top:6px;text-align:{"right" if direction == "rtl" else "left"};">'
@@ -303,9 +354,8 @@ def _html_story(context: _Context, story: Story, rule_id: str) -> str:
     title = lead.title or context.word("untitled")
     title_dir = _direction(title, context.dir)
     meta = " · ".join(escape(part) for part in (
-        context.source(lead), context.country(lead),
-        format_date(lead.published_at, context.zone, lang)) if part)
-    snippets, clauses = _snippets(lead, rule_id)
+        context.source(lead), context.country(lead), context.published(lead)) if part)
+    snippets, clauses = story_snippets(lead, rule_id)
     snippet_html = "".join(_html_snippet(context, s, clauses) for s in snippets)
     also = ""
     if story.others:
@@ -333,12 +383,12 @@ def _text(context: _Context, groups: dict[str, list[Story]], name: str, stories:
         for story in rule_stories:
             lead = story.lead
             meta = " · ".join(part for part in (
-                context.source(lead), context.country(lead),
-                format_date(lead.published_at, context.zone, lang)) if part)
+                context.source(lead), context.country(lead), context.published(lead))
+                if part)
             lines += [f"• {lead.title or context.word('untitled')}", f"  {meta}", f"  {lead.url}"]
-            snippets, clauses = _snippets(lead, rule_id)
+            snippets, clauses = story_snippets(lead, rule_id)
             for snippet in snippets:
-                lines.append("  " + _marked(snippet, highlight_spans(snippet, clauses),
+                lines.append("  " + mark_spans(snippet, highlight_spans(snippet, clauses),
                                             "*", "*", str))
             if story.others:
                 lines.append(f"  {context.word('also')}:")

@@ -1,9 +1,10 @@
-"""Sending: an outbox message delivered once, and e-mail through the SMTP server.
+"""Sending: an outbox message delivered once — e-mail through SMTP, chat through Apprise.
 
-A message is marked sent only once the SMTP server (plain, STARTTLS or SSL) accepted it; a
-refusal or an unreachable server leaves it pending in the outbox for the next run. What a
-digest says is `monitor.digest.render`'s; which messages exist is `monitor.digest.run`'s.
-Operators' alerts (`send_alert`) go out through the same server.
+A message is claimed, sent, and marked sent only once the SMTP server (plain, STARTTLS or SSL)
+or the chat service accepted it; an unreachable server leaves it pending for a later attempt,
+a refusal of the message itself counts toward giving it up (storage/outbox.py). What a digest
+says is `monitor.digest.render`'s and `chat`'s; which messages exist is `monitor.digest.run`'s;
+chat channels are `monitor.digest.channels`'.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from email.utils import format_datetime, getaddresses
 from typing import Protocol
 
 from monitor.config import SmtpSettings
-from storage.records import OutboxEntry
+from monitor.faults import fault_point
+from storage.records import OutboxEntry, RetryPolicy, SendFailure
 from storage.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -27,11 +29,14 @@ log = logging.getLogger(__name__)
 class MailError(Exception):
     """The mail server could not be reached or did not accept a message."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, permanent: bool = False, refused: bool = False) -> None:
         super().__init__(message)
         # A 5xx reply will fail again unchanged; callers may still retry (the address may be
         # fixed), but it is worth telling the operator apart from a server that was down.
         self.permanent = permanent
+        # The server refused this message (its recipient or its content), not raqib's login
+        # or sender address: a message refused often enough is given up.
+        self.refused = refused
 
 
 class Sender(Protocol):
@@ -51,6 +56,7 @@ class SmtpSender:
     def send(self, message: EmailMessage) -> None:
         """Hand `message` to the server; returns only once the server accepted it."""
         settings = self.settings
+        sending = False  # past the login: a refusal now is about this message
         try:
             if settings.ssl:
                 client: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -72,15 +78,20 @@ class SmtpSender:
                         raise MailError(f"the SMTP password in {settings.password_env} is not "
                                         "ASCII, which smtplib cannot send", permanent=True)
                     client.login(settings.username, password)
+                sending = True
                 refused = client.send_message(message)
         except MailError:
             raise
         except smtplib.SMTPRecipientsRefused as exc:
+            permanent = _all_permanent(exc.recipients)
             raise MailError(f"recipient refused: {_describe_refusals(exc.recipients)}",
-                            permanent=_all_permanent(exc.recipients)) from exc
+                            permanent=permanent, refused=permanent) from exc
         except smtplib.SMTPResponseException as exc:
+            permanent = 500 <= exc.smtp_code < 600
+            about_message = sending and not isinstance(exc, smtplib.SMTPSenderRefused)
             raise MailError(f"SMTP server {settings.host}:{settings.port} answered "
-                            f"{exc.smtp_code} {_reply_text(exc.smtp_error)}", permanent=500 <= exc.smtp_code < 600) from exc
+                            f"{exc.smtp_code} {_reply_text(exc.smtp_error)}",
+                            permanent=permanent, refused=permanent and about_message) from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise MailError(f"cannot send through {settings.host}:{settings.port}: "
                             f"{exc.__class__.__name__}: {exc}") from exc
@@ -131,11 +142,12 @@ def compose(*, sender: str, recipient: str | list[str], subject: str, text: str,
     message["Message-ID"] = message_id or new_message_id(sender, "raqib")
     # Mail robots (vacation replies, ticket systems) must not answer an automatic message.
     message["Auto-Submitted"] = "auto-generated"
-    if language:
-        message["Content-Language"] = language
     message.set_content(text, cte=_transfer_encoding(text))
     if html is not None:
         message.add_alternative(html, subtype="html", cte=_transfer_encoding(html))
+    if language:
+        # After the content: set_content() drops every Content-* header set before it.
+        message["Content-Language"] = language
     return message
 
 
@@ -155,27 +167,48 @@ def send_alert(settings: SmtpSettings, recipients: list[str], subject: str, text
     SmtpSender(settings).send(message)
 
 
-def deliver(repository: Repository, sender: Sender, entry: OutboxEntry, *, from_header: str,
-            language: str | None = None) -> tuple[str, str | None]:
-    """Send one pending outbox message and record it: ('sent' | 'failed', error).
+class ChatSender(Protocol):
+    """Anything that delivers an outbox message to its chat channel, or raises ChannelError."""
 
-    A message another sender has (or already sent) counts as sent: it is not ours to retry.
+    def send(self, entry: OutboxEntry, *, language: str) -> None: ...
+
+
+def deliver(repository: Repository, sender: Sender | None, entry: OutboxEntry, *,
+            from_header: str, policy: RetryPolicy, language: str | None = None,
+            chat: ChatSender | None = None,
+            now: datetime | None = None) -> tuple[str, str | None]:
+    """Claim one pending outbox message, send it, record it: (status, error).
+
+    `now` is the run's clock (claims and back-off); the real time when None.
+
+    `status`: sent · failed (pending again after its back-off) · refused (given up) · skipped
+    (another sender holds it, or already sent it: not ours to send).
     """
-    def send(message: OutboxEntry) -> str | None:
+    from monitor.digest.channels import AppriseSender, ChannelError
+
+    def send(message: OutboxEntry) -> SendFailure | None:
+        fault_point("digest:after-claim")
         try:
-            sender.send(compose(sender=from_header, recipient=message.recipient,
-                                subject=message.subject, text=message.body_text,
-                                html=message.body_html, message_id=message.message_id,
-                                date=message.created_at, language=language))
-        except MailError as exc:
-            log.warning("digest %s to %s not sent (attempt %d): %s", message.digest_id,
-                        message.recipient, message.attempts + 1, exc)
-            return str(exc)
+            if message.channel == "apprise":
+                (chat or AppriseSender()).send(message, language=language or "en")
+            else:
+                if sender is None:
+                    raise MailError("no mail server configured for this run")
+                sender.send(compose(sender=from_header, recipient=message.recipient,
+                                    subject=message.subject, text=message.body_text,
+                                    html=message.body_html or None,
+                                    message_id=message.message_id, date=message.created_at,
+                                    language=language))
+        except (MailError, ChannelError) as exc:
+            log.warning("%s %s to %s not sent (attempt %d): %s", message.kind,
+                        message.digest_id, message.recipient, message.attempts + 1, exc)
+            return SendFailure(str(exc), refused=exc.refused)
+        fault_point("digest:after-send")  # the service has it; the outbox does not know yet
         return None
 
-    status, error = repository.outbox.deliver(entry.id, send)
-    return ("sent", None) if status == "skipped" else (status, error)
+    clock = (lambda: now) if now is not None else (lambda: datetime.now(UTC))
+    return repository.outbox.deliver(entry.id, send, policy=policy, now=clock)
 
 
-__all__ = ["MailError", "Sender", "SmtpSender", "compose", "deliver", "new_message_id",
-           "send_alert", "sender_domain"]
+__all__ = ["ChatSender", "MailError", "Sender", "SmtpSender", "compose", "deliver",
+           "new_message_id", "send_alert", "sender_domain"]

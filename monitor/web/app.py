@@ -394,7 +394,7 @@ def _bars(per_day: list[int], now: datetime, view: WebView, lang: str) -> Markup
     for at, count in enumerate(per_day):
         day = today - timedelta(days=len(per_day) - 1 - at)
         h = 0 if count == 0 else max(2, round(count / top * height))
-        label = f"{day.day} {i18n.MONTHS[lang][day.month - 1]}: {count}"
+        label = f"{day.day} {i18n.short_month(day.month, lang)}: {count}"
         parts.append(f'<rect x="{at * (width + gap)}" y="{height - h}" width="{width}" '
                      f'height="{h}" rx="1" class="{"bar" if count else "bar-zero"}">'
                      f"<title>{label}</title></rect>")  # digits and our month names

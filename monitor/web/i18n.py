@@ -5,23 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from monitor.vocabulary import COUNTRY_NAMES, display_month, display_weekday
+
 LANGUAGES = ("ar", "en")
 
-MONTHS = {
-    "ar": ["يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر",
-           "أكتوبر", "نوفمبر", "ديسمبر"],
-    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
-}
-WEEKDAYS = {
-    "ar": ["الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "الأحد"],
-    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-}
-COUNTRIES = {
-    "ar": {"SA": "السعودية", "AE": "الإمارات", "BH": "البحرين", "KW": "الكويت", "OM": "عُمان",
-           "QA": "قطر"},
-    "en": {"SA": "Saudi Arabia", "AE": "UAE", "BH": "Bahrain", "KW": "Kuwait", "OM": "Oman",
-           "QA": "Qatar"},
-}
+COUNTRIES = COUNTRY_NAMES
 LANGUAGE_NAMES = {"ar": {"ar": "العربية", "en": "الإنجليزية"},
                   "en": {"ar": "Arabic", "en": "English"}}
 KINDS = {"ar": {"agency": "وكالة أنباء", "government": "جهة حكومية", "press": "صحيفة"},
@@ -177,12 +165,18 @@ WORDS: dict[str, dict[str, str]] = {
 }
 
 
+def short_month(month: int, language: str) -> str:
+    """'نوفمبر' / 'Nov'."""
+    name = display_month(month, language)
+    return name if language == "ar" else name[:3]
+
+
 def short_date(moment: datetime | None, zone: ZoneInfo, language: str) -> str:
     """'17 نوفمبر 2024، 10:30' / '17 Nov 2024, 10:30' in the reader's zone."""
     if moment is None:
         return WORDS[language]["no_date"]
     local = moment.astimezone(zone)
-    month = MONTHS[language][local.month - 1]
+    month = short_month(local.month, language)
     comma = "،" if language == "ar" else ","
     return f"{local.day} {month} {local.year}{comma} {local:%H:%M}"
 
@@ -191,5 +185,5 @@ def long_date(moment: datetime | None, zone: ZoneInfo, language: str) -> str:
     """The same with the weekday: 'الأحد 17 نوفمبر 2024، 10:30'."""
     if moment is None:
         return WORDS[language]["no_date"]
-    weekday = WEEKDAYS[language][moment.astimezone(zone).weekday()]
+    weekday = display_weekday(moment.astimezone(zone).weekday(), language)
     return f"{weekday} {short_date(moment, zone, language)}"
