@@ -9,8 +9,10 @@ datelines and boilerplate; sources from config/sources.yaml; dates over the last
 900 articles a day; 4% flagged by the shipped rules (with a matching paragraph and a stored
 explanation), 1% by a second rule; 15% near-duplicate copies of a recent article (stories);
 crawl runs every 6 hours with some failures. Articles are bulk-inserted (with their full-text
-index terms, as `Repository.save_article` writes them), not crawled. Sizes grow in one database:
-10k is loaded and measured, then topped up to 100k, and so on.
+index terms, as `Repository.save_article` writes them), not crawled. Each size is a database of
+its own whose newest articles are from today (so that the sources page's 30-day charts and a
+week's filter have their real load at every size); PostgreSQL databases are created on
+127.0.0.1:5432 (user postgres) and dropped afterwards unless `--keep`.
 
 Each page is requested through the application (Starlette's test client, in process) with
 varied parameters; the figures are server time per request (wall; the machine is shared, so the
@@ -317,7 +319,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def run_pages(app_client, repository: Repository, config, rng: random.Random,
-              requests: int) -> dict[str, tuple[list[float], list[float]]]:
+              requests: int, detail: bool = False) -> dict[str, tuple[list[float], list[float]]]:
     from urllib.parse import quote
 
     inbox = ["/"]
@@ -355,7 +357,16 @@ def run_pages(app_client, repository: Repository, config, rng: random.Random,
     }
     for paths in plan.values():  # warm: templates compiled, caches filled as in a running server
         measure(app_client, paths[:2])
-    return {name: measure(app_client, paths) for name, paths in plan.items()}
+    figures = {name: measure(app_client, paths) for name, paths in plan.items()}
+    if detail:  # which address of a kind is slow
+        for name in ("inbox", "filtered inbox", "search: two words", "search: NEAR"):
+            by_path: dict[str, list[float]] = defaultdict(list)
+            for path, wall in zip(plan[name], figures[name][0], strict=True):
+                by_path[path].append(wall)
+            for path, walls in by_path.items():
+                print(f"    {name:<18} {path[:60]:<60} p50 {percentile(walls, 50) * 1000:6.1f}"
+                      f"  max {max(walls) * 1000:6.1f}", file=sys.stderr)
+    return figures
 
 
 # --- main --------------------------------------------------------------------------------------
@@ -385,6 +396,8 @@ def main() -> int:
     parser.add_argument("--db", default="sqlite,postgresql", help="sqlite, postgresql or both")
     parser.add_argument("--requests", type=int, default=30, help="requests per page kind")
     parser.add_argument("--keep", action="store_true", help="keep the databases (paths printed)")
+    parser.add_argument("--detail", action="store_true",
+                        help="also print p50/p95 of each address (to stderr)")
     parser.add_argument("--existing", metavar="URL",
                         help="measure a database a previous run kept (--keep), loading nothing")
     args = parser.parse_args()
@@ -396,44 +409,43 @@ def main() -> int:
         repository = Repository(args.existing)
         config = load_config(ROOT / "config", database_url=args.existing)
         size = repository.articles.count()
-        results.extend(_measure(repository, config, repository.dialect, size, args.requests))
+        results.extend(_measure(repository, config, repository.dialect, size, args.requests,
+                                args.detail))
         _print(results, header=True)
         return 0
     for kind in args.db.split(","):
-        dropped = None
-        if kind == "postgresql":
-            url, dropped = _postgres_url()
-        else:
-            url = f"sqlite:///{tempfile.mkdtemp(prefix='raqib-bench-')}/raqib.db"
-        print(f"{kind}: {url}", file=sys.stderr)
-        config = load_config(ROOT / "config", database_url=url)
-        repository = Repository(url)
-        archive = Archive(config)
-        crawl_runs(repository, config, end)
-        loaded = 0
-        try:
-            for size in sizes:
-                load(repository, archive, loaded, size, sizes[-1], end)
-                loaded = size
-                rows = _measure(repository, config, kind, size, args.requests)
+        for size in sizes:
+            dropped = None
+            if kind == "postgresql":
+                url, dropped = _postgres_url()
+            else:
+                url = f"sqlite:///{tempfile.mkdtemp(prefix='raqib-bench-')}/raqib.db"
+            print(f"{kind} {size:,}: {url}", file=sys.stderr)
+            config = load_config(ROOT / "config", database_url=url)
+            repository = Repository(url)
+            try:
+                crawl_runs(repository, config, end)
+                load(repository, Archive(config), 0, size, size, end)
+                rows = _measure(repository, config, kind, size, args.requests, args.detail)
                 results.extend(rows)
                 _print(rows, header=True)
-        finally:
-            repository.close()
-            if dropped and not args.keep:
-                _drop_postgres(dropped)
+            finally:
+                repository.close()
+                if dropped and not args.keep:
+                    _drop_postgres(dropped)
     print("\nall runs:")
     _print(results, header=True)
     return 0
 
 
-def _measure(repository: Repository, config, kind: str, size: int, requests: int) -> list[tuple]:
+def _measure(repository: Repository, config, kind: str, size: int, requests: int,
+             detail: bool = False) -> list[tuple]:
     from starlette.testclient import TestClient
 
     from monitor.web import create_app
 
     client = TestClient(create_app(config, repository))
-    figures = run_pages(client, repository, config, random.Random(size), requests)
+    figures = run_pages(client, repository, config, random.Random(size), requests, detail)
     index_bytes, articles = repository.browse.index_size()
     rows = []
     for name, (walls, cpus) in figures.items():

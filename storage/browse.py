@@ -8,6 +8,7 @@ is the near-duplicate cluster: the id of its first-stored article (`cluster_id`,
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -139,6 +140,7 @@ _STORY = func.coalesce(Article.cluster_id, Article.id)
 _EXCERPT_CHARS = 320
 _MERGED_SOURCES = 16  # up to this many sources, a listing is read source by source
 _RUNS_LOOKED_AT = 20  # failures in a row are counted up to this
+_CLOSED_DAYS_KEPT = 600.0  # seconds a source's counts of the days before today are kept
 
 
 class Browse:
@@ -147,6 +149,9 @@ class Browse:
     def __init__(self, db: Database) -> None:
         self.engine = db.engine
         self._db = db
+        # (sources, days, today, offset) -> (kept until, counts per source of the days before
+        # today): one entry, replaced when the day or the sources change.
+        self._closed_days: dict[tuple, tuple[float, dict[str, list[int]]]] = {}
 
     @property
     def dialect(self) -> str:
@@ -248,20 +253,41 @@ class Browse:
 
         A few sources (a country, a source) are read one by one from the (source, newest)
         index and merged: walking all articles newest first would read every article's row
-        just to see its source."""
+        just to see its source. Each source is read a few rows at a time, and read further
+        only while all its rows read so far are among the newest `batch`: ten sources do not
+        cost ten batches."""
         flagged = self._flagged(filters.rules)
         columns = (Article.id, _STORY.label("story"), _NEWEST.label("newest"))
         order = (_NEWEST.desc(), Article.id.desc())
-        if filters.sources and len(filters.sources) <= _MERGED_SOURCES:
-            rest = self._where(replace(filters, sources=None))
-            rows = [row for source in filters.sources for row in session.execute(
-                select(*columns).where(Article.source == source, flagged, cursor_condition, *rest)
-                .order_by(*order).limit(batch))]
-            rows.sort(key=lambda row: (row.newest, row.id), reverse=True)
-            return rows[:batch]
-        return session.execute(select(*columns).where(flagged, cursor_condition,
-                                                      *self._where(filters))
-                               .order_by(*order).limit(batch)).all()
+        if not (filters.sources and len(filters.sources) <= _MERGED_SOURCES):
+            return session.execute(select(*columns).where(flagged, cursor_condition,
+                                                          *self._where(filters))
+                                   .order_by(*order).limit(batch)).all()
+        rest = self._where(replace(filters, sources=None))
+
+        def read(source: str, after, limit: int) -> list:
+            return session.execute(select(*columns).where(
+                Article.source == source, flagged, after, *rest).order_by(*order)
+                .limit(limit)).all()
+
+        step = max(8, 2 * -(-batch // len(filters.sources)))
+        read_of = {source: read(source, cursor_condition, step) for source in filters.sources}
+        more = {source: len(rows) == step for source, rows in read_of.items()}
+        while True:
+            rows = sorted((row for rows in read_of.values() for row in rows),
+                          key=lambda row: (row.newest, row.id), reverse=True)[:batch]
+            last = (rows[-1].newest, rows[-1].id) if len(rows) == batch else None
+            # A source may hold more of the batch while its oldest row read is in it.
+            wanted = [source for source, found in read_of.items() if more[source] and (
+                last is None or (found[-1].newest, found[-1].id) >= last)]
+            if not wanted:
+                return rows
+            for source in wanted:
+                oldest = read_of[source][-1]
+                found = read(source, or_(_NEWEST < oldest.newest, and_(
+                    _NEWEST == oldest.newest, Article.id < oldest.id)), step * 2)
+                more[source] = len(found) == step * 2
+                read_of[source] += found
 
     def _shown_earlier(self, session: Session, keys: set[int], filters: Filters,
                        before: int | None) -> set[int]:
@@ -397,26 +423,23 @@ class Browse:
         """Each source's last run, failures in a row, last new article and articles per day
         (days in the reader's zone, `utc_offset` from UTC; today last)."""
         found = {source: SourceActivity(source, per_day=[0] * days) for source in source_ids}
-        start = _day_start(now, utc_offset, days)
         if not source_ids:
             return found
         # One statement each, of one small indexed look-up per source (a GROUP BY over all
         # runs or articles would read every row): the latest runs, and the latest fetch.
         names = {f"s{at}": source for at, source in enumerate(source_ids)}
-        latest_runs = " UNION ALL ".join(
-            f"SELECT * FROM (SELECT source, started_at, status, error, id FROM crawl_runs "
-            f"WHERE source = :{name} ORDER BY started_at DESC, id DESC LIMIT {_RUNS_LOOKED_AT}) "
-            f"AS r{name}" for name in names)
         last_fetch = " UNION ALL ".join(
             f"SELECT CAST(:{name} AS VARCHAR(64)) AS source, (SELECT max(fetched_at) FROM articles "
             f"WHERE source = :{name}) AS fetched_at" for name in names)
         with self._db.session() as session:
-            runs_of: dict[str, list] = {source: [] for source in source_ids}
-            for row in session.execute(text(latest_runs), names):
-                runs_of[row.source].append(row)
+            # The last few runs; more only of the sources whose few runs all failed.
+            runs_of = _latest_runs(session, names, 3)
+            failing = {name: source for name, source in names.items()
+                       if len(runs_of[source]) == 3 and "ok" not in
+                       {run.status for run in runs_of[source]}}
+            runs_of.update(_latest_runs(session, failing, _RUNS_LOOKED_AT))
             for source, runs in runs_of.items():
                 activity = found[source]
-                runs.sort(key=lambda run: (run.started_at, run.id), reverse=True)
                 if runs:
                     activity.last_run_at = _utc(runs[0].started_at)
                     activity.last_status = runs[0].status
@@ -430,13 +453,40 @@ class Browse:
                     activity.last_error = activity.last_error or run.error
             for source, fetched in session.execute(text(last_fetch), names):
                 found[source].last_new_article_at = _utc(fetched)
+            for source, per_day in self._intake(session, source_ids, days, now,
+                                                utc_offset).items():
+                found[source].per_day = per_day
+        return found
+
+    def _intake(self, session: Session, source_ids: Sequence[str], days: int, now: datetime,
+                utc_offset: timedelta) -> dict[str, list[int]]:
+        """Articles stored per source per day (oldest day first, today last).
+
+        An article is stored with the time it was fetched, so the days before today do not
+        change: they are counted once every few minutes (a GROUP BY over a month of articles),
+        and only today's articles on every call."""
+        today = _today(now, utc_offset)
+        today_start = _day_start(now, utc_offset, 1)
+        key = (tuple(source_ids), days, today, utc_offset)
+        kept = self._closed_days.get(key)
+        if kept is None or kept[0] < time.monotonic():
+            counts = {source: [0] * days for source in source_ids}
             day = self._day(Article.fetched_at, utc_offset)
             for source, number, count in session.connection().execute(  # rows, not ORM
                     select(Article.source, day, func.count())
-                    .where(Article.fetched_at >= start,
+                    .where(Article.fetched_at >= _day_start(now, utc_offset, days),
+                           Article.fetched_at < today_start,
                            Article.source.in_(list(source_ids)))
                     .group_by(Article.source, day)):
-                _add_day(found[source].per_day, _today(now, utc_offset), number, count)
+                _add_day(counts[source], today, number, count)
+            kept = (time.monotonic() + _CLOSED_DAYS_KEPT, counts)
+            self._closed_days = {key: kept}
+        found = {source: list(per_day) for source, per_day in kept[1].items()}
+        for source, count in session.connection().execute(
+                select(Article.source, func.count())
+                .where(Article.fetched_at >= today_start, Article.source.in_(list(source_ids)))
+                .group_by(Article.source)):
+            found[source][-1] += count
         return found
 
     def rule_activity(self, rule_ids: Sequence[str], *, days: int, now: datetime,
@@ -477,6 +527,22 @@ class Browse:
             return func.floor((func.extract("epoch", column) + seconds) / 86400).label("day")
         # Dates are after 1970: truncating is flooring.
         return cast(func.julianday(column) - 2440587.5 + seconds / 86400.0, Integer).label("day")
+
+
+def _latest_runs(session: Session, names: dict[str, str], limit: int) -> dict[str, list]:
+    """The last `limit` runs of each source (`names`: bind name -> source id), newest first."""
+    runs_of: dict[str, list] = {source: [] for source in names.values()}
+    if not names:
+        return runs_of
+    statement = " UNION ALL ".join(
+        f"SELECT * FROM (SELECT source, started_at, status, error, id FROM crawl_runs "
+        f"WHERE source = :{name} ORDER BY started_at DESC, id DESC LIMIT {limit}) AS r{name}"
+        for name in names)
+    for row in session.execute(text(statement), names):
+        runs_of[row.source].append(row)
+    for runs in runs_of.values():
+        runs.sort(key=lambda run: (run.started_at, run.id), reverse=True)
+    return runs_of
 
 
 def _utc(value) -> datetime | None:

@@ -75,6 +75,9 @@ Index("ix_articles_newest", func.coalesce(Article.published_at, Article.fetched_
 Index("ix_articles_source_newest", Article.source,
       func.coalesce(Article.published_at, Article.fetched_at), Article.id)
 Index("ix_articles_source_fetched", Article.source, Article.fetched_at)
+# The inbox filtered by language (migration 0005_webperf).
+Index("ix_articles_language_newest", Article.language,
+      func.coalesce(Article.published_at, Article.fetched_at), Article.id)
 
 
 class SeenUrl(Base):

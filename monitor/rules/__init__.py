@@ -190,11 +190,10 @@ class RuleSet:
         `source`, `country` and `kind` (the article's source, from sources.yaml) are what
         `source:`, `country:` and `kind:` clauses compare with; unknown, they never match."""
         article = self.index(title, text, language, source=source, country=country, kind=kind)
-        wanted = None if language is None else _language(language)
         matches = []
         for rule in self.candidates(article):
-            if ((wanted is None or not rule.languages or wanted in rule.languages)
-                    and rule.enabled and rule.compiled.root.holds(article, rule.fields)):
+            if (rule.enabled and rule.applies_to(language)
+                    and rule.compiled.root.holds(article, rule.fields)):
                 hits = rule.compiled.root.hits(article, rule.fields) or []
                 matches.append(RuleMatch(rule.id, clauses(hits, article, rule.fields, rule.query),
                                          snippets(hits, article)))

@@ -12,6 +12,7 @@ import hashlib
 import logging
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
@@ -391,15 +392,22 @@ def _bars(per_day: list[int], now: datetime, view: WebView, lang: str) -> Markup
     parts = [f'<svg class="chart" role="img" viewBox="0 0 {total} {height}" width="{total}" '
              f'height="{height}" aria-label="{caption}"><title>{caption}</title>'
              f'<line x1="0" y1="{height - 0.5}" x2="{total}" y2="{height - 0.5}" class="axis"/>']
-    for at, count in enumerate(per_day):
-        day = today - timedelta(days=len(per_day) - 1 - at)
+    for at, (count, name) in enumerate(zip(per_day, _day_names(today, len(per_day), lang),
+                                           strict=True)):
         h = 0 if count == 0 else max(2, round(count / top * height))
-        label = f"{day.day} {i18n.short_month(day.month, lang)}: {count}"
+        label = f"{name}: {count}"
         parts.append(f'<rect x="{at * (width + gap)}" y="{height - h}" width="{width}" '
                      f'height="{h}" rx="1" class="{"bar" if count else "bar-zero"}">'
                      f"<title>{label}</title></rect>")  # digits and our month names
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+@lru_cache(maxsize=8)
+def _day_names(today: date, days: int, lang: str) -> tuple[str, ...]:
+    """"7 Dec" for each of the `days` days up to `today`, oldest first (once per chart day)."""
+    return tuple(f"{day.day} {i18n.short_month(day.month, lang)}" for day in
+                 (today - timedelta(days=days - 1 - at) for at in range(days)))
 
 
 # --- feeds and exports -----------------------------------------------------------------------

@@ -16,6 +16,7 @@ from monitor.digest.render import source_label
 from monitor.rules import (
     And,
     IndexedArticle,
+    Lexicon,
     Near,
     Node,
     Or,
@@ -101,10 +102,11 @@ def highlight_spans(snippet: str, clauses: Sequence[str]) -> list[tuple[int, int
     The rule engine finds them (hamza, proclitics, `word*`, `~word` as in matching); each
     distinct clause is parsed once per process, as listings repeat the same few clauses.
     """
-    indexed = IndexedArticle(snippet, "")
+    wanted = tuple(dict.fromkeys(clauses))
+    indexed = IndexedArticle(snippet, "", _lexicon(wanted))
     tokens = indexed.fields["title"].tokens
     spans: list[tuple[int, int]] = []
-    for clause in dict.fromkeys(clauses):
+    for clause in wanted:
         for query in _clause_phrases(clause):
             for hit in query.match(indexed, ("title",)) or []:
                 spans.extend((tokens[first].start, tokens[last].end)
@@ -116,6 +118,14 @@ def highlight_spans(snippet: str, clauses: Sequence[str]) -> list[tuple[int, int
         else:
             merged.append((start, end))
     return merged
+
+
+@lru_cache(maxsize=512)
+def _lexicon(clauses: tuple[str, ...]) -> Lexicon:
+    """The words of these clauses, so that a snippet is read for all of them at once (rather
+    than each query word tried on every word of the snippet)."""
+    return Lexicon(word for clause in clauses for query in _clause_phrases(clause)
+                   for word in query.root.query_words())
 
 
 @lru_cache(maxsize=2048)
