@@ -41,7 +41,7 @@ def cmd_digest_send(args: argparse.Namespace, config: Config) -> int:
     from monitor.digest.select import chosen_digests
 
     looking = args.dry_run or args.preview is not None
-    repository = open_repository(config, write=not looking)
+    repository = open_repository(config)
     if args.retry_refused and not looking:
         if args.digest_id:
             chosen_digests(config, args.digest_id)  # an unknown id is an error, not a no-op

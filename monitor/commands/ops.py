@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from monitor.commands import EXIT_OK, err, open_repository
+from monitor.commands import EXIT_OK, err, open_repository, parse_count
 from monitor.config import Config
 
 
@@ -17,7 +17,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                     "SIGTERM: `raqib run` with the same broker enqueues one job per source due, "
                     "any worker runs it (each crawl in a child process). Needs PostgreSQL when "
                     "workers run on more than one machine.")
-    worker.add_argument("--concurrency", type=int, metavar="N",
+    worker.add_argument("--concurrency", type=parse_count, metavar="N",
                         help="crawls at once (default: daemon.max_parallel_crawls)")
     worker.set_defaults(handler=cmd_worker)
 
@@ -59,7 +59,7 @@ def cmd_db_upgrade(args: argparse.Namespace, config: Config) -> int:
 def cmd_db_reindex(args: argparse.Namespace, config: Config) -> int:
     from storage import search_index
 
-    repository = open_repository(config, write=True)
+    repository = open_repository(config)
     with repository.engine.begin() as connection:
         search_index.clear(connection)
         done = search_index.rebuild(connection, progress=lambda n: n % 10_000 == 0 and err(

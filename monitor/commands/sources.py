@@ -39,7 +39,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_sources_list(args: argparse.Namespace, config: Config) -> int:
-    repository = open_repository(config, write=False)
+    repository = open_repository(config)
     rows = []
     for source in config.sources:
         if not source.enabled and not args.all:
