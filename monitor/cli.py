@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.commands import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     UsageError,
@@ -124,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         err("raqib: interrupted")
-        return 130
+        return EXIT_INTERRUPTED
 
 
 def _reader_gone() -> int:

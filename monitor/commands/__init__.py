@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from storage.repository import Repository
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a program stopped by Ctrl-C
 
 
 class UsageError(Exception):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from monitor.commands import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     UsageError,
     err,
@@ -26,7 +27,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "crawl", help="crawl all enabled sources (or the named ones) once",
         description="Crawl every enabled source, or the named sources, once. Prints a line per "
                     "source as it finishes and a summary table. Exit 0 when every source ran, "
-                    "1 when any source failed entirely, 2 on a configuration error.")
+                    "1 when any source failed entirely, 2 on a configuration error, 130 when "
+                    "stopped by Ctrl-C (the first lets the requests in flight finish, a second "
+                    "stops at once; the runs are recorded as interrupted).")
     crawl.add_argument("source_ids", nargs="*", metavar="SOURCE_ID")
     crawl.add_argument("--json", action="store_true", help="print the summary as JSON")
     crawl.set_defaults(handler=cmd_crawl)
@@ -62,11 +65,16 @@ def cmd_crawl(args: argparse.Namespace, config: Config) -> int:
     def finished(report: SourceReport) -> None:
         done.append(report.source)
         line = ", ".join(f"{report[key]} {key.replace('_', ' ')}" for key in COUNTS)
-        state = "FAILED: " + (report.error or "") if report.status == "failed" else "ok"
+        state = {"failed": "FAILED: " + (report.error or ""),
+                 "interrupted": "interrupted"}.get(report.status, report.status)
         err(f"[{len(done)}/{total}] {report.source}: {state} in {report.seconds:.1f}s — {line}")
 
+    def interrupted(in_flight: int) -> None:
+        err(f"stopping — finishing {in_flight} request{'s' if in_flight != 1 else ''} in flight "
+            "(Ctrl-C again to stop now)")
+
     try:
-        reports = run_crawl(config, sources, store, on_finish=finished)
+        reports = run_crawl(config, sources, store, on_finish=finished, on_interrupt=interrupted)
     finally:
         store.close()
     if args.json:
@@ -77,6 +85,9 @@ def cmd_crawl(args: argparse.Namespace, config: Config) -> int:
     failed = [r for r in reports if r.status == "failed"]
     for report in failed:
         err(f"raqib: source '{report.source}' failed: {report.error}")
+    if any(r.status == "interrupted" for r in reports):
+        err("raqib: interrupted: what was stored is kept; the next crawl takes up the rest")
+        return EXIT_INTERRUPTED
     return EXIT_FAILED if failed else EXIT_OK
 
 
