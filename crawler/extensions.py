@@ -8,7 +8,7 @@ from typing import Any
 
 from scrapy import signals
 
-from crawler.report import COUNTS, SourceReport
+from crawler.report import COUNTS, SourceReport, warning_for
 from crawler.store import CrawlStore, crawl_store
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,8 @@ class CrawlRunRecorder:
             report.status, report.error = "failed", f"crawl ended: {reason}"
         elif reason == "closespider_timeout":
             report.error = "stopped at the source time limit"
+        elif warning_for(counts):
+            report.status, report.error = "warning", warning_for(counts)
         if self.run_id is not None:
             self.store.finish_run(self.run_id, report.status, counts, report.error)
         self.crawler.signals.send_catch_log(source_crawled, report=report)

@@ -66,7 +66,7 @@ def cmd_crawl(args: argparse.Namespace, config: Config) -> int:
         done.append(report.source)
         line = ", ".join(f"{report[key]} {key.replace('_', ' ')}" for key in COUNTS)
         state = {"failed": "FAILED: " + (report.error or ""),
-                 "interrupted": "interrupted"}.get(report.status, report.status)
+                 "warning": "WARNING: " + (report.error or "")}.get(report.status, report.status)
         err(f"[{len(done)}/{total}] {report.source}: {state} in {report.seconds:.1f}s — {line}")
 
     def interrupted(in_flight: int) -> None:
@@ -82,6 +82,9 @@ def cmd_crawl(args: argparse.Namespace, config: Config) -> int:
                            **{k: r[k] for k in COUNTS}} for r in reports], ensure_ascii=False))
     else:
         print_crawl_summary(reports)
+    for report in reports:
+        if report.status == "warning":
+            err(f"raqib: warning: source '{report.source}' gave nothing to store: {report.error}")
     failed = [r for r in reports if r.status == "failed"]
     for report in failed:
         err(f"raqib: source '{report.source}' failed: {report.error}")
