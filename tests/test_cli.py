@@ -260,3 +260,52 @@ def test_demo_db_keeps_the_articles_and_unknown_ids_are_named(tmp_path: Path) ->
         assert result.returncode == 2, (args, result.stderr)
         assert result.stdout == ""
         assert says in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_sources_list_shows_the_last_error_and_with_all_why_a_source_is_disabled(
+        tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/raqib.db"
+    base = {"country": "SA", "language": "ar", "kind": "agency", "timezone": "Asia/Riyadh"}
+    config = write_config(tmp_path / "config", [
+        {"id": "spa", "name": "واس", "feeds": ["http://127.0.0.1:9/rss.xml"], **base},
+        {"id": "okaz", "name": "عكاظ", "feeds": ["http://127.0.0.1:9/okaz.xml"], **base},
+        {"id": "sabq", "name": "سبق", "feeds": ["http://127.0.0.1:9/sabq.xml"], "enabled": False,
+         "disabled_reason": "الموقع يحجب الزواحف منذ مارس", **base},
+    ], url)
+    repository = Repository(url)
+    run = repository.runs.start("spa")
+    repository.runs.finish(run, "failed", {"fetched": 0}, "no feed, sitemap or listing answered "
+                           "(last: DNS lookup failed)")
+    run = repository.runs.start("okaz")
+    repository.runs.finish(run, "warning", {"fetched": 0}, "every article failed (3)")
+    run = repository.runs.start("okaz")
+    repository.runs.finish(run, "ok", {"fetched": 2, "new": 2})
+    repository.close()
+
+    listed = run_cli("sources", "list", config_dir=config)
+    assert listed.returncode == 0, listed.stderr
+    rows = {line.split()[0]: line for line in listed.stdout.splitlines()[2:]}
+    assert set(rows) == {"spa", "okaz"}
+    assert "last error" in listed.stdout.splitlines()[0]
+    assert rows["spa"].rstrip().endswith(
+        "no feed, sitemap or listing answered (last: DNS lookup failed)")
+    assert "every article failed" not in rows["okaz"]  # recovered since: no error to show
+    assert "1 disabled source(s) not shown (--all shows them, with the reason)" in listed.stderr
+
+    every = run_cli("sources", "list", "--all", config_dir=config)
+    header = every.stdout.splitlines()[0]
+    assert header.rstrip().endswith("why disabled")
+    sabq = next(line for line in every.stdout.splitlines() if line.startswith("sabq"))
+    assert sabq.rstrip().endswith("الموقع يحجب الزواحف منذ مارس")
+
+
+def test_the_daemons_line_for_a_crawl_says_why_and_how_many_it_flagged(caplog) -> None:
+    from monitor.daemon.crawls import CrawlOutcome
+
+    failed = CrawlOutcome("deadsite", "failed", {"fetched": 0}, error="no feed, sitemap or "
+                          "listing answered (last: DNS lookup failed)", returncode=1)
+    assert failed.describe() == ("crawl deadsite: failed — no feed, sitemap or listing answered "
+                                 "(last: DNS lookup failed); 0 fetched, 0 new, 0 failed, "
+                                 "0 flagged")
+    ok = CrawlOutcome("spa", "ok", {"fetched": 7, "new": 5, "failed": 1, "flagged": 2})
+    assert ok.describe() == "crawl spa: ok; 7 fetched, 5 new, 1 failed, 2 flagged"
