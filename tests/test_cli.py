@@ -309,3 +309,29 @@ def test_the_daemons_line_for_a_crawl_says_why_and_how_many_it_flagged(caplog) -
                                  "0 flagged")
     ok = CrawlOutcome("spa", "ok", {"fetched": 7, "new": 5, "failed": 1, "flagged": 2})
     assert ok.describe() == "crawl spa: ok; 7 fetched, 5 new, 1 failed, 2 flagged"
+
+
+def test_run_check_needs_postgresql(tmp_path: Path) -> None:
+    config, _ = _stored(tmp_path, count=1)
+    result = run_cli("run", "--check", config_dir=config)
+    assert result.returncode == 2
+    assert "only PostgreSQL has" in result.stderr
+
+
+@pytest.mark.postgres
+def test_run_check_tells_whether_a_daemon_schedules(tmp_path: Path, postgres_url: str) -> None:
+    from monitor.daemon.leadership import SCHEDULER_LOCK
+
+    config, _ = _stored(tmp_path, count=1)
+    assert run_cli("--db", postgres_url, "db", "upgrade", config_dir=config).returncode == 0
+    nobody = run_cli("--db", postgres_url, "run", "--check", config_dir=config)
+    assert nobody.returncode == 1 and "no daemon is scheduling" in nobody.stderr
+    repository = Repository(postgres_url)
+    lock = repository.locks.try_lock(SCHEDULER_LOCK)  # what the scheduling daemon holds
+    try:
+        held = run_cli("--db", postgres_url, "run", "--check", config_dir=config)
+        assert held.returncode == 0, held.stderr
+        assert repository.locks.try_lock(SCHEDULER_LOCK) is None  # still the daemon's
+    finally:
+        lock.release()
+        repository.close()

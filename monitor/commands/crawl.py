@@ -40,6 +40,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                     "source on its schedule (each crawl in a child process), the digest jobs and "
                     "a source-health check. SIGHUP reloads the configuration; a bad one is refused "
                     "and the running one kept.")
+    run.add_argument("--check", action="store_true",
+                     help="do not run: exit 0 when a daemon is scheduling on this PostgreSQL "
+                          "database (it holds the scheduler lock), 1 when none is (a "
+                          "container's health check)")
     run.set_defaults(handler=cmd_run)
 
 
@@ -107,6 +111,29 @@ def print_crawl_summary(reports: list[SourceReport]) -> None:
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     from monitor.daemon import Daemon
 
+    if args.check:
+        return _daemon_scheduling(config)
+
     if args.verbose == 0:  # a daemon's log says what it scheduled and what each run did
         logging.getLogger("monitor").setLevel(logging.INFO)
     return Daemon(args.config_dir, args.db).run_forever()
+
+
+def _daemon_scheduling(config: Config) -> int:
+    """`raqib run --check`: whether some daemon holds the scheduler lock of this database."""
+    from monitor.commands import open_repository
+    from monitor.daemon.leadership import SCHEDULER_LOCK
+
+    repository = open_repository(config)
+    try:
+        if repository.dialect != "postgresql":
+            raise UsageError("--check looks at the scheduler lock, which only PostgreSQL has")
+        lock = repository.locks.try_lock(SCHEDULER_LOCK)
+        if lock is not None:  # free: no daemon is scheduling
+            lock.release()
+            err("raqib: no daemon is scheduling on this database")
+            return EXIT_FAILED
+        print("a daemon is scheduling on this database")
+        return EXIT_OK
+    finally:
+        repository.close()
