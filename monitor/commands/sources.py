@@ -110,5 +110,7 @@ def cmd_sources_check(args: argparse.Namespace, config: Config) -> int:
     healthy = [r for r in results if r.healthy]
     line = f"{len(healthy)} of {len(results)} source{'s' if len(results) != 1 else ''} healthy"
     failing = [f"{r.source} ({r.problem})" for r in results if not r.healthy]
-    print(line + ("; not healthy: " + ", ".join(failing) if failing else ""))
+    line += "; not healthy: " + ", ".join(failing) if failing else ""
+    # With --json, standard output is JSON lines only.
+    err(line) if args.json else print(line)
     return EXIT_OK if len(healthy) == len(results) else EXIT_FAILED
