@@ -30,8 +30,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                     "1 when any source failed entirely, 2 on a configuration error, 130 when "
                     "stopped by Ctrl-C (the first lets the requests in flight finish, a second "
                     "stops at once; the runs are recorded as interrupted).")
-    crawl.add_argument("source_ids", nargs="*", metavar="SOURCE_ID")
-    crawl.add_argument("--json", action="store_true", help="print the summary as JSON")
+    crawl.add_argument("source_ids", nargs="*", metavar="SOURCE_ID",
+                       help="the sources to crawl (default: every enabled one; a disabled one "
+                            "is crawled when named); `raqib sources list` shows the ids")
+    crawl.add_argument("--json", action="store_true",
+                       help="print the summary as one JSON list (for scripts) instead of a table")
     crawl.set_defaults(handler=cmd_crawl)
 
     run = commands.add_parser(

@@ -25,7 +25,14 @@ CSV_KEYS = ["id", "source", "url", "title", "published_at", "language", "rules",
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register this group's sub-commands on `raqib`'s command parser."""
-    items = commands.add_parser("items", help="list stored articles, newest first")
+    items = commands.add_parser(
+        "items", help="list stored articles, newest first",
+        description="List stored articles, newest first, as a table (with why each was "
+                    "flagged), JSON lines (one object per article: id, source, url, title, "
+                    "published_at, language, text, rules, cluster, fetched_at, …), CSV or an "
+                    "Atom feed. The filters combine; an id that is neither configured nor "
+                    "stored is an error that lists the known ones. Pipe it freely: when the "
+                    "reader stops (`| head`), raqib stops quietly.")
     items.add_argument("--flagged", action="store_true", help="only articles a watch rule matched")
     items.add_argument("--rule", metavar="ID", help="only articles this rule matched")
     items.add_argument("--source", metavar="ID", help="only articles of this source")

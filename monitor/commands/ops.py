@@ -18,12 +18,21 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                     "any worker runs it (each crawl in a child process). Needs PostgreSQL when "
                     "workers run on more than one machine.")
     worker.add_argument("--concurrency", type=parse_count, metavar="N",
-                        help="crawls at once (default: daemon.max_parallel_crawls)")
+                        help="crawls at once (default, or 0: settings.yaml's "
+                             "daemon.max_parallel_crawls)")
     worker.set_defaults(handler=cmd_worker)
 
-    database = commands.add_parser("db", help="database maintenance").add_subparsers(
+    database = commands.add_parser(
+        "db", help="database maintenance: migrate, reindex",
+        description="The database raqib uses (--db, RAQIB_DATABASE_URL or settings.yaml's "
+                    "database_url).").add_subparsers(
         dest="db_command", metavar="SUBCOMMAND", required=True)
-    database.add_parser("upgrade", help="apply the migrations (Alembic)").set_defaults(
+    database.add_parser(
+        "upgrade", help="apply the migrations (Alembic), or create the schema",
+        description="Bring the database to this raqib's schema: create it in an empty "
+                    "database (a new SQLite file included), or apply the migrations of a newer "
+                    "raqib. A database newer than this raqib, or with tables that are not "
+                    "raqib's, is refused and left untouched.").set_defaults(
         handler=cmd_db_upgrade)
     database.add_parser(
         "reindex", help="rebuild the full-text index of stored articles (for `raqib web`)",

@@ -23,7 +23,10 @@ from monitor.config import Config
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register this group's sub-commands on `raqib`'s command parser."""
-    rules = commands.add_parser("rules", help="try and re-apply the watch rules").add_subparsers(
+    rules = commands.add_parser(
+        "rules", help="try and re-apply the watch rules",
+        description="The watch rules of rules.yaml: `test` shows how they judge a text or "
+                    "stored articles, `apply` stores what they decide now.").add_subparsers(
         dest="rules_command", metavar="SUBCOMMAND", required=True)
     test = rules.add_parser(
         "test", help="which rules match a text, or what re-running them would change",

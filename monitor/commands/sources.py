@@ -20,7 +20,10 @@ from monitor.config import Config
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register this group's sub-commands on `raqib`'s command parser."""
-    sources = commands.add_parser("sources", help="the source catalogue").add_subparsers(
+    sources = commands.add_parser(
+        "sources", help="the source catalogue: list it, check it",
+        description="The sources of sources.yaml: `list` shows them with their crawls, "
+                    "`check` tries their addresses live.").add_subparsers(
         dest="sources_command", metavar="SUBCOMMAND", required=True)
     listing = sources.add_parser(
         "list", help="configured sources with their last crawl runs",
@@ -38,9 +41,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                     "article, with the crawl's politeness (robots.txt, user agent, timeouts). "
                     "Stores nothing. Exit 0 when every checked source gave links and a sample "
                     "article, 1 otherwise.")
-    check.add_argument("source_ids", nargs="*", metavar="SOURCE_ID")
-    check.add_argument("--all", action="store_true", help="also disabled sources")
-    check.add_argument("--json", action="store_true", help="print the results as JSON lines")
+    check.add_argument("source_ids", nargs="*", metavar="SOURCE_ID",
+                       help="the sources to check (default: every enabled one)")
+    check.add_argument("--all", action="store_true", help="also the disabled sources")
+    check.add_argument("--json", action="store_true",
+                       help="print a JSON object per source (the summary line goes to stderr)")
     check.set_defaults(handler=cmd_sources_check)
 
 
