@@ -144,8 +144,10 @@ def test_a_database_newer_than_raqib_is_one_line(tmp_path: Path) -> None:
 
     with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
         connection.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
-    for args in (["items"], ["crawl"], ["db", "upgrade"], ["sources", "list"]):
-        result = run_cli(*args, config_dir=config)
+    for args in (["items"], ["crawl"], ["db", "upgrade"], ["sources", "list"], ["run"],
+                 ["worker"], ["web", "--port", "1"], ["rules", "apply"]):
+        result = run_cli(*args, config_dir=config, timeout=60,
+                         env={"RAQIB_BROKER_URL": "redis://127.0.0.1:9/0"})
         assert result.returncode == 2, (args, result.stderr)
         assert "Traceback" not in result.stderr
         assert result.stderr.strip().endswith(

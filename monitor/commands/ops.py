@@ -44,6 +44,13 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 def cmd_worker(args: argparse.Namespace, config: Config) -> int:
     from monitor.daemon.workers import run_worker
+    from storage.db import engine_from_settings
+    from storage.repository import Repository
+
+    # The database first, as `raqib run` does: a schema this raqib cannot use (older, newer,
+    # not raqib's) is one line and exit 2 now, not a failure in every crawl job taken.
+    Repository(engine_from_settings(config.settings.database_url,
+                                    config.settings.database)).close()
 
     if args.verbose == 0:  # a worker's log says which crawl it took and how it ended
         logging.getLogger("monitor").setLevel(logging.INFO)
