@@ -69,7 +69,9 @@ def run_crawl(config: Config, sources: list[Source], store: CrawlStore, *,
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-    return [reports.get(source.id) or SourceReport(source.id, "failed", error="did not run")
+    missing = SourceReport("", "interrupted", error="stopped before it started") \
+        if interrupt.by_user else SourceReport("", "failed", error="did not run")
+    return [reports.get(source.id) or SourceReport(source.id, missing.status, error=missing.error)
             for source in sources]
 
 
@@ -81,6 +83,7 @@ class _Interrupt:
                  on_interrupt: Callable[[int], None] | None) -> None:
         self.process, self.crawlers, self.on_interrupt = process, crawlers, on_interrupt
         self.received = 0
+        self.by_user = False  # a SIGINT (Ctrl-C), not the SIGTERM of a daemon or a service
 
     @contextmanager
     def installed(self) -> Iterator[None]:
@@ -101,6 +104,7 @@ class _Interrupt:
         # Nothing is logged or printed here: the reactor's thread does it (a signal handler
         # may interrupt a write to the same stream).
         self.received += 1
+        self.by_user = self.by_user or number == signal.SIGINT
         if self.received == 1:
             reactor.callFromThread(self._stop_gently, number)
         else:
@@ -113,9 +117,9 @@ class _Interrupt:
             # Read by CrawlRunRecorder: the run ended because someone asked, not by failing.
             for crawler in self.crawlers:
                 crawler.stats.set_value(INTERRUPTED_STAT, True)
-        if self.on_interrupt:
-            self.on_interrupt(sum(len(crawler.engine.downloader.active)
-                                  for crawler in self.crawlers if crawler.engine))
+            if self.on_interrupt:
+                self.on_interrupt(sum(len(crawler.engine.downloader.active)
+                                      for crawler in self.crawlers if crawler.engine))
         log.info("received %s: finishing the requests in flight", signal.Signals(number).name)
         self.process.stop()
 
@@ -123,10 +127,12 @@ class _Interrupt:
         from twisted.internet import reactor
 
         for crawler in self.crawlers:
-            crawler.stats.set_value(INTERRUPTED_STAT, True)
+            if self.by_user:
+                crawler.stats.set_value(INTERRUPTED_STAT, True)
             for extension in crawler.extensions.middlewares if crawler.extensions else ():
                 if isinstance(extension, CrawlRunRecorder) and crawler.spider is not None:
-                    extension.spider_closed(crawler.spider, "interrupted")
+                    extension.spider_closed(crawler.spider, "interrupted" if self.by_user
+                                            else "shutdown")
         log.info("received a second signal: stopping now")
         reactor.crash()  # no waiting for the requests in flight, or for Scrapy's shutdown
         reactor.getThreadPool().stop()  # its threads would keep the process from exiting

@@ -129,3 +129,21 @@ def test_second_ctrl_c_stops_now_and_still_records_the_run(tmp_path: Path,
     row = dict(zip(header, _summary_row(stdout), strict=True))
     assert row["status"] == "interrupted" and row["new"] == str(stored), stdout
     assert _runs(database) == [("interrupted", "stopped by Ctrl-C")]
+
+
+def test_sigterm_stops_as_before_for_the_daemons_children(tmp_path: Path,
+                                                          slow_site: Site) -> None:
+    """SIGTERM (what the daemon sends a crawl child at its time limit) is not a Ctrl-C: the
+    requests in flight finish and the run is a failure, `crawl ended: shutdown`."""
+    process, database = _start_crawl(tmp_path, slow_site)
+    try:
+        _wait_until_only_slow_pages_are_in_flight(process, slow_site, database)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 1, stderr
+    assert "stopping —" not in stderr and "Traceback" not in stderr
+    assert _stored(database) == len(FAST) + len(SLOW)
+    assert _runs(database) == [("failed", "crawl ended: shutdown")]
