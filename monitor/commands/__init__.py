@@ -75,9 +75,10 @@ def parse_id(value: str) -> int:
 def open_repository(config: Config) -> Repository:
     """The repository on the configured database, for every command but those that create it.
 
-    Only `crawl`, `run`, `db upgrade` and `demo` create a database. Any other command finding
-    no SQLite file says which file it looked for and works on an empty database in memory; an
-    empty PostgreSQL database, an older, newer or foreign schema is a SchemaError (exit 2).
+    Only `crawl`, `run`, `worker`, `db upgrade` and `demo` create a database. Any other command
+    finding no SQLite file says which file it looked for and works on an empty database in
+    memory; an empty PostgreSQL database, an older, newer or foreign schema is a SchemaError
+    (exit 2).
     """
     from storage.db import engine_from_settings, sqlite_file
     from storage.repository import Repository
