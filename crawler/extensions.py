@@ -8,13 +8,15 @@ from typing import Any
 
 from scrapy import signals
 
-from crawler.report import COUNTS, SourceReport
+from crawler.report import COUNTS, SourceReport, warning_for
 from crawler.store import CrawlStore, crawl_store
 
 log = logging.getLogger(__name__)
 
 # Sent with `report=` (a SourceReport) once a source's crawl is recorded.
 source_crawled = object()
+# A stat the runner sets when the user stopped the crawl (Ctrl-C): the run is `interrupted`.
+INTERRUPTED_STAT = "interrupted"
 
 
 class CrawlRunRecorder:
@@ -29,6 +31,7 @@ class CrawlRunRecorder:
         self.store = store
         self.run_id: int | None = None
         self.started = 0.0
+        self.reported = False
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> CrawlRunRecorder:
@@ -42,6 +45,9 @@ class CrawlRunRecorder:
         self.started = time.monotonic()
 
     def spider_closed(self, spider: Any, reason: str) -> None:
+        if self.reported:  # stopped at once by a second Ctrl-C, then closed by Scrapy
+            return
+        self.reported = True
         stats = self.crawler.stats.get_stats()
         counts = {key.removeprefix("raqib/"): value for key, value in stats.items()
                   if key.startswith("raqib/")}
@@ -52,10 +58,14 @@ class CrawlRunRecorder:
             last = stats.get("last_discovery_error")
             report.status = "failed"
             report.error = "no feed, sitemap or listing answered" + (f" (last: {last})" if last else "")
+        elif stats.get(INTERRUPTED_STAT) and reason in ("shutdown", "interrupted"):
+            report.status, report.error = "interrupted", "stopped by Ctrl-C"
         elif reason not in ("finished", "closespider_timeout"):
             report.status, report.error = "failed", f"crawl ended: {reason}"
         elif reason == "closespider_timeout":
             report.error = "stopped at the source time limit"
+        elif warning_for(counts):
+            report.status, report.error = "warning", warning_for(counts)
         if self.run_id is not None:
             self.store.finish_run(self.run_id, report.status, counts, report.error)
         self.crawler.signals.send_catch_log(source_crawled, report=report)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -15,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.commands import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     UsageError,
@@ -30,7 +32,7 @@ from monitor.commands import (
 )
 from monitor.config import Config, ConfigError, load_config
 from monitor.logs import configure_logging
-from storage.db import SchemaError
+from storage.db import SchemaError, display_url
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "main"]
 
@@ -51,21 +53,44 @@ first steps:
 
 configuration lives in a directory with sources.yaml, rules.yaml and settings.yaml
 (--config-dir, or RAQIB_CONFIG_DIR; default: the shipped config/). The database is
-settings.yaml's database_url (--db, or RAQIB_DATABASE_URL; default: SQLite ./data/raqib.db).
+settings.yaml's database_url (--db, or RAQIB_DATABASE_URL); the shipped one is the SQLite file
+data/raqib.db in raqib's data directory, $XDG_DATA_HOME/raqib (~/.local/share/raqib).
+The options below go before the command or after it. `raqib COMMAND --help` explains each
+command. Exit codes: 0 done, 1 a source or message failed, 2 a usage, configuration or
+database error, 130 stopped by Ctrl-C.
 """
+
+
+def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument("--config-dir", metavar="DIR", default=default,
+                        help="configuration directory (env RAQIB_CONFIG_DIR; default: the "
+                             "shipped config/)")
+    parser.add_argument("--db", metavar="URL", default=default,
+                        help="database URL, sqlite:///FILE or postgresql+psycopg://USER@HOST/NAME "
+                             "(env RAQIB_DATABASE_URL; default: settings.yaml's database_url)")
+    parser.add_argument("-v", "--verbose", action="count", default=default,
+                        help="more log output (-vv: libraries' too, Scrapy's among them)")
+
+
+class _SubcommandParser(argparse.ArgumentParser):
+    """Every sub-command also takes the global options (`raqib demo --db URL` as well as
+    `raqib --db URL demo`); given there, they win over the ones before it."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if kwargs.get("add_help", True):
+            options = self.add_argument_group("global options (also before the command)")
+            _global_options(options, argparse.SUPPRESS)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="raqib", description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config-dir", metavar="DIR",
-                        help="configuration directory (env RAQIB_CONFIG_DIR; default: shipped config/)")
-    parser.add_argument("--db", metavar="URL",
-                        help="database URL (env RAQIB_DATABASE_URL; default: settings.yaml database_url)")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="more log output (-vv for Scrapy's own logs)")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _global_options(parser, None)
+    parser.set_defaults(verbose=0)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                     parser_class=_SubcommandParser)
 
     # Each group adds its commands in turn: `raqib --help` lists them in this order.
     for group in (demo, crawl, items, sources, digest, rules, web, ops):
@@ -82,20 +107,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     configure_logging(args.verbose)
     handler: Callable[[argparse.Namespace, Config], int] = args.handler
+    config: Config | None = None
     try:
         config = load_config(args.config_dir, database_url=args.db)
         for warning in config.warnings:
             log.warning(warning)
-        return handler(args, config)
+        code = handler(args, config)
+        sys.stdout.flush()  # a reader gone (`| head`) shows here, not at the interpreter's exit
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
     except (ConfigError, UsageError, SchemaError) as exc:
         err(f"raqib: error: {exc}")
         return EXIT_USAGE
     except SQLAlchemyError as exc:
-        err(f"raqib: database error: {str(exc).splitlines()[0]}")
-        return EXIT_FAILED
+        # The database cannot be used as configured (unreachable, refused, wrong name): a
+        # configuration problem, not a failed source.
+        where = f" ({display_url(config.settings.database_url)})" if config else ""
+        err(f"raqib: database error{where}: {redact_database_error(exc)}")
+        return EXIT_USAGE
     except KeyboardInterrupt:
         err("raqib: interrupted")
-        return 130
+        return EXIT_INTERRUPTED
+
+
+def _reader_gone() -> int:
+    """The reader of standard output went away (`raqib items | head -1`): stop quietly.
+
+    Standard output is pointed at /dev/null so that the interpreter's last flush of what is
+    still buffered does not fail again with a traceback.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_OK
+
+
+def redact_database_error(exc: SQLAlchemyError) -> str:
+    """The first line of a database error, without SQLAlchemy's statement and link."""
+    message = str(getattr(exc, "orig", None) or exc).strip()
+    return (message.splitlines() or [type(exc).__name__])[0]
 
 
 if __name__ == "__main__":

@@ -52,6 +52,52 @@ def parse_duration(value: str | int | float) -> float:
     return number * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
 
 
+DATABASE_URL_FORMS = ("sqlite:///relative/file.db, sqlite:////absolute/file.db or "
+                      "postgresql+psycopg://user@host[:port]/name")
+
+
+def data_dir() -> Path:
+    """raqib's data directory: $XDG_DATA_HOME/raqib, by default ~/.local/share/raqib. A relative
+    SQLite path in settings.yaml is a file there, wherever raqib runs."""
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / "raqib"
+
+
+def resolve_database_url(url: str, base: Path) -> str:
+    """The database URL raqib opens for `url`: SQLite or PostgreSQL (through psycopg), a relative
+    SQLite file made absolute under `base`. ValueError (naming the accepted forms) otherwise."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    scheme = url.split("://", 1)[0].strip().lower() if "://" in url else ""
+    if scheme == "postgres":  # what many hosts print; SQLAlchemy knows it as postgresql
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        scheme = "postgresql+psycopg"
+    backend, _, driver = scheme.partition("+")
+    if backend not in ("sqlite", "postgresql"):
+        what = f"'{scheme}://…' is not a database raqib can use" if scheme else \
+            "not a database URL"
+        raise ValueError(f"{what}: use {DATABASE_URL_FORMS}")
+    if driver not in ("", {"sqlite": "pysqlite", "postgresql": "psycopg"}[backend]):
+        raise ValueError(f"database driver '{driver}' is not installed with raqib: use "
+                         f"{DATABASE_URL_FORMS}")
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ValueError(f"not a database URL: use {DATABASE_URL_FORMS}") from exc
+    if backend == "postgresql":
+        if not parsed.database:
+            raise ValueError(f"no database name in the URL: use {DATABASE_URL_FORMS}")
+        return url
+    if parsed.database in (None, "", ":memory:"):
+        return url  # an in-memory database: nothing on disk
+    path = Path(parsed.database).expanduser()
+    if path.is_absolute():
+        return url
+    return parsed.set(database=str(base / path)).render_as_string(hide_password=False)
+
+
 def parse_size(value: str | int) -> int:
     """Bytes in a size such as `10MB`, `512KB` or a bare number of bytes."""
     if isinstance(value, int):
@@ -594,6 +640,22 @@ def _compile_rules(path: Path, specs: list[RuleSpec], source_ids: set[str]) -> l
     return warnings
 
 
+def _database_url(settings_path: Path, configured: str, given: str | None) -> str:
+    """The database URL in use: --db, else RAQIB_DATABASE_URL (a relative SQLite file there is
+    relative to the current directory, as typed), else settings.yaml's (relative to data_dir())."""
+    origin, url, base = "--db", given, Path.cwd()
+    if not url and os.environ.get("RAQIB_DATABASE_URL"):
+        origin, url = "environment variable RAQIB_DATABASE_URL", os.environ["RAQIB_DATABASE_URL"]
+    try:
+        if url:
+            return resolve_database_url(url, base)
+        return resolve_database_url(configured, data_dir())
+    except ValueError as exc:
+        if url:
+            raise ConfigError(origin, str(exc)) from exc
+        raise ConfigError(settings_path, str(exc), field_name="database_url") from exc
+
+
 def load_config(directory: str | Path | None = None, *, database_url: str | None = None) -> Config:
     """Read and validate sources.yaml, rules.yaml and settings.yaml from a directory."""
     directory = Path(directory) if directory else default_config_dir()
@@ -606,9 +668,8 @@ def load_config(directory: str | Path | None = None, *, database_url: str | None
     rules = _validate_list(rules_path, _read_yaml(rules_path, False), "rules", RuleSpec, "rule")
     rule_warnings = _compile_rules(rules_path, rules, {source.id for source in sources})
     settings = _validate_settings(settings_path, _read_yaml(settings_path, False))
-    database_url = database_url or os.environ.get("RAQIB_DATABASE_URL")
-    if database_url:
-        settings = settings.model_copy(update={"database_url": database_url})
+    settings = settings.model_copy(update={"database_url": _database_url(
+        settings_path, settings.database_url, database_url)})
     broker_url = os.environ.get("RAQIB_BROKER_URL")
     if broker_url is not None:  # set but empty: no broker, crawl in the daemon itself
         settings = settings.model_copy(update={"broker_url": broker_url or None})

@@ -77,6 +77,8 @@ class CrawlRuns:
         if runs:
             summary.last_run_at, summary.last_status = runs[0].started_at, runs[0].status
         for run in finished:
+            if run.status == "interrupted":
+                continue  # stopped by someone (Ctrl-C): says nothing about the source
             if run.status == "ok":
                 break
             summary.consecutive_failures += 1

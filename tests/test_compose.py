@@ -25,10 +25,23 @@ ENV_EXAMPLE = ROOT / ".env.example"
 RAQIB_SERVICES = ("migrate", "daemon", "worker1", "worker2")
 
 
+# What an operator writes into .env: passwords with the characters a URL would need escaped.
+SECRETS = {"POSTGRES_PASSWORD": "p@ss:w/rd #%?&=+", "RAQIB_WEB_PASSWORD": "كلمة-سر-الويب"}
+
+
 def _example_env() -> dict[str, str]:
     pairs = (line.split("=", 1) for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
              if line.strip() and not line.lstrip().startswith("#"))
     return {key.strip(): value.strip() for key, value in pairs}
+
+
+def _env_file(tmp_path: Path) -> Path:
+    """.env.example with the secrets filled in, as an operator's .env."""
+    env = {**_example_env(), **SECRETS}
+    path = tmp_path / ".env"
+    # Single quotes keep a value as written (a space before #, a $), as .env.example says.
+    path.write_text("".join(f"{key}='{value}'\n" for key, value in env.items()), encoding="utf-8")
+    return path
 
 
 def _substitute(value: str, env: dict[str, str]) -> str:
@@ -44,8 +57,9 @@ def _substitute(value: str, env: dict[str, str]) -> str:
 
 
 def _services() -> dict[str, dict]:
-    """The compose file's services with YAML anchors merged and .env.example interpolated."""
-    env = _example_env()
+    """The compose file's services with YAML anchors merged and .env.example interpolated
+    (with SECRETS set)."""
+    env = {**_example_env(), **SECRETS}
     services = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]
     for service in services.values():
         service["environment"] = {key: _substitute(str(value), env)
@@ -76,19 +90,30 @@ def _docker_compose() -> str:
     pytest.skip("docker-compose is not installed: apt-get install docker-compose to check the file")
 
 
-def test_docker_compose_config_accepts_the_file():
-    done = subprocess.run([_docker_compose(), "--env-file", str(ENV_EXAMPLE), "-f", str(COMPOSE),
-                           "config"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+def _compose_config(env_file: Path, *profiles: str) -> subprocess.CompletedProcess:
+    options = [item for profile in profiles for item in ("--profile", profile)]
+    return subprocess.run([_docker_compose(), "--env-file", str(env_file), "-f", str(COMPOSE),
+                           *options, "config"], capture_output=True, text=True, cwd=ROOT,
+                          timeout=60)
+
+
+def test_docker_compose_config_accepts_the_file(tmp_path):
+    done = _compose_config(_env_file(tmp_path))
     assert done.returncode == 0, done.stderr
     resolved = yaml.safe_load(done.stdout)
     services = resolved["services"]
-    assert set(services) == {"db", "redis", "mailpit", "web", *RAQIB_SERVICES}
-    for name in ("db", "redis", "mailpit", "worker1", "worker2"):
+    assert set(services) - {"mailpit"} == {"db", "redis", "web", *RAQIB_SERVICES}
+    for name in ("db", "redis", "worker1", "worker2", "daemon"):
         assert services[name]["healthcheck"]["test"], name
+    assert services["daemon"]["healthcheck"]["test"] == ["CMD", "raqib", "run", "--check"]
     for name in RAQIB_SERVICES:
         environment = services[name]["environment"]
-        assert environment["RAQIB_DATABASE_URL"].startswith("postgresql+psycopg://raqib:change-me@db:")
+        # The password goes as PGPASSWORD, as written: nothing to escape in a URL.
+        assert environment["RAQIB_DATABASE_URL"] == "postgresql+psycopg://raqib@db:5432/raqib"
+        assert environment["PGPASSWORD"] == SECRETS["POSTGRES_PASSWORD"]
         assert environment["RAQIB_BROKER_URL"] == "redis://redis:6379/0"
+        assert "mailpit" not in (services[name].get("depends_on") or {}), name
+    assert services["db"]["environment"]["POSTGRES_PASSWORD"] == SECRETS["POSTGRES_PASSWORD"]
     assert services["daemon"]["command"] == ["run"]
     assert services["worker1"]["command"] == services["worker2"]["command"] == ["worker"]
     assert services["daemon"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
@@ -97,7 +122,7 @@ def test_docker_compose_config_accepts_the_file():
     # published on the host's loopback only.
     web = services["web"]
     assert web["command"] == ["web", "--host", "0.0.0.0", "--port", "8080"]
-    assert web["environment"]["RAQIB_WEB_PASSWORD"] == "change-me-too"
+    assert web["environment"]["RAQIB_WEB_PASSWORD"] == SECRETS["RAQIB_WEB_PASSWORD"]
     assert web["environment"]["RAQIB_DATABASE_URL"] == services["daemon"]["environment"][
         "RAQIB_DATABASE_URL"]
     ports = [p if isinstance(p, str) else f"{p['host_ip']}:{p['published']}:{p['target']}"
@@ -107,15 +132,59 @@ def test_docker_compose_config_accepts_the_file():
     assert "/healthz" in " ".join(web["healthcheck"]["test"])
 
 
+def test_the_mail_catcher_is_an_optional_profile(tmp_path):
+    raw = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]
+    assert raw["mailpit"]["profiles"] == ["mail"]
+    assert all("mailpit" not in (service.get("depends_on") or {}) for service in raw.values())
+    with_mail = _compose_config(_env_file(tmp_path), "mail")
+    assert with_mail.returncode == 0, with_mail.stderr
+    mailpit = yaml.safe_load(with_mail.stdout)["services"]["mailpit"]
+    assert mailpit["healthcheck"]["test"]
+
+
+def test_the_example_env_file_does_not_start(tmp_path):
+    """.env.example as shipped (no password) is refused by compose itself."""
+    done = _compose_config(ENV_EXAMPLE)
+    assert done.returncode != 0
+    assert "set POSTGRES_PASSWORD in .env" in done.stderr
+
+
+@pytest.mark.parametrize(("password", "refused"), [
+    ("change-me", True), ("change-me-too", True), ("", True),
+    (SECRETS["POSTGRES_PASSWORD"], False), ("كلمة$سر'مع\"رموز", False)])
+def test_migrate_refuses_the_example_password_and_nothing_of_raqib_starts_without_it(
+        tmp_path, password, refused):
+    services = yaml.safe_load(_compose_config(_env_file(tmp_path)).stdout)["services"]
+    entrypoint = [part.replace("$$", "$") for part in services["migrate"]["entrypoint"]]
+    assert entrypoint[:2] == ["sh", "-c"]
+    for name in ("daemon", "worker1", "worker2", "web"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == \
+            "service_completed_successfully", name
+    # The image's `raqib` is this checkout's here; --help stands for `db upgrade`.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    done = subprocess.run([*entrypoint, "--help"], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PATH": path, "PYTHONPATH": str(ROOT),
+                               "PGPASSWORD": password}, cwd=tmp_path)
+    if refused:
+        assert done.returncode == 2
+        assert done.stderr.startswith("raqib: error: POSTGRES_PASSWORD in .env is empty or the "
+                                      "example value")
+        assert done.stdout == ""
+    else:
+        assert done.returncode == 0, done.stderr
+        assert "usage: raqib" in done.stdout
+
+
 def test_secrets_come_from_an_uncommitted_env_file():
     ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT)
     assert ignored.returncode == 0, ".env must be ignored by git"
-    assert "POSTGRES_PASSWORD" in _example_env()
+    example = _example_env()
+    assert example["POSTGRES_PASSWORD"] == "" and example["RAQIB_WEB_PASSWORD"] == ""
     text = COMPOSE.read_text(encoding="utf-8") + (ROOT / "deploy/config/settings.yaml").read_text(
         encoding="utf-8")
-    assert "change-me" not in text  # the example password lives only in .env.example
-    assert "${POSTGRES_PASSWORD:?" in text  # and compose refuses to start without one
+    assert "${POSTGRES_PASSWORD:?" in text  # compose refuses to start without one
     assert "${RAQIB_WEB_PASSWORD:?" in text  # the web view, bound beyond loopback, needs one
+    assert "raqib:${POSTGRES_PASSWORD" not in text  # never inside a URL
 
 
 @pytest.mark.postgres
@@ -174,16 +243,33 @@ def test_the_compose_services_run_as_plain_processes(postgres_url, redis_url, tm
                                       "RAQIB_DATABASE_URL": postgres_url,
                                       "RAQIB_CONFIG_DIR": str(config_dir)}})
         assert ping.returncode == 0
+        # The daemon's health check, as compose runs it: healthy while it schedules.
+        assert _daemon_check(services, postgres_url, redis_url, config_dir).returncode == 0
         assert "queued for a worker" in started["daemon"].text()
         worker_logs = started["worker1"].text() + started["worker2"].text()
         assert all(f"crawl {source}: ok" in worker_logs for source in expected)
         for process in reversed(processes):  # compose stops dependants first
             assert process.stop(timeout=90) == 0, process.text()[-2000:]
+        stopped = _daemon_check(services, postgres_url, redis_url, config_dir)
+        assert stopped.returncode == 1 and "no daemon is scheduling" in stopped.stderr
         repository.close()
     finally:
         for process in processes:
             process.kill()
         web.stop()
+
+
+def _daemon_check(services: dict, postgres_url: str, redis_url: str,  # noqa: F811
+                  config_dir: Path) -> subprocess.CompletedProcess:
+    test = services["daemon"]["healthcheck"]["test"]
+    assert test[:2] == ["CMD", "raqib"]
+    return subprocess.run([sys.executable, "-m", "monitor.cli", *test[2:]], cwd=ROOT, timeout=60,
+                          capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT),
+                               **{**services["daemon"]["environment"],
+                                  "RAQIB_BROKER_URL": redis_url,
+                                  "RAQIB_DATABASE_URL": postgres_url,
+                                  "RAQIB_CONFIG_DIR": str(config_dir)}})
 
 
 def _service_process(name: str, service: dict, environment: dict, tmp_path: Path) -> Proc:

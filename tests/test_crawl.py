@@ -67,8 +67,12 @@ def test_first_crawl_reports_every_source_and_fails_for_the_dead_one(crawled):
     assert set(summary) >= {"waha", "sahifa", "gulfdaily", "faulty", "down", "empty", "copycat"}
     assert summary["down"]["status"] == "failed"
     assert "source 'down' failed" in first.stderr
-    for source in ("waha", "sahifa", "gulfdaily", "faulty", "empty", "copycat"):
+    for source in ("waha", "sahifa", "gulfdaily", "faulty", "copycat"):
         assert summary[source]["status"] == "ok", source
+    # An empty feed answers but gives nothing to store: a warning, not a bare "ok".
+    assert summary["empty"]["status"] == "warning"
+    assert "raqib: warning: source 'empty' gave nothing to store: its feeds, sitemaps and " \
+           "listings answered but gave no article link" in first.stderr
     # The copycat site carries the agency's story word for word: whichever of the two
     # concurrent crawls stores it first owns it, the other records a duplicate.
     assert int(summary["waha"]["new"]) + int(summary["copycat"]["new"]) == 4

@@ -184,3 +184,16 @@ def test_raqib_run_end_to_end(tmp_path):
         repository.close()
     finally:
         web.stop()
+
+
+def test_the_log_line_of_a_failed_crawl_says_why_and_what_it_flagged(daemon_config, database_url,
+                                                                    caplog):
+    outcome = CrawlOutcome("spa", "failed", {"fetched": 3, "new": 1, "flagged": 1},
+                           error="crawl ended: shutdown")
+    daemon = Daemon(daemon_config, dispatch=lambda source: outcome)
+    with caplog.at_level("INFO", logger="monitor.daemon"):
+        daemon.crawl_source("spa")
+    [record] = [r for r in caplog.records if r.getMessage().startswith("crawl spa:")]
+    assert record.levelname == "WARNING"
+    assert record.getMessage() == ("crawl spa: failed — crawl ended: shutdown; 3 fetched, 1 new, "
+                                   "0 failed, 1 flagged")

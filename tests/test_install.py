@@ -76,7 +76,9 @@ def installed(tmp_path_factory) -> dict:
     elsewhere = work / "elsewhere"
     elsewhere.mkdir()
     return {"raqib": str(venv / "bin" / "raqib"), "python": str(python), "cwd": elsewhere,
-            "env": {**env, "PATH": f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"},
+            # raqib's data directory (where the shipped settings' database is) of a new user.
+            "env": {**env, "PATH": f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+                    "XDG_DATA_HOME": str(work / "data-home")},
             "wheel": wheel}
 
 

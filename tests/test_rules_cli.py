@@ -156,8 +156,10 @@ def test_stored_review_filters_by_source_since_and_limit(setup) -> None:
     (config / "rules.yaml").write_text(EDITED, encoding="utf-8")
     since = run_cli("rules", "test", "--stored", "--since", "2024-01-03", config_dir=config)
     assert "1 stored article(s) re-evaluated: 1 would change" in since.stderr
+    stored_only = run_cli("rules", "test", "--stored", "--source", "spa", config_dir=config)
+    assert "3 stored article(s) re-evaluated" in stored_only.stderr  # not configured, but stored
     other = run_cli("rules", "test", "--stored", "--source", "wam", config_dir=config)
-    assert "0 stored article(s) re-evaluated" in other.stderr
+    assert other.returncode == 2 and "no source 'wam' (known: none)" in other.stderr
     limited = run_cli("rules", "test", "--stored", "--limit", "1", config_dir=config)
     assert "1 stored article(s) re-evaluated: 0 would change" in limited.stderr
     wrong = run_cli("rules", "test", "--stored", "--rule", "cyber", config_dir=config)

@@ -64,7 +64,9 @@ def test_every_source_is_reported_and_the_exit_code_says_some_failed(checked):
                             "blocked", "slow", "gallery", "deadfirst", "retired"}
     healthy = {source for source, record in records.items() if record["healthy"]}
     assert healthy == {"waha", "sahifa", "gulfdaily", "faulty", "copycat", "deadfirst"}
-    assert result.stdout.splitlines()[-1].startswith("6 of 12 sources healthy; not healthy: ")
+    # With --json, standard output is JSON lines only; the summary line goes to stderr.
+    assert all(line.startswith("{") for line in result.stdout.splitlines())
+    assert result.stderr.splitlines()[-1].startswith("6 of 12 sources healthy; not healthy: ")
     assert "[12/12]" in result.stderr
 
 

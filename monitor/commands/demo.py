@@ -8,6 +8,7 @@ from pathlib import Path
 from monitor.commands import EXIT_FAILED, EXIT_OK, clip, err
 from monitor.commands.crawl import print_crawl_summary
 from monitor.config import Config
+from storage.db import display_url
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -29,7 +30,9 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
 
     err("raqib demo: serving three sample news sites on 127.0.0.1 and crawling them…")
     try:
-        result = run_demo(args.preview.resolve(), database_url=args.db)
+        # --db as resolved by the configuration: a relative SQLite file is in this directory.
+        result = run_demo(args.preview.resolve(),
+                          database_url=config.settings.database_url if args.db else None)
     except DemoError as exc:
         err(f"raqib: demo failed: {exc}")
         return EXIT_FAILED
@@ -51,7 +54,8 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
         print(f"\ndigest preview: {result.preview} — {result.digest_subject}")
     else:
         print("\nno digest preview: nothing matched the digest's rules")
-    where = "a temporary database (gone now)" if not args.db else args.db
+    where = "a temporary database (gone now)" if not args.db else \
+        display_url(config.settings.database_url)
     err(f"done in {result.seconds:.0f}s; the articles went to {where}. Next: `raqib sources "
         "list`, then `raqib crawl` on the real catalogue (needs the internet).")
     return EXIT_OK

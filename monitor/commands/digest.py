@@ -11,18 +11,22 @@ from monitor.config import Config
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register this group's sub-commands on `raqib`'s command parser."""
-    digest = commands.add_parser("digest", help="e-mail and chat digests").add_subparsers(
+    digest = commands.add_parser(
+        "digest", help="e-mail and chat digests: send the due ones now, or preview them",
+        description="The digests of settings.yaml (the daemon sends them on their "
+                    "schedules; this sends them now).").add_subparsers(
         dest="digest_command", metavar="SUBCOMMAND", required=True)
     send = digest.add_parser(
         "send", help="build and send the digests that are due now",
         description="Build every due digest (or the named one) for each e-mail recipient and "
                     "chat channel and send it (e-mail through settings.yaml's SMTP server, "
-                    "channels through Apprise); messages not taken earlier are retried first. "
+                    "channels through Apprise); messages that could not be sent earlier are retried first. "
                     "A cron digest is due when its schedule has fired since its last message, "
                     "an immediate one whenever something new matched. Exit 0 when everything "
                     "went out, 1 when a message could not be sent (it stays queued for the next "
                     "run) or was refused for good, 2 on a configuration error.")
-    send.add_argument("digest_id", nargs="?", metavar="DIGEST_ID")
+    send.add_argument("digest_id", nargs="?", metavar="DIGEST_ID",
+                      help="only this digest (an id of settings.yaml's digests:)")
     look = send.add_mutually_exclusive_group()
     look.add_argument("--dry-run", action="store_true",
                       help="print what would go out; build, send and change nothing")
@@ -41,7 +45,7 @@ def cmd_digest_send(args: argparse.Namespace, config: Config) -> int:
     from monitor.digest.select import chosen_digests
 
     looking = args.dry_run or args.preview is not None
-    repository = open_repository(config, write=not looking)
+    repository = open_repository(config)
     if args.retry_refused and not looking:
         if args.digest_id:
             chosen_digests(config, args.digest_id)  # an unknown id is an error, not a no-op

@@ -6,7 +6,16 @@ import argparse
 import json
 import sys
 
-from monitor.commands import EXIT_OK, clip, err, open_repository, parse_since, print_table
+from monitor.commands import (
+    EXIT_OK,
+    check_ids,
+    clip,
+    err,
+    open_repository,
+    parse_count,
+    parse_since,
+    print_table,
+)
 from monitor.config import Config
 from storage.records import StoredArticle
 
@@ -16,13 +25,20 @@ CSV_KEYS = ["id", "source", "url", "title", "published_at", "language", "rules",
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register this group's sub-commands on `raqib`'s command parser."""
-    items = commands.add_parser("items", help="list stored articles, newest first")
+    items = commands.add_parser(
+        "items", help="list stored articles, newest first",
+        description="List stored articles, newest first, as a table (with why each was "
+                    "flagged), JSON lines (one object per article: id, source, url, title, "
+                    "published_at, language, text, rules, cluster, fetched_at, …), CSV or an "
+                    "Atom feed. The filters combine; an id that is neither configured nor "
+                    "stored is an error that lists the known ones. Pipe it freely: when the "
+                    "reader stops (`| head`), raqib stops quietly.")
     items.add_argument("--flagged", action="store_true", help="only articles a watch rule matched")
     items.add_argument("--rule", metavar="ID", help="only articles this rule matched")
     items.add_argument("--source", metavar="ID", help="only articles of this source")
     items.add_argument("--since", metavar="DATE", type=parse_since,
                        help="published (or fetched) since: YYYY-MM-DD, ISO date-time, or 24h / 7d")
-    items.add_argument("--limit", metavar="N", type=int, default=50, help="at most N (default 50; 0: all)")
+    items.add_argument("--limit", metavar="N", type=parse_count, default=50, help="at most N (default 50; 0: all)")
     items.add_argument("--clusters", action="store_true",
                        help="one entry per story: near-duplicate copies from other sources are "
                             "listed under it as 'also reported by'")
@@ -51,7 +67,8 @@ def article_record(article: StoredArticle) -> dict:
 
 
 def cmd_items(args: argparse.Namespace, config: Config) -> int:
-    repository = open_repository(config, write=False)
+    repository = open_repository(config)
+    check_ids(config, repository, source=args.source, rule=args.rule)
     articles = repository.articles.find(
         flagged=args.flagged, rule=args.rule, source=args.source, since=args.since,
         limit=args.limit or None)
@@ -79,7 +96,7 @@ def cmd_items(args: argparse.Namespace, config: Config) -> int:
         for piece in csv_document(keys, (_csv_row(article, copies, keys) for article in articles)):
             sys.stdout.write(piece)
     else:
-        _print_table(articles, copies)
+        _print_table(articles, copies, repository)
     return EXIT_OK
 
 
@@ -96,7 +113,8 @@ def _csv_row(article: StoredArticle, copies: dict[int, list[StoredArticle]],
     return [record[key] for key in keys]
 
 
-def _print_table(articles: list[StoredArticle], copies: dict[int, list[StoredArticle]]) -> None:
+def _print_table(articles: list[StoredArticle], copies: dict[int, list[StoredArticle]],
+                 repository) -> None:
     rows = []
     for a in articles:
         rows.append([str(a.id), a.published_at.strftime("%Y-%m-%d %H:%M") if a.published_at
@@ -111,7 +129,11 @@ def _print_table(articles: list[StoredArticle], copies: dict[int, list[StoredArt
             rows.append(["", "", "", "", clip(f"↳ also reported by: {also}", 70), "", ""])
     print_table(["id", "published (UTC)", "source", "lang", "title", "rules", "cluster"], rows)
     if not articles:
-        err("no stored articles match (run `raqib crawl` first?)")
+        from storage.db import display_url
+
+        where = display_url(repository.engine)  # sqlite:// when there is no database yet
+        err("no stored articles match" + (f" in {where}" if where != "sqlite://" else "")
+            + " (`raqib crawl` stores some)")
 
 
 def _stories(repository, articles: list[StoredArticle]

@@ -9,9 +9,12 @@ from pathlib import Path
 from monitor.commands import (
     EXIT_OK,
     UsageError,
+    check_ids,
     clip,
     err,
     open_repository,
+    parse_count,
+    parse_id,
     parse_since,
     print_table,
 )
@@ -20,7 +23,10 @@ from monitor.config import Config
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register this group's sub-commands on `raqib`'s command parser."""
-    rules = commands.add_parser("rules", help="try and re-apply the watch rules").add_subparsers(
+    rules = commands.add_parser(
+        "rules", help="try and re-apply the watch rules",
+        description="The watch rules of rules.yaml: `test` shows how they judge a text or "
+                    "stored articles, `apply` stores what they decide now.").add_subparsers(
         dest="rules_command", metavar="SUBCOMMAND", required=True)
     test = rules.add_parser(
         "test", help="which rules match a text, or what re-running them would change",
@@ -31,7 +37,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                     "excluded it. With --stored, re-run the rules over stored articles instead "
                     "and list the articles whose matches would change (nothing is written).")
     test.add_argument("file", nargs="?", metavar="FILE|-", help="the text (default: stdin)")
-    test.add_argument("--article", metavar="ID", type=int,
+    test.add_argument("--article", metavar="ID", type=parse_id,
                       help="a stored article instead of a text (its title, body, language and "
                            "source; `raqib items` shows ids)")
     test.add_argument("--rule", metavar="ID", help="only this rule")
@@ -48,7 +54,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                       help="re-run the rules over stored articles and show what would change")
     test.add_argument("--since", metavar="DATE", type=parse_since,
                       help="with --stored: published (or fetched) since (YYYY-MM-DD, 24h, 7d)")
-    test.add_argument("--limit", metavar="N", type=int, default=0,
+    test.add_argument("--limit", metavar="N", type=parse_count, default=0,
                       help="with --stored: at most N articles, oldest first (default: all)")
     test.set_defaults(handler=cmd_rules_test)
     apply = rules.add_parser(
@@ -71,7 +77,9 @@ def cmd_rules_test(args: argparse.Namespace, config: Config) -> int:
         if args.file or args.rule or args.language or args.article or args.country or args.kind:
             raise UsageError("--stored re-runs every rule over stored articles: it takes no "
                              "FILE, --article, --rule, --language, --country or --kind")
-        review = rules_review.review_stored(rules, open_repository(config, write=False), since=args.since,
+        repository = open_repository(config)
+        check_ids(config, repository, source=args.source)
+        review = rules_review.review_stored(rules, repository, since=args.since,
                                             source=args.source, limit=args.limit or None,
                                             sources=sources)
         print_table(["id", "title", "added", "removed"],
@@ -118,7 +126,7 @@ def _text(args: argparse.Namespace, config: Config) -> tuple[str, str, str | Non
     if args.article is not None:
         if args.file:
             raise UsageError("give a FILE or --article, not both")
-        found = open_repository(config, write=False).articles.find(ids=[args.article], limit=None)
+        found = open_repository(config).articles.find(ids=[args.article], limit=None)
         if not found:
             raise UsageError(f"no stored article {args.article} (`raqib items` lists them)")
         article = found[0]
@@ -139,7 +147,7 @@ def _text(args: argparse.Namespace, config: Config) -> tuple[str, str, str | Non
 def cmd_rules_apply(args: argparse.Namespace, config: Config) -> int:
     from monitor.rules_review import apply_stored
 
-    review = apply_stored(config.rule_set(), open_repository(config, write=True), since=args.since,
+    review = apply_stored(config.rule_set(), open_repository(config), since=args.since,
                           sources={source.id: source for source in config.sources})
     refreshed = sum(1 for c in review.changes if not c.added and not c.removed)
     print(f"re-evaluated {review.articles} stored article(s) with {len(config.rules)} rule(s): "

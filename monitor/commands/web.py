@@ -45,7 +45,7 @@ def cmd_web(args: argparse.Namespace, config: Config) -> int:
 
     from monitor.web import create_app
 
-    app = create_app(config, open_repository(config, write=False))
+    app = create_app(config, open_repository(config))
     shown = f"[{args.host}]" if ":" in args.host else args.host
     access = "password required" if settings.password else "no password: this machine only"
     err(f"raqib web: http://{shown}:{args.port}/ ({access}); Ctrl-C stops it")

@@ -130,8 +130,7 @@ class Daemon:
         outcome = self.dispatch(self.config.source(source_id))
         if outcome is None:  # enqueued for a worker
             return None
-        log.info("crawl %s: %s %s", source_id, outcome.status,
-                 {k: v for k, v in outcome.counts.items() if k in ("fetched", "new", "failed")})
+        log.log(logging.INFO if outcome.status == "ok" else logging.WARNING, outcome.describe())
         if outcome.counts.get("flagged"):
             self.wake_outbox()  # immediate digests and volume alerts, on the sending thread
         return outcome

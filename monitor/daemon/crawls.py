@@ -39,6 +39,13 @@ class CrawlOutcome:
     error: str | None = None
     returncode: int | None = None
 
+    def describe(self) -> str:
+        """The daemon's log line: how it ended, why, and what it did (flagged included)."""
+        why = f" — {self.error}" if self.error else ""
+        did = ", ".join(f"{self.counts.get(key, 0)} {key}"
+                        for key in ("fetched", "new", "failed", "flagged"))
+        return f"crawl {self.source}: {self.status}{why}; {did}"
+
 
 class CrawlChildren:
     """The crawl children running now, so that shutdown can wait for or stop them."""

@@ -16,7 +16,7 @@ import socket
 import sys
 import time
 
-from celery import Celery
+from celery import Celery, signals
 
 from monitor.config import Config, ConfigError, Source, load_config, parse_duration
 from monitor.daemon.crawls import crawl_session_name, run_crawl_child
@@ -103,8 +103,7 @@ def crawl_source(source_id: str) -> dict:
             if stale:
                 log.warning("crawl %s: marked %d run(s) of a dead worker as failed", source.id, stale)
         outcome = run_crawl_child(config, source, repository)
-    log.info("crawl %s: %s %s", source.id, outcome.status,
-             {k: v for k, v in outcome.counts.items() if k in ("fetched", "new", "failed")})
+    log.log(logging.INFO if outcome.status == "ok" else logging.WARNING, outcome.describe())
     if outcome.counts.get("flagged"):
         _send_immediate_digests(config, repository)
     return {"source": source.id, "status": outcome.status, **outcome.counts}
@@ -152,8 +151,18 @@ def run_worker(config: Config, concurrency: int | None = None) -> int:
     argv = ["worker", f"--concurrency={slots}", "--pool=prefork", f"--hostname={name}",
             f"--queues={QUEUE}", "--without-gossip", "--without-mingle",
             f"--loglevel={logging.getLevelName(logging.getLogger('monitor').getEffectiveLevel())}"]
-    app.worker_main(argv)
-    return 0
+    workers: list = []  # worker_main() drops the worker's exit code: read it from the worker
+
+    def keep(sender, **_) -> None:
+        workers.append(sender)
+
+    signals.worker_init.connect(keep, weak=False)
+    try:
+        app.worker_main(argv)
+    finally:
+        signals.worker_init.disconnect(keep)
+    # 1 after an unrecoverable error (a broker refusing the login, say), 0 after a shutdown.
+    return next((w.exitcode for w in workers if w.exitcode), 0)
 
 
 def ping(config: Config, timeout: float = 5.0) -> bool:
