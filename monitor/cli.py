@@ -54,7 +54,7 @@ first steps:
 configuration lives in a directory with sources.yaml, rules.yaml and settings.yaml
 (--config-dir, or RAQIB_CONFIG_DIR; default: the shipped config/). The database is
 settings.yaml's database_url (--db, or RAQIB_DATABASE_URL); the shipped one is the SQLite file
-data/raqib.db in raqib's data directory, $XDG_DATA_HOME/raqib (~/.local/share/raqib).
+./data/raqib.db under the directory raqib runs in (an absolute path is used as written).
 The options below go before the command or after it. `raqib COMMAND --help` explains each
 command. Exit codes: 0 done, 1 a source or message failed, 2 a usage, configuration or
 database error, 130 stopped by Ctrl-C.

@@ -56,14 +56,6 @@ DATABASE_URL_FORMS = ("sqlite:///relative/file.db, sqlite:////absolute/file.db o
                       "postgresql+psycopg://user@host[:port]/name")
 
 
-def data_dir() -> Path:
-    """raqib's data directory: $XDG_DATA_HOME/raqib, by default ~/.local/share/raqib. A relative
-    SQLite path in settings.yaml is a file there, wherever raqib runs."""
-    xdg = os.environ.get("XDG_DATA_HOME", "")
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
-    return base / "raqib"
-
-
 def resolve_database_url(url: str, base: Path) -> str:
     """The database URL raqib opens for `url`: SQLite or PostgreSQL (through psycopg), a relative
     SQLite file made absolute under `base`. ValueError (naming the accepted forms) otherwise."""
@@ -641,15 +633,13 @@ def _compile_rules(path: Path, specs: list[RuleSpec], source_ids: set[str]) -> l
 
 
 def _database_url(settings_path: Path, configured: str, given: str | None) -> str:
-    """The database URL in use: --db, else RAQIB_DATABASE_URL (a relative SQLite file there is
-    relative to the current directory, as typed), else settings.yaml's (relative to data_dir())."""
-    origin, url, base = "--db", given, Path.cwd()
+    """The database URL in use: --db, else RAQIB_DATABASE_URL, else settings.yaml's. A relative
+    SQLite file is in the directory raqib runs in (DESIGN: the shipped one is ./data/raqib.db)."""
+    origin, url = "--db", given
     if not url and os.environ.get("RAQIB_DATABASE_URL"):
         origin, url = "environment variable RAQIB_DATABASE_URL", os.environ["RAQIB_DATABASE_URL"]
     try:
-        if url:
-            return resolve_database_url(url, base)
-        return resolve_database_url(configured, data_dir())
+        return resolve_database_url(url or configured, Path.cwd())
     except ValueError as exc:
         if url:
             raise ConfigError(origin, str(exc)) from exc

@@ -200,7 +200,7 @@ def test_commands_that_only_read_create_no_database_and_say_where_they_looked(
     home.mkdir()
     work.mkdir()
     env = {"HOME": str(home)}
-    expected = home / ".local" / "share" / "raqib" / "data" / "raqib.db"
+    expected = work / "data" / "raqib.db"
     for args in (["items"], ["items", "--flagged", "--format", "jsonl"], ["sources", "list"],
                  ["rules", "test", "--stored"], ["digest", "send", "--dry-run"],
                  ["digest", "send"], ["rules", "apply"], ["db", "reindex"]):
@@ -216,23 +216,26 @@ def test_commands_that_only_read_create_no_database_and_say_where_they_looked(
     assert f"no stored articles match in {expected}" in listed.stderr
 
 
-def test_a_relative_sqlite_path_in_settings_is_in_the_data_directory(
+def test_a_relative_sqlite_path_in_settings_is_under_the_directory_raqib_runs_in(
         tmp_path: Path, test_web) -> None:
     from tests.fixture_web import fixture_sources
 
-    xdg, work, elsewhere = tmp_path / "xdg", tmp_path / "work", tmp_path / "elsewhere"
+    work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
     work.mkdir()
     elsewhere.mkdir()
     sources = [s for s in fixture_sources(test_web) if s["id"] == "copycat"]
     config = write_config(tmp_path / "config", sources, "sqlite:///mine/raqib.db")
-    env = {"HOME": str(tmp_path / "home"), "XDG_DATA_HOME": str(xdg)}
+    env = {"HOME": str(tmp_path / "home")}
     crawled = _raqib_in(work, "--config-dir", str(config), "crawl", env=env)
     assert crawled.returncode == 0, crawled.stderr
-    assert (xdg / "raqib" / "mine" / "raqib.db").exists()
-    assert _files_under(work) == []
-    listed = _raqib_in(elsewhere, "--config-dir", str(config), "items", "--format", "jsonl",
-                       env=env)
+    assert _files_under(work) == [work / "mine" / "raqib.db"]
+    listed = _raqib_in(work, "--config-dir", str(config), "items", "--format", "jsonl", env=env)
     assert [json.loads(line)["source"] for line in listed.stdout.splitlines()] == ["copycat"]
+    # Elsewhere, a command that only reads says which file it looked for and creates none.
+    missing = _raqib_in(elsewhere, "--config-dir", str(config), "items", env=env)
+    assert missing.returncode == 0, missing.stderr
+    assert f"no database at {elsewhere / 'mine' / 'raqib.db'}" in missing.stderr
+    assert _files_under(elsewhere) == []
     # --db is read as typed: a relative file is in the directory raqib runs in.
     here = _raqib_in(work, "--config-dir", str(config), "db", "upgrade", "--db",
                      "sqlite:///here.db", env=env)
