@@ -223,6 +223,27 @@ def test_sources_page_shows_health_and_a_30_day_chart(client, archive):
     assert re.search(r'<rect x="\d+" y="\d+" width="8" height="\d+"', page)
 
 
+
+def test_sources_page_names_warning_and_interrupted_runs(tmp_path):
+    """The statuses a crawl can end in besides ok/failed read in the interface's language."""
+    url = f"sqlite:///{tmp_path}/raqib.db"
+    config = load_config(write_web_config(tmp_path / "config", url))
+    repository = Repository(url)
+    first, second = (s.id for s in config.sources[:2])
+    repository.runs.finish(repository.runs.start(first), "warning", {},
+                           "no article link in its feeds, sitemaps or listing pages")
+    repository.runs.finish(repository.runs.start(second), "interrupted", {}, "stopped by Ctrl-C")
+    client = TestClient(create_app(config, repository))
+    page = html.unescape(client.get("/sources").text)
+    warned = page.split(f"<code>{first}</code>")[1].split("</tr>")[0]
+    assert 'status-warning">تنبيه<' in warned and "no article link in its feeds" in warned
+    stopped = page.split(f"<code>{second}</code>")[1].split("</tr>")[0]
+    assert 'status-interrupted">أُوقف<' in stopped
+    client.cookies.set("raqib_lang", "en")
+    english = html.unescape(client.get("/sources").text)
+    assert 'status-warning">warning<' in english
+    repository.close()
+
 def test_rules_page_shows_query_matches_per_day_and_latest(client, archive):
     config, _repository, _sample, _dir = archive
     page = client.get("/rules").text
