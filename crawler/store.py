@@ -14,11 +14,11 @@ from scrapy.exceptions import NotConfigured
 
 from monitor.config import Config
 from storage.db import SchemaError, engine_from_settings
-from storage.records import NewArticle, SaveResult, Validators
+from storage.records import MAX_URL_LENGTH, NewArticle, SaveResult, Validators
 from storage.repository import Repository
 
-__all__ = ["STORE_SETTING", "CrawlStore", "NewArticle", "SaveResult", "SchemaError", "Validators",
-           "crawl_store", "open_crawl_store"]
+__all__ = ["MAX_URL_LENGTH", "STORE_SETTING", "CrawlStore", "NewArticle", "SaveResult",
+           "SchemaError", "Validators", "crawl_store", "open_crawl_store"]
 
 STORE_SETTING = "RAQIB_CRAWL_STORE"
 
@@ -46,12 +46,26 @@ class CrawlStore:
                        error: str | None = None) -> None:
         self._repository.crawl.record_outcome(url, source, outcome, error=error)
 
+    # the budget's backlog: crawler.middlewares.KnownUrlFilter
+    def queue(self, urls: Iterable[str], source: str) -> int:
+        """Keep links over this run's budget for the next runs (taken first then)."""
+        return self._repository.crawl.queue(urls, source)
+
+    def backlog(self, source: str) -> list[str]:
+        return self._repository.crawl.backlog(source)
+
+    def unqueue(self, url: str) -> None:
+        self._repository.crawl.unqueue(url)
+
     # conditional GET: crawler.middlewares.ConditionalGet
     def validators(self, url: str) -> Validators | None:
         return self._repository.crawl.validators(url)
 
     def save_validators(self, url: str, validators: Validators) -> None:
         self._repository.crawl.save_validators(url, validators)
+
+    def forget_validators(self, urls: Iterable[str]) -> None:
+        self._repository.crawl.forget_validators(urls)
 
     # crawl runs: crawler.extensions.CrawlRunRecorder
     def start_run(self, source: str) -> int:
