@@ -23,6 +23,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.discovery import describe_error
+from crawler.extensions import note_storage_error
 from crawler.spider import SkippedRequest, article_download_failed, is_article, is_discovery
 from crawler.store import CrawlStore, Validators, crawl_store
 from crawler.urls import canonical_url
@@ -160,6 +161,8 @@ class DownloadOutcomes(_StoreComponent):
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:
+        if note_storage_error(self.crawler, exception):
+            return  # a component's database write failed, not the download
         if not is_article(request) or isinstance(exception, IgnoreRequest):
             return  # robots.txt, a private address, a known URL: not a failed download
         reason = describe_error(exception)
@@ -173,6 +176,8 @@ class DownloadOutcomes(_StoreComponent):
         """An article request that ended in the spider's errback."""
         spider = self.crawler.spider
         reason = describe_error(failure.value)
+        if note_storage_error(self.crawler, failure.value):
+            return
         if not failure.check(IgnoreRequest) or failure.check(HttpError):
             # an error answer or a download error: recorded above, as it happened
             log.warning("%s: article %s failed: %s", spider.name, request.url, reason)
@@ -283,6 +288,5 @@ class ConditionalGet(_StoreComponent):
         try:
             write(*arguments)
         except Exception as exc:
-            self.count("storage_errors")
-            log.error("%s: validators not kept: %s", self.crawler.spider.name,
-                      describe_error(exc))
+            if not note_storage_error(self.crawler, exc):
+                raise

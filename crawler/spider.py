@@ -32,6 +32,7 @@ from crawler.discovery import (
 from crawler.store import MAX_URL_LENGTH
 from crawler.urls import canonical_url
 from monitor.config import Source
+from monitor.faults import fault_point
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,7 @@ class NewsSpider(scrapy.Spider):
             return  # not modified since the last crawl (crawler.middlewares.ConditionalGet)
         reader = self._read_listing if kind == "listing" else self._read_xml
         links, follow = reader(response)
+        fault_point("crawl:mid-discovery")  # a page read, its links not yet taken
         yield from follow
         if not links:
             log.info("%s: %s %s yielded no links", self.source.id, kind, response.url)

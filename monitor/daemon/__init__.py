@@ -130,8 +130,9 @@ class Daemon:
         outcome = self.dispatch(self.config.source(source_id))
         if outcome is None:  # enqueued for a worker
             return None
-        log.info("crawl %s: %s %s", source_id, outcome.status,
-                 {k: v for k, v in outcome.counts.items() if k in ("fetched", "new", "failed")})
+        log.info("crawl %s: %s %s%s", source_id, outcome.status,
+                 {k: v for k, v in outcome.counts.items() if k in ("fetched", "new", "failed")},
+                 f" — {outcome.error}" if outcome.error else "")
         if outcome.counts.get("flagged"):
             self.wake_outbox()  # immediate digests and volume alerts, on the sending thread
         return outcome
@@ -243,9 +244,16 @@ class Daemon:
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
         signal.signal(signal.SIGHUP, self.request_reload)
-        if not self.leadership.take(self._stop):
-            self.repository.close()
-            self.snapshot.remove()
+        try:
+            taken = self.leadership.take(self._stop)
+        except BaseException:  # a second daemon on one SQLite file: refused, nothing left behind
+            taken = False
+            raise
+        finally:
+            if not taken:
+                self.repository.close()
+                self.snapshot.remove()
+        if not taken:
             return 0  # stopped while standing by
         self.start()
         log.info("raqib daemon running: %d jobs", len(self.scheduler.get_jobs()))

@@ -116,9 +116,20 @@ class ConfigSnapshot:
 
     FILES = ("sources.yaml", "rules.yaml", "settings.yaml")
 
+    PREFIX = "raqib-config-"
+
     def __init__(self, config: Config) -> None:
-        self.directory = Path(tempfile.mkdtemp(prefix="raqib-config-"))
+        self._remove_stale()
+        self.directory = Path(tempfile.mkdtemp(prefix=f"{self.PREFIX}{os.getpid()}-"))
         self.take(config)
+
+    @classmethod
+    def _remove_stale(cls) -> None:
+        """The snapshots of daemons that died without removing theirs (kill -9, a crash)."""
+        for directory in Path(tempfile.gettempdir()).glob(f"{cls.PREFIX}*-*"):
+            pid = directory.name.removeprefix(cls.PREFIX).split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(directory, ignore_errors=True)
 
     def take(self, config: Config) -> None:
         for name in self.FILES:
@@ -133,6 +144,16 @@ class ConfigSnapshot:
 
     def remove(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def crawl_session_name(source_id: str) -> str:

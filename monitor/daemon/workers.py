@@ -103,8 +103,9 @@ def crawl_source(source_id: str) -> dict:
             if stale:
                 log.warning("crawl %s: marked %d run(s) of a dead worker as failed", source.id, stale)
         outcome = run_crawl_child(config, source, repository)
-    log.info("crawl %s: %s %s", source.id, outcome.status,
-             {k: v for k, v in outcome.counts.items() if k in ("fetched", "new", "failed")})
+    log.info("crawl %s: %s %s%s", source.id, outcome.status,
+             {k: v for k, v in outcome.counts.items() if k in ("fetched", "new", "failed")},
+             f" — {outcome.error}" if outcome.error else "")
     if outcome.counts.get("flagged"):
         _send_immediate_digests(config, repository)
     return {"source": source.id, "status": outcome.status, **outcome.counts}
