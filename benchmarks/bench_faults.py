@@ -71,7 +71,10 @@ def _popen(config_dir: Path, fault: str | None = None, **options) -> subprocess.
 
 
 def _count(database_url: str) -> int:
-    repository = Repository(database_url, create=False)
+    try:
+        repository = Repository(database_url, create=False)
+    except Exception:
+        return 0  # no schema yet
     try:
         return repository.articles.count("waha")
     except Exception:

@@ -243,3 +243,32 @@ def test_snapshots_of_daemons_that_died_are_removed_by_the_next(tmp_path):
         assert snapshot.directory.exists()
     finally:
         snapshot.remove()
+
+
+def test_a_crawl_child_that_fails_before_writing_is_logged_with_its_reason(site, tmp_path,
+                                                                           caplog):
+    import logging
+
+    from monitor.daemon import Daemon
+    from monitor.daemon.crawls import crawl_in_child
+
+    database_url = f"sqlite:///{tmp_path}/raqib.db"
+    config_dir = _config(site, tmp_path, database_url)
+
+    def unreachable_database(source):  # the child cannot open its database: it writes nothing
+        return crawl_in_child(source.id, config_dir=config_dir,
+                              database_url="postgresql+psycopg://nobody@127.0.0.1:9/none",
+                              time_limit=120)
+
+    daemon = Daemon(config_dir, database_url, dispatch=unreachable_database)
+    try:
+        with caplog.at_level(logging.INFO, logger="monitor"):
+            outcome = daemon.crawl_source("waha")
+    finally:
+        daemon.repository.close()
+        daemon.snapshot.remove()
+    assert outcome.status == "failed" and outcome.error
+    line = next(r.getMessage() for r in caplog.records
+                if r.getMessage().startswith("crawl waha: failed"))
+    assert line != "crawl waha: failed {}" and outcome.error in line
+    assert "127.0.0.1" in line and "9" in line  # what could not be reached

@@ -101,7 +101,9 @@ def crawl_in_child(source_id: str, *, config_dir: str | Path, database_url: str,
     returncode = child.process.returncode
     report = next((r for r in result.reports if r.source == source_id), None) if result else None
     if report is None:
-        last = (log_text.strip().splitlines() or [f"exit code {returncode}"])[-1]
+        lines = [line for line in log_text.strip().splitlines()
+                 if line.strip() and not line.startswith("(Background on this error")]
+        last = (lines or [f"exit code {returncode}"])[-1]
         error = (result.error if result else None) or last[:500]
         return CrawlOutcome(source_id, "failed", error=error, returncode=returncode)
     return CrawlOutcome(source_id, report.status, dict(report.counts), report.error, returncode)
