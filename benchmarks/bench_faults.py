@@ -35,7 +35,6 @@ from tests.faults_web import (  # noqa: E402
     RULES,
     NewsSite,
     OutageProxy,
-    crawl,
     many_articles,
     tally,
 )
@@ -61,13 +60,52 @@ def _env() -> dict:
             "PYTHONPATH": str(ROOT)}
 
 
-def _popen(config_dir: Path, fault: str | None = None, **options) -> subprocess.Popen:
-    env = _env()
-    if fault:
-        env["RAQIB_FAULT"] = fault
-    return subprocess.Popen([sys.executable, "-m", "monitor.cli", "--config-dir", str(config_dir),
-                             "crawl"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=ROOT, env=env, **options)
+class Crawl:
+    """`raqib crawl` in a session of its own, its output in files: a crawl killed with SIGKILL
+    leaves its extraction worker behind (it holds the output pipes open), so `wait` ends the
+    whole session once the crawl itself has ended."""
+
+    def __init__(self, config_dir: Path, fault: str | None = None, **options) -> None:
+        env = _env()
+        if fault:
+            env["RAQIB_FAULT"] = fault
+        self.out = tempfile.TemporaryFile("w+")
+        self.err = tempfile.TemporaryFile("w+")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "monitor.cli", "--config-dir", str(config_dir), "crawl"],
+            stdout=self.out, stderr=self.err, text=True, cwd=ROOT, env=env,
+            start_new_session=True, **options)
+        self.pid = self.process.pid
+
+    def poll(self) -> int | None:
+        return self.process.poll()
+
+    def kill(self) -> None:
+        self.process.kill()
+
+    def wait(self, timeout: float = 300) -> tuple[int, str]:
+        try:
+            returncode = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            returncode = self.process.wait()
+        time.sleep(0.5)
+        left = _session_members(self.pid)
+        if left:
+            LEFT_BEHIND.append(len(left))
+        try:
+            os.killpg(self.pid, signal.SIGKILL)  # what a killed crawl left running
+        except ProcessLookupError:
+            pass
+        self.err.seek(0)
+        stderr = self.err.read()
+        self.out.close()
+        self.err.close()
+        return returncode, stderr
+
+
+def crawl(config_dir: Path, fault: str | None = None) -> tuple[int, str]:
+    return Crawl(config_dir, fault).wait()
 
 
 def _count(database_url: str) -> int:
@@ -83,13 +121,36 @@ def _count(database_url: str) -> int:
         repository.close()
 
 
-def _wait_for_articles(database_url: str, at_least: int, process: subprocess.Popen,
+def _wait_for_articles(database_url: str, at_least: int, process: Crawl,
                        timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while process.poll() is None and time.monotonic() < deadline:
         if _count(database_url) >= at_least:
             return
         time.sleep(0.05)
+
+
+LEFT_BEHIND: list[int] = []  # processes alive in a crawl's session after the crawl ended
+
+
+def _session_members(session: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if fields[0] != "Z" and int(fields[3]) == session:
+                members.append(int(entry.name))
+    return members
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def _descendants(pid: int) -> list[int]:
@@ -114,25 +175,25 @@ def _descendants(pid: int) -> list[int]:
 def kill_at(point: str, most: int) -> Callable:
     def fault(site, config_dir, database_url, rng) -> str:
         name = f"{point}:{rng.randint(1, most)}" if most > 1 else point
-        done = crawl(config_dir, fault=name)
-        return "killed" if done.returncode == -signal.SIGKILL else "not reached"
+        returncode, _ = crawl(config_dir, fault=name)
+        return "killed" if returncode == -signal.SIGKILL else "not reached"
     return fault
 
 
 def kill_at_random(site, config_dir, database_url, rng) -> str:
-    process = _popen(config_dir)
+    process = Crawl(config_dir)
     time.sleep(rng.uniform(2.0, 6.0))  # the CLI's start is ~2 s: from start-up to the end
     if process.poll() is None:
         process.kill()
-    process.communicate()
-    return "killed" if process.returncode == -signal.SIGKILL else "finished first"
+    returncode, _ = process.wait()
+    return "killed" if returncode == -signal.SIGKILL else "finished first"
 
 
 def two_at_once(site, config_dir, database_url, rng) -> str:
-    first, second = _popen(config_dir), _popen(config_dir)
+    first, second = Crawl(config_dir), Crawl(config_dir)
     outcomes = []
     for process in (first, second):
-        _, stderr = process.communicate(timeout=300)
+        _, stderr = process.wait()
         if "already exists" in stderr or "Traceback" in stderr:
             outcomes.append("ERROR")
         outcomes.append("refused" if "another crawl of waha is running" in stderr else "ran")
@@ -140,13 +201,13 @@ def two_at_once(site, config_dir, database_url, rng) -> str:
 
 
 def kill_extraction_worker(site, config_dir, database_url, rng) -> str:
-    process = _popen(config_dir)
+    process = Crawl(config_dir)
     _wait_for_articles(database_url, rng.randint(3, 15), process)
     workers = [pid for pid in _descendants(process.pid)
-               if b"multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+               if b"multiprocessing.spawn" in _cmdline(pid)]
     if workers:
         os.kill(workers[0], signal.SIGKILL)
-    process.communicate(timeout=300)
+    process.wait()
     return "worker killed" if workers else "no worker seen"
 
 
@@ -157,12 +218,12 @@ def outage(site, config_dir, database_url, rng) -> str:
         through = proxy.url(database_url)
         text = (config_dir / "settings.yaml").read_text().replace(database_url, through)
         (config_dir / "settings.yaml").write_text(text)
-        process = _popen(config_dir)
+        process = Crawl(config_dir)
         _wait_for_articles(database_url, rng.randint(3, 15), process)
         proxy.down()
         time.sleep(2)
         proxy.up()
-        _, stderr = process.communicate(timeout=300)
+        _, stderr = process.wait()
         (config_dir / "settings.yaml").write_text(text.replace(through, database_url))
         return "failed loudly" if "FAILED" in stderr else "ok"
     finally:
@@ -178,8 +239,7 @@ def disk_full(site, config_dir, database_url, rng) -> str:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    process = _popen(config_dir, preexec_fn=small_disk)
-    _, stderr = process.communicate(timeout=300)
+    _, stderr = Crawl(config_dir, preexec_fn=small_disk).wait()
     return "failed loudly" if "FAILED" in stderr else "ok"
 
 
@@ -228,9 +288,9 @@ def run(fault: str, kind: str, rng: random.Random, row: Row) -> None:
             row.notes.add(FAULTS[fault][1](site, config_dir, database_url, rng))
             for _ in range(3):  # recovery: crawl again until it stores nothing more
                 before = _count(database_url)
-                done = crawl(config_dir)
-                if done.returncode not in (0, 1):
-                    row.notes.add(f"recovery exit {done.returncode}")
+                returncode, _ = crawl(config_dir)
+                if returncode not in (0, 1):
+                    row.notes.add(f"recovery exit {returncode}")
                 if _count(database_url) == before and before:
                     break
             counted = tally(database_url, site, config_dir)
@@ -261,7 +321,10 @@ def main() -> int:
                 continue
             row = Row(FAULTS[fault][0], "SQLite" if kind == "sqlite" else "PostgreSQL")
             for _ in range(args.runs):
+                before = len(LEFT_BEHIND)
                 run(fault, kind, rng, row)
+                if len(LEFT_BEHIND) > before:
+                    row.notes.add(f"processes left behind by {len(LEFT_BEHIND) - before} crawl(s)")
             rows.append(row)
             print(f"  {fault} on {kind}: {row.runs} runs, lost {row.lost}, duplicated "
                   f"{row.duplicated}, matches missing {row.matches_missing}, open "

@@ -239,12 +239,18 @@ def _read_holder(fd: int) -> LockHolder:
     return LockHolder(data.get("pid"), data.get("host"), data.get("since"), data.get("what"))
 
 
+_COMMANDS = ("run", "crawl", "worker", "demo", "digest", "db", "items", "web", "sources", "rules")
+
+
 def _command_name() -> str:
     """What this process is, for the holder's note: `raqib run`, `raqib crawl`, …"""
-    argv = [a for a in sys.argv[1:] if not a.startswith("-")]
-    if sys.argv and sys.argv[0].endswith(("cli.py", "raqib")) and argv:
-        return f"raqib {argv[0]}"
-    return os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
+    program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
+    command = next((word for word in sys.argv[1:] if word in _COMMANDS), None)
+    if program in ("raqib", "cli.py", "__main__.py") and command:
+        return f"raqib {command}"
+    if "crawler" in sys.argv[0] and program == "child.py":
+        return "raqib crawl child"
+    return program
 
 
 _LOCK_SPACE = 727_002  # first key of raqib's two-key advisory locks (the migration lock is one-key)
