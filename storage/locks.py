@@ -119,8 +119,11 @@ class AdvisoryLocks:
                     {"space": _LOCK_SPACE, "key": _lock_key(name) & 0xFFFFFFFF}).first()
             if row is None:
                 return None
-            return LockHolder(None, row[1] or "local socket",
-                              row[2].strftime("%Y-%m-%d %H:%M:%S %Z") if row[2] else None,
+            since = row[2].strftime("%Y-%m-%d %H:%M:%S %Z") if row[2] else None
+            mine = re.fullmatch(r"raqib (\d+)@(.+)", row[3] or "")
+            if mine:
+                return LockHolder(int(mine[1]), mine[2], since, f"database session {row[0]}")
+            return LockHolder(None, row[1] or "local socket", since,
                               f"database session {row[0]}" + (f", {row[3]}" if row[3] else ""))
         path = self._lock_path(name)
         if path is None or not path.exists():
@@ -227,6 +230,9 @@ def file_lock(path: Path) -> Iterator[None]:
 def _pg_try(connection: Connection, name: str) -> bool:
     taken = connection.execute(text("SELECT pg_try_advisory_lock(:space, :key)"),
                                {"space": _LOCK_SPACE, "key": _lock_key(name)}).scalar()
+    if taken:  # the session says whose it is, for `holder` (pg_stat_activity.application_name)
+        connection.execute(text("SELECT set_config('application_name', :me, false)"),
+                           {"me": f"raqib {os.getpid()}@{socket.gethostname()}"[:63]})
     connection.commit()
     return bool(taken)
 
