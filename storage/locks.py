@@ -230,9 +230,12 @@ def file_lock(path: Path) -> Iterator[None]:
 def _pg_try(connection: Connection, name: str) -> bool:
     taken = connection.execute(text("SELECT pg_try_advisory_lock(:space, :key)"),
                                {"space": _LOCK_SPACE, "key": _lock_key(name)}).scalar()
-    if taken:  # the session says whose it is, for `holder` (pg_stat_activity.application_name)
-        connection.execute(text("SELECT set_config('application_name', :me, false)"),
-                           {"me": f"raqib {os.getpid()}@{socket.gethostname()}"[:63]})
+    if taken:  # the session says whose it is, for `holder` (pg_stat_activity.application_name),
+        # unless it has a name already (a crawl child's, which monitor.daemon.workers looks for)
+        connection.execute(text(
+            "SELECT set_config('application_name', :me, false) "
+            "WHERE current_setting('application_name') = ''"),
+            {"me": f"raqib {os.getpid()}@{socket.gethostname()}"[:63]})
     connection.commit()
     return bool(taken)
 
