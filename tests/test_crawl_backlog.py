@@ -30,8 +30,8 @@ def test_200_articles_with_a_budget_of_50_are_all_stored_in_four_crawls(tmp_path
     database = f"sqlite:///{tmp_path}/raqib.db"
     feed = site.site.url("/rss.xml")
     try:
-        config_dir = site.config(tmp_path / "config", database, max_articles_per_run=50, download_timeout=30,
-                                 retry_times=0, extraction_workers=0)
+        config_dir = site.config(tmp_path / "config", database, max_articles_per_run=50,
+                                 download_timeout=30, retry_times=0, extraction_workers=0)
         for crawl, stored in enumerate((50, 100, 150, 200), start=1):
             _crawl(config_dir)
             count, outcomes, validators = _state(database, feed)
@@ -64,8 +64,8 @@ def test_links_over_the_budget_are_fetched_after_the_feed_has_moved_on(tmp_path)
     site.show(articles[:4])  # the feed shows the four newest
     database = f"sqlite:///{tmp_path}/raqib.db"
     try:
-        config_dir = site.config(tmp_path / "config", database, max_articles_per_run=2, download_timeout=30,
-                                 retry_times=0, extraction_workers=0)
+        config_dir = site.config(tmp_path / "config", database, max_articles_per_run=2,
+                                 download_timeout=30, retry_times=0, extraction_workers=0)
         _crawl(config_dir)
         repository = Repository(database, create=False)
         try:
