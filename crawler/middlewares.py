@@ -226,9 +226,9 @@ class ConditionalGet(_StoreComponent):
     """Downloader middleware: conditional GET of feeds, sitemaps and listing pages.
 
     Sends the ETag/Last-Modified the page last answered with, and keeps the new ones — only
-    when the crawl finished and took every link it found: a crawl cut short, or one whose
-    budget left links behind, must not turn the next visit into a 304 that hides the links it
-    never fetched. Such a run forgets the validators of every discovery page it asked for, so
+    when the crawl finished and took every link it found: a crawl cut short, one whose budget
+    left links behind, or one that lost pages to database errors, must not turn the next visit
+    into a 304 that hides the links it never stored. Such a run forgets the validators of every discovery page it asked for, so
     the next one reads them in full (and the daemon knows the source must be crawled).
     Validators longer than the schema keeps are not kept.
     """
@@ -275,7 +275,11 @@ class ConditionalGet(_StoreComponent):
         return response
 
     def spider_closed(self, spider: Any, reason: str) -> None:
-        left_behind = self.crawler.stats.get_value("raqib/over_budget", 0)
+        # Links over the budget, or pages a database error kept from being stored: the next
+        # crawl must read the discovery pages in full to find them again.
+        stats = self.crawler.stats
+        left_behind = stats.get_value("raqib/over_budget", 0) + \
+            stats.get_value("raqib/storage_errors", 0)
         if reason != "finished" or left_behind:
             if left_behind:
                 self._keep(self.store.forget_validators, self.asked)
