@@ -111,6 +111,8 @@ class CrawlChild:
 
 
 def _crawl(config_dir: str, source_ids: list[str]) -> tuple[int, ChildResult]:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from crawler.runner import run_crawl
     from crawler.store import SchemaError, open_crawl_store
     from monitor.config import ConfigError, load_config
@@ -121,6 +123,8 @@ def _crawl(config_dir: str, source_ids: list[str]) -> tuple[int, ChildResult]:
         store = open_crawl_store(config)
     except (ConfigError, SchemaError) as exc:
         return 2, ChildResult(error=str(exc))
+    except SQLAlchemyError as exc:  # the database cannot be reached: say why, in one line
+        return 2, ChildResult(error=f"database error: {str(exc).splitlines()[0]}")
     try:
         reports = run_crawl(config, sources, store)
     finally:

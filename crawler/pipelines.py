@@ -24,7 +24,7 @@ from scrapy.exceptions import DropItem, NotConfigured
 from crawler.extraction import extract_article
 from crawler.neardup import StoryIndex
 from crawler.spider import PageItem
-from crawler.store import CrawlStore, NewArticle, crawl_store
+from crawler.store import MAX_URL_LENGTH, CrawlStore, NewArticle, crawl_store
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +100,26 @@ class ExtractionPipeline(_Pipeline):
         return item
 
 
+class UrlTooLong(DropItem):
+    """The page's address (or its rel=canonical) is longer than storage keeps."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, log_level="DEBUG")
+
+
 class DuplicatePipeline(_Pipeline):
-    """A page whose rel=canonical names an address already settled is an alias of it."""
+    """A page whose rel=canonical names an address already settled is an alias of it; one whose
+    address is too long to store is refused (counted, recorded as failed, not stored)."""
 
     def process_item(self, item: PageItem) -> PageItem:
         canonical = item.article.url
+        if len(canonical) > MAX_URL_LENGTH:
+            self.count("url_too_long")
+            self.count("failed")
+            self.store.record_outcome(item.url, item.source, "failed", error="URL too long")
+            log.warning("%s: %s refused: its canonical address has %d characters (URL too long)",
+                        item.source, item.url, len(canonical))
+            raise UrlTooLong(f"{item.url}: its address ({len(canonical)} characters) is too long")
         if canonical != item.url and self.store.is_settled(canonical):
             self.store.record_outcome(item.url, item.source, "duplicate")
             self.count("duplicate")

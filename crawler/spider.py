@@ -17,7 +17,6 @@ from typing import Any
 import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
-from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.discovery import (
@@ -30,14 +29,21 @@ from crawler.discovery import (
     read_listing,
     read_xml,
 )
+from crawler.store import MAX_URL_LENGTH
 from crawler.urls import canonical_url
 from monitor.config import Source
+from monitor.faults import fault_point
 
 log = logging.getLogger(__name__)
 
 # What a request is for, in its meta["raqib_kind"]: one of these discovery pages, or an article.
 DISCOVERY_KINDS = ("feed", "sitemap", "listing")
 ARTICLE = "article"
+
+
+# Sent with `request=` and `failure=` when an article request ends in the spider's errback
+# (crawler.middlewares.DownloadOutcomes records what it means).
+article_download_failed = object()
 
 
 def is_discovery(request: Request) -> bool:
@@ -93,7 +99,7 @@ class NewsSpider(scrapy.Spider):
             yield self._discovery_request(url, "sitemap", sitemap_depth=0)
         for index, listing in enumerate(self.source.listings):
             yield self._discovery_request(listing.url, "listing", listing=index, page=1)
-        for request in self._article_requests(self.retry_urls):
+        for request in self.article_requests(self.retry_urls):
             yield request
 
     def _discovery_request(self, url: str, kind: str, **meta: Any) -> scrapy.Request:
@@ -110,11 +116,12 @@ class NewsSpider(scrapy.Spider):
             return  # not modified since the last crawl (crawler.middlewares.ConditionalGet)
         reader = self._read_listing if kind == "listing" else self._read_xml
         links, follow = reader(response)
+        fault_point("crawl:mid-discovery")  # a page read, its links not yet taken
         yield from follow
         if not links:
             log.info("%s: %s %s yielded no links", self.source.id, kind, response.url)
             self._count("empty_discovery")
-        yield from self._article_requests(links)
+        yield from self.article_requests(links)
 
     def _read_xml(self, response: Response) -> tuple[list[str], list[scrapy.Request]]:
         """Article links of an RSS/Atom feed or sitemap, and child sitemaps to follow."""
@@ -136,7 +143,8 @@ class NewsSpider(scrapy.Spider):
         children = dict.fromkeys(response.urljoin(loc) for loc in found.child_sitemaps)
         follow = [self._discovery_request(url, "sitemap", sitemap_depth=depth)
                   for url in list(children)[:MAX_CHILD_SITEMAPS]
-                  if self.links.on_site(url) and self._may_follow_sitemap(url, depth, response.url)]
+                  if self.links.on_site(url) and self._fits(url)
+                  and self._may_follow_sitemap(url, depth, response.url)]
         return found.links, follow
 
     def _may_follow_sitemap(self, url: str, depth: int, parent: str) -> bool:
@@ -166,12 +174,12 @@ class NewsSpider(scrapy.Spider):
         links, next_url = read_listing(response, listing)
         follow = []
         page = response.meta["page"]
-        if next_url and page < listing.max_pages:
+        if next_url and page < listing.max_pages and self._fits(next_url):
             follow.append(self._discovery_request(
                 next_url, "listing", listing=response.meta["listing"], page=page + 1))
         return links, follow
 
-    def _article_requests(self, links: Iterable[str]) -> Iterator[scrapy.Request]:
+    def article_requests(self, links: Iterable[str]) -> Iterator[scrapy.Request]:
         """A request for each link that may be an article of this source, once per run."""
         for link in links:
             canonical, reason = self.links.judge(link)
@@ -180,8 +188,19 @@ class NewsSpider(scrapy.Spider):
             if canonical is None or canonical in self._queued:
                 continue
             self._queued.add(canonical)
+            if not self._fits(canonical):
+                continue
             yield scrapy.Request(canonical, callback=self.parse_article,
                                  errback=self.article_failed, meta={"raqib_kind": ARTICLE})
+
+    def _fits(self, url: str) -> bool:
+        """Whether a URL is short enough to be stored; a longer one is refused and counted."""
+        if len(url) <= MAX_URL_LENGTH:
+            return True
+        self._count("url_too_long")
+        log.warning("%s: a link of %d characters refused (URL too long, over %d): %s…",
+                    self.source.id, len(url), MAX_URL_LENGTH, url[:120])
+        return False
 
     def discovery_failed(self, failure: Failure) -> None:
         reason = describe_failure(failure)
@@ -201,14 +220,11 @@ class NewsSpider(scrapy.Spider):
                        fetched_at=datetime.now(UTC), html=response.text)
 
     def article_failed(self, failure: Failure) -> None:
-        reason = describe_failure(failure)
         if failure.check(SkippedRequest):
             return
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
-            self._count("ignored")
-            log.info("%s: %s skipped: %s", self.source.id, failure.request.url, reason)
-            return
-        log.warning("%s: article %s failed: %s", self.source.id, failure.request.url, reason)
+        # What the failure means (a refusal, a failed page) is recorded and logged there.
+        self.crawler.signals.send_catch_log(article_download_failed, request=failure.request,
+                                            failure=failure)
 
     def _count(self, key: str, value: int = 1) -> None:
         if value:

@@ -11,14 +11,17 @@ from collections.abc import Iterable
 from typing import Any
 
 from scrapy.exceptions import NotConfigured
+from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.config import Config
+from monitor.faults import fault_point
 from storage.db import SchemaError, engine_from_settings
-from storage.records import NewArticle, SaveResult, Validators
+from storage.locks import AdvisoryLock, LockHolder
+from storage.records import MAX_URL_LENGTH, NewArticle, SaveResult, Validators
 from storage.repository import Repository
 
-__all__ = ["STORE_SETTING", "CrawlStore", "NewArticle", "SaveResult", "SchemaError", "Validators",
-           "crawl_store", "open_crawl_store"]
+__all__ = ["MAX_URL_LENGTH", "STORE_SETTING", "CrawlStore", "NewArticle", "SaveResult",
+           "SchemaError", "Validators", "crawl_store", "is_storage_error", "open_crawl_store"]
 
 STORE_SETTING = "RAQIB_CRAWL_STORE"
 
@@ -46,6 +49,17 @@ class CrawlStore:
                        error: str | None = None) -> None:
         self._repository.crawl.record_outcome(url, source, outcome, error=error)
 
+    # the budget's backlog: crawler.middlewares.KnownUrlFilter
+    def queue(self, urls: Iterable[str], source: str) -> int:
+        """Keep links over this run's budget for the next runs (taken first then)."""
+        return self._repository.crawl.queue(urls, source)
+
+    def backlog(self, source: str) -> list[str]:
+        return self._repository.crawl.backlog(source)
+
+    def unqueue(self, url: str) -> None:
+        self._repository.crawl.unqueue(url)
+
     # conditional GET: crawler.middlewares.ConditionalGet
     def validators(self, url: str) -> Validators | None:
         return self._repository.crawl.validators(url)
@@ -53,7 +67,23 @@ class CrawlStore:
     def save_validators(self, url: str, validators: Validators) -> None:
         self._repository.crawl.save_validators(url, validators)
 
+    def forget_validators(self, urls: Iterable[str]) -> None:
+        self._repository.crawl.forget_validators(urls)
+
     # crawl runs: crawler.extensions.CrawlRunRecorder
+    def claim(self, source: str) -> tuple[AdvisoryLock | None, LockHolder | None]:
+        """The lock of crawling `source` in this process, or None and who crawls it now."""
+        name = f"crawling:{source}"
+        lock = self._repository.locks.hold(name)
+        if lock is not None:
+            return lock, None
+        return None, self._repository.locks.holder(name)
+
+    def close_stale_runs(self, source: str) -> int:
+        """Runs of `source` left `running` by a crawl that was killed (call holding its lock)."""
+        return self._repository.runs.abandon_running(
+            "the crawl was killed before it ended (closed by the next crawl)", source)
+
     def start_run(self, source: str) -> int:
         return self._repository.runs.start(source)
 
@@ -62,7 +92,9 @@ class CrawlStore:
 
     # articles: crawler.pipelines
     def save_article(self, new: NewArticle) -> SaveResult:
-        return self._repository.articles.save(new)
+        result = self._repository.articles.save(new)
+        fault_point("crawl:after-article-commit")  # stored, its matches not yet
+        return result
 
     def save_matches(self, article_id: int, matches: list[dict]) -> None:
         self._repository.articles.save_matches(article_id, matches)
@@ -74,6 +106,11 @@ class CrawlStore:
 
     def close(self) -> None:
         self._repository.close()
+
+
+def is_storage_error(error: BaseException) -> bool:
+    """Whether an exception is the database's (full disk, lost connection, a refused value)."""
+    return isinstance(error, SQLAlchemyError)
 
 
 def open_crawl_store(config: Config) -> CrawlStore:

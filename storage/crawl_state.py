@@ -1,16 +1,22 @@
-"""Room `repo.crawl`: the URLs the crawler has seen and what came of them, and the validators
-of conditional GET."""
+"""Room `repo.crawl`: the URLs the crawler has seen and what came of them (and the links a
+run's budget left for later), and the validators of conditional GET."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database
 from storage.models import HttpValidator, SeenUrl, utcnow
-from storage.records import SETTLED_OUTCOMES, UrlOutcome, Validators
+from storage.records import (
+    MAX_URL_LENGTH,
+    QUEUED,
+    SETTLED_OUTCOMES,
+    UrlOutcome,
+    Validators,
+)
 
 
 class CrawlState:
@@ -45,7 +51,10 @@ class CrawlState:
 
     def record_outcome(self, url: str, source: str, outcome: str, *,
                        article_id: int | None = None, error: str | None = None) -> None:
-        """Remember what came of a URL; failures count their attempts."""
+        """Remember what came of a URL; failures count their attempts. A URL longer than the
+        schema keeps is not recorded (the crawl refuses such URLs before they get here)."""
+        if len(url) > MAX_URL_LENGTH:
+            return
         now = utcnow()
         for _ in range(3):
             try:
@@ -59,12 +68,48 @@ class CrawlState:
                         if row.outcome in SETTLED_OUTCOMES:
                             return  # a settled URL is never downgraded by a later failure
                         row.attempts, row.last_error, row.last_seen = row.attempts + 1, error, now
+                        row.outcome = "failed"  # a queued link's first download failed
                     else:
                         row.outcome, row.last_error, row.last_seen = outcome, None, now
                         row.article_id = article_id or row.article_id
                 return
             except IntegrityError:
                 continue  # another process recorded the same URL at the same moment: retry
+
+    def queue(self, urls: Iterable[str], source: str) -> int:
+        """Keep links found but not taken this run (the budget) for the next runs; a URL already
+        seen keeps its outcome. Returns how many were added."""
+        urls = [url for url in dict.fromkeys(urls) if len(url) <= MAX_URL_LENGTH]
+        added = 0
+        now = utcnow()
+        for start in range(0, len(urls), 500):
+            chunk = urls[start:start + 500]
+            for _ in range(3):
+                try:
+                    with self._db.session() as session:
+                        known = set(session.scalars(select(SeenUrl.url)
+                                                    .where(SeenUrl.url.in_(chunk))))
+                        new = [url for url in chunk if url not in known]
+                        session.add_all(SeenUrl(url=url, source=source, outcome=QUEUED,
+                                                attempts=0, first_seen=now, last_seen=now)
+                                        for url in new)
+                    added += len(new)
+                    break
+                except IntegrityError:
+                    continue  # another crawl recorded one of them meanwhile: look again
+        return added
+
+    def backlog(self, source: str) -> list[str]:
+        """A source's links left by earlier runs' budgets, oldest found first."""
+        with self._db.session() as session:
+            return list(session.scalars(
+                select(SeenUrl.url).where(SeenUrl.source == source, SeenUrl.outcome == QUEUED)
+                .order_by(SeenUrl.first_seen, SeenUrl.url)))
+
+    def unqueue(self, url: str) -> None:
+        """Drop a queued link that was refused without a download (robots.txt, an address)."""
+        with self._db.session() as session:
+            session.execute(delete(SeenUrl).where(SeenUrl.url == url, SeenUrl.outcome == QUEUED))
 
     def seen_urls(self, source: str | None = None) -> list[UrlOutcome]:
         """Every seen URL (of a source), in URL order."""
@@ -82,6 +127,19 @@ class CrawlState:
             return Validators(row.etag, row.last_modified) if row else None
 
     def save_validators(self, url: str, validators: Validators) -> None:
-        """Keep a discovery URL's ETag and Last-Modified for the next conditional GET."""
-        self._db.upsert(HttpValidator, url=url, etag=validators.etag,
-                        last_modified=validators.last_modified, checked_at=utcnow())
+        """Keep a discovery URL's ETag and Last-Modified for the next conditional GET: those
+        that fit the schema; none (and no older ones) when neither fits."""
+        fitting = validators.fitting() if len(url) <= MAX_URL_LENGTH else None
+        if fitting is None:
+            self.forget_validators([url])
+            return
+        self._db.upsert(HttpValidator, url=url, etag=fitting.etag,
+                        last_modified=fitting.last_modified, checked_at=utcnow())
+
+    def forget_validators(self, urls: Iterable[str]) -> None:
+        """No conditional GET for these URLs next time: they are read in full."""
+        urls = [url for url in set(urls) if len(url) <= MAX_URL_LENGTH]
+        with self._db.session() as session:
+            for start in range(0, len(urls), 500):
+                session.execute(delete(HttpValidator)
+                                .where(HttpValidator.url.in_(urls[start:start + 500])))

@@ -12,6 +12,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from monitor.faults import fault_point
+
 
 class SchemaError(Exception):
     """The database's schema is not one this raqib can use (the message says what to do)."""
@@ -87,6 +89,7 @@ class Database:
         """One transaction: committed when the block ends, rolled back when it raises."""
         with self._sessions.begin() as session:
             yield session
+            fault_point("db:before-commit")  # written, not committed: the kill tests' "during"
 
     def upsert(self, model: type, **values: Any) -> None:
         """Insert a row, or update the row with the same primary key (given among `values`)."""

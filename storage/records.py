@@ -11,6 +11,14 @@ from datetime import datetime, timedelta
 
 # Outcomes of a seen URL after which it is never downloaded again.
 SETTLED_OUTCOMES = ("article", "duplicate", "not_article", "gone")
+# A link found but not taken (over the run's article budget): the next runs take it first.
+QUEUED = "queued"
+
+# The longest values the schema keeps (storage.models): a longer URL is refused before storage,
+# a longer validator is not kept.
+MAX_URL_LENGTH = 2048
+MAX_ETAG_LENGTH = 512
+MAX_LAST_MODIFIED_LENGTH = 128
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,8 @@ class UrlOutcome:
     """A canonical URL fetched as a possible article, and what came of it.
 
     `outcome` is `article` (stored), `duplicate` (its text was already stored), `not_article`
-    (no body), `gone` (404/410) or `failed` (retried on later crawls up to a bound).
+    (no body), `gone` (404/410), `failed` (retried on later crawls up to a bound) or `queued`
+    (found but left for a later run by the per-run budget; not downloaded yet).
     """
 
     url: str
@@ -80,6 +89,13 @@ class Validators:
 
     etag: str | None
     last_modified: str | None
+
+    def fitting(self) -> Validators | None:
+        """The validators the schema can keep (an over-long one dropped), or None if neither."""
+        etag = self.etag if self.etag and len(self.etag) <= MAX_ETAG_LENGTH else None
+        modified = (self.last_modified if self.last_modified
+                    and len(self.last_modified) <= MAX_LAST_MODIFIED_LENGTH else None)
+        return Validators(etag, modified) if etag or modified else None
 
 
 @dataclass(frozen=True)

@@ -62,4 +62,5 @@ class Repository:
         return self.db.dialect
 
     def close(self) -> None:
+        self.locks.close()
         self.db.engine.dispose()

@@ -17,7 +17,8 @@ from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
-from storage.db import SchemaError, display_url
+from storage.db import SchemaError, display_url, sqlite_file
+from storage.locks import file_lock
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK = 727_001  # PostgreSQL advisory lock key: one migrator at a time
@@ -91,6 +92,20 @@ def check(engine: Engine, *, create: bool) -> None:
     `create`: an empty database gets the schema (migrated from the first revision). Nothing
     else is ever changed here.
     """
+    if current_revision(engine) == head_revision():
+        return
+    database = sqlite_file(engine.url.render_as_string(hide_password=False))
+    if database is None:
+        _check(engine, create=create)  # PostgreSQL: one migrator at a time (upgrade)
+        return
+    # Two commands opening one new SQLite file at once: the second waits for the first to
+    # give it the schema, then finds it there (instead of "table articles already exists",
+    # or tables half made taken for someone else's).
+    with file_lock(database.parent / f"{database.name}-locks" / "schema.lock"):
+        _check(engine, create=create)
+
+
+def _check(engine: Engine, *, create: bool) -> None:
     revision = current_revision(engine)
     head = head_revision()
     if revision == head:

@@ -315,13 +315,18 @@ def test_rabbitmq_worker_crawls_and_skips_a_source_another_worker_holds(postgres
         web.stop()
 
 
-# --- SQLite: one machine, no locks ------------------------------------------------------------
+# --- SQLite: one machine, lock files ----------------------------------------------------------
 
-def test_sqlite_locks_are_stand_ins_and_a_worker_needs_a_broker(tmp_path):
+def test_sqlite_locks_are_lock_files_and_a_worker_needs_a_broker(tmp_path):
     repository = Repository(f"sqlite:///{tmp_path}/raqib.db")
     first, second = (repository.locks.try_lock("scheduler") for _ in range(2))
-    assert first is not None and second is not None  # nothing to hold on SQLite
-    assert not first.exclusive and first.alive()
+    assert first is not None and second is None  # a lock file beside the database (issue 20.9)
+    assert first.exclusive and first.alive()
+    holder = repository.locks.holder("scheduler")
+    assert holder is not None and holder.pid == os.getpid()
+    first.release()
+    assert repository.locks.holder("scheduler") is None
+    assert repository.locks.try_lock("scheduler") is not None
     repository.close()
     config_dir = write_config(tmp_path / "config", [], f"sqlite:///{tmp_path}/raqib.db")
     from tests.conftest import run_cli

@@ -242,9 +242,16 @@ class Daemon:
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
         signal.signal(signal.SIGHUP, self.request_reload)
-        if not self.leadership.take(self._stop):
-            self.repository.close()
-            self.snapshot.remove()
+        try:
+            taken = self.leadership.take(self._stop)
+        except BaseException:  # a second daemon on one SQLite file: refused, nothing left behind
+            taken = False
+            raise
+        finally:
+            if not taken:
+                self.repository.close()
+                self.snapshot.remove()
+        if not taken:
             return 0  # stopped while standing by
         self.start()
         log.info("raqib daemon running: %d jobs", len(self.scheduler.get_jobs()))

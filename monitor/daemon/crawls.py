@@ -108,7 +108,9 @@ def crawl_in_child(source_id: str, *, config_dir: str | Path, database_url: str,
     returncode = child.process.returncode
     report = next((r for r in result.reports if r.source == source_id), None) if result else None
     if report is None:
-        last = (log_text.strip().splitlines() or [f"exit code {returncode}"])[-1]
+        lines = [line for line in log_text.strip().splitlines()
+                 if line.strip() and not line.startswith("(Background on this error")]
+        last = (lines or [f"exit code {returncode}"])[-1]
         error = (result.error if result else None) or last[:500]
         return CrawlOutcome(source_id, "failed", error=error, returncode=returncode)
     return CrawlOutcome(source_id, report.status, dict(report.counts), report.error, returncode)
@@ -123,9 +125,20 @@ class ConfigSnapshot:
 
     FILES = ("sources.yaml", "rules.yaml", "settings.yaml")
 
+    PREFIX = "raqib-config-"
+
     def __init__(self, config: Config) -> None:
-        self.directory = Path(tempfile.mkdtemp(prefix="raqib-config-"))
+        self._remove_stale()
+        self.directory = Path(tempfile.mkdtemp(prefix=f"{self.PREFIX}{os.getpid()}-"))
         self.take(config)
+
+    @classmethod
+    def _remove_stale(cls) -> None:
+        """The snapshots of daemons that died without removing theirs (kill -9, a crash)."""
+        for directory in Path(tempfile.gettempdir()).glob(f"{cls.PREFIX}*-*"):
+            pid = directory.name.removeprefix(cls.PREFIX).split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(directory, ignore_errors=True)
 
     def take(self, config: Config) -> None:
         for name in self.FILES:
@@ -140,6 +153,16 @@ class ConfigSnapshot:
 
     def remove(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def crawl_session_name(source_id: str) -> str:

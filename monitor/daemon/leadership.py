@@ -2,7 +2,8 @@
 
 On PostgreSQL the lock is an advisory lock on a connection of its own: the server drops it
 when that daemon dies, and a standby takes over within STANDBY_POLL seconds. On SQLite (one
-machine) the lock is a stand-in that is always taken.
+machine) it is a lock file beside the database: a second daemon on the same file refuses to
+start, naming the first (storage.locks.DatabaseInUse, one line, exit 2).
 """
 
 from __future__ import annotations
@@ -27,7 +28,11 @@ class Leadership:
         self.lock: AdvisoryLock | None = None
 
     def take(self, stop: threading.Event) -> bool:
-        """Take the lock, standing by while another daemon holds it; False when stopped first."""
+        """Take the lock, standing by while another daemon holds it; False when stopped first.
+        On SQLite there is no standing by: DatabaseInUse names the daemon that runs."""
+        if self.repository.dialect != "postgresql":
+            self.lock = self.repository.locks.take_or_refuse(SCHEDULER_LOCK, "a raqib run")
+            return True
         self.lock = self.repository.locks.try_lock(SCHEDULER_LOCK)
         if self.lock is None:
             log.info("standby: another raqib run holds the scheduler lock; taking over when it stops")

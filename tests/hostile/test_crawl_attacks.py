@@ -193,27 +193,31 @@ def test_deep_xml_is_bounded(hostile_crawl):
                                   "/news/zstd.html", "/news/gzip-gzip.html"])
 def test_compression_bombs_stop_at_the_page_size_limit(hostile_crawl, path):
     assert hostile_crawl.hits("bombs.test", path) == 1
-    assert f"{path} skipped: Ignored response" in hostile_crawl.run.stderr
+    assert f"{path} failed: Ignored response" in hostile_crawl.run.stderr
     assert "exceeded DOWNLOAD_MAXSIZE (2097152 B) during decompression" in hostile_crawl.run.stderr
     assert path not in hostile_crawl.stored_paths("bombs")
 
 
 def test_bombs_are_counted(hostile_crawl):
-    assert hostile_crawl.count("bombs", "ignored") == 5
+    # A bomb is the page's failure, not a refusal by policy: failed, too large, not ignored.
+    assert hostile_crawl.count("bombs", "too_large") == 5
+    assert hostile_crawl.count("bombs", "failed") == 5
+    assert hostile_crawl.count("bombs", "ignored") == 0
     assert hostile_crawl.stored_paths("bombs") == {"/news/ok.html"}
 
 
 def test_redirect_chains_and_loops_end(hostile_crawl):
     # A chain ends at Scrapy's 20 redirects, counted; a loop or a refresh to itself ends at
-    # the first repeated address (Scrapy's duplicate filter drops it: not counted, see the
-    # xfail below).
+    # the first repeated address (Scrapy's duplicate filter drops it), counted as a loop.
     hops = [hostile_crawl.hits("redirects.test", f"/r/{hop}") for hop in range(1, 40)]
     assert sum(hops) == 20 and hostile_crawl.hits("redirects.test", "/r/21") == 0
-    assert "skipped: max redirections reached" in hostile_crawl.run.stderr
+    assert "failed: max redirections reached" in hostile_crawl.run.stderr
     assert hostile_crawl.hits("redirects.test", "/r/loop-a") == 1
     assert hostile_crawl.hits("redirects.test", "/r/loop-b") == 1
     assert hostile_crawl.hits("redirects.test", "/news/refresh-loop.html") == 1
-    assert hostile_crawl.count("redirects", "ignored") == 1
+    assert hostile_crawl.count("redirects", "too_many_redirects") == 1
+    assert hostile_crawl.count("redirects", "redirect_loop") == 2  # a loop, a refresh loop
+    assert hostile_crawl.count("redirects", "failed") == 3
     assert hostile_crawl.stored_paths("redirects") == {"/news/ok.html"}
 
 
@@ -245,24 +249,25 @@ def test_header_floods_are_bounded(hostile_crawl):
     assert "/news/ok.html" in hostile_crawl.stored_paths("headers")
 
 
-# --- not yet: issue 21 points 6 and 7 (after the layout refactor) ------------------------------
+# --- failures recorded like any other (issue 21 points 6 and 7) ------------------------------
 
-@pytest.mark.xfail(strict=True,
-                   reason="recorded/bounded after the layout refactor (issue 21 point 7)")
 def test_bombs_and_redirect_loops_are_recorded_so_they_are_not_fetched_again(hostile_crawl):
     seen = {row.url.split(f":{hostile_crawl.web.port}", 1)[-1]: row for row in hostile_crawl.seen}
     for path in ("/news/gzip.html", "/news/br.html", "/news/zstd.html", "/news/chain.html",
                  "/news/loop.html"):
         assert path in seen and seen[path].outcome == "failed", path
+    assert seen["/news/gzip.html"].last_error == "too large once decompressed"
+    assert seen["/news/chain.html"].last_error == "too many redirects"
+    assert seen["/news/loop.html"].last_error == "redirect loop"
+    assert seen["/news/refresh-loop.html"].last_error == "redirect loop"
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="recorded/bounded after the layout refactor (issue 21 point 6)")
 def test_over_long_urls_are_refused_and_recorded_before_storage(hostile_crawl):
     assert all(len(article.url) <= 2048 for article in hostile_crawl.articles)
     assert hostile_crawl.count("longurls", "url_too_long") == 2
     assert any(len(row.url) > 2048 or row.last_error == "URL too long"
                for row in hostile_crawl.seen)
+    assert "/news/ok.html" in hostile_crawl.stored_paths("longurls")
 
 
 # 38 s and 2.7 GB of RSS today: not run until the fix, so as not to load a shared machine.
