@@ -32,7 +32,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from monitor.config import Config, ConfigError, Schedule, Source, load_config, parse_duration
+from monitor.config import Config, Schedule, Source, load_config, parse_duration
 from monitor.daemon.crawls import ConfigSnapshot, CrawlChildren, CrawlOutcome, run_crawl_child
 from monitor.daemon.health import HealthChange, check_health
 from monitor.daemon.leadership import Leadership
@@ -103,27 +103,36 @@ class Daemon:
             log.info("scheduled %s: next run %s", job.id, job.next_run_time)
 
     def _schedule_sources(self, sources: list[Source]) -> None:
-        jitter = parse_duration(self.config.settings.daemon.jitter)
+        for job in self._source_jobs(self.config, sources):
+            self.scheduler.add_job(self.crawl_source, replace_existing=True, **job)
+
+    def _source_jobs(self, config: Config, sources: list[Source]) -> list[dict]:
+        """The `crawl:<source>` jobs of the enabled sources among `sources` (reads the runs)."""
+        jitter = parse_duration(config.settings.daemon.jitter)
         now = datetime.now(UTC)
+        jobs = []
         for source in sources:
             if not source.enabled:
                 continue
             last = self.repository.runs.recent(source.id, limit=1)
             delay = first_run_delay(source.schedule, last[0].started_at if last else None, now)
             first = now + timedelta(seconds=delay + random.uniform(0, min(jitter, 5.0)))
-            self.scheduler.add_job(
-                self.crawl_source, trigger_for(source.schedule, source.timezone, jitter),
+            jobs.append(dict(
+                trigger=trigger_for(source.schedule, source.timezone, jitter),
                 args=[source.id], id=f"crawl:{source.id}", name=f"crawl {source.id}",
-                replace_existing=True,
-                **({"next_run_time": first} if source.schedule.seconds is not None else {}))
+                **({"next_run_time": first} if source.schedule.seconds is not None else {})))
+        return jobs
 
     def _schedule_digests(self) -> None:
-        for digest in self.config.settings.digests:
-            if digest.schedule == "immediate":
-                continue  # sent after each crawl that flags something (see crawl_source)
-            self.scheduler.add_job(self.send_digests, trigger_for(digest.schedule, digest.timezone, 0),
-                                   args=[digest.id], id=f"digest:{digest.id}", executor="outbox",
-                                   replace_existing=True)
+        for job in self._digest_jobs(self.config):
+            self.scheduler.add_job(self.send_digests, replace_existing=True, **job)
+
+    @staticmethod
+    def _digest_jobs(config: Config) -> list[dict]:
+        # `immediate` digests have no job: the outbox job builds them after a crawl flags.
+        return [dict(trigger=trigger_for(digest.schedule, digest.timezone, 0), args=[digest.id],
+                     id=f"digest:{digest.id}", executor="outbox")
+                for digest in config.settings.digests if digest.schedule != "immediate"]
 
     def crawl_source(self, source_id: str) -> CrawlOutcome | None:
         """Job `crawl:<source>`: one crawl of a source; its failure never reaches the scheduler."""
@@ -207,30 +216,60 @@ class Daemon:
             log.error("%s raised %r; the next run stays scheduled", event.job_id, event.exception)
 
     def reload(self) -> bool:
-        """Re-read the configuration; a bad one is refused and the running one kept."""
+        """Re-read the configuration and apply it whole, or not at all: a bad one (or one that
+        cannot be applied) is refused, logged, and the running one kept."""
+        old = self.config
         try:
             config = load_config(self.config_dir, database_url=self.database_url)
-        except ConfigError as exc:
+            # Everything that can fail is prepared before anything changes.
+            before = {s.id: s for s in old.sources if s.enabled}
+            after = {s.id: s for s in config.sources if s.enabled}
+            changed = [s for sid, s in after.items() if sid not in before
+                       or (before[sid].schedule, before[sid].timezone) != (s.schedule, s.timezone)]
+            if parse_duration(config.settings.daemon.jitter) != parse_duration(old.settings.daemon.jitter):
+                changed = list(after.values())  # every trigger carries the jitter
+            source_jobs = self._source_jobs(config, changed)
+            digest_jobs = self._digest_jobs(config)
+            removed = before.keys() - after.keys()
+        except Exception as exc:  # ConfigError, or the database to read the last runs from
             log.error("configuration not reloaded, keeping the running one: %s", exc)
             return False
-        old = {s.id: s for s in self.config.sources if s.enabled}
-        new = {s.id: s for s in config.sources if s.enabled}
-        self.config = config
+        files = self.snapshot.contents()
+        try:
+            self.snapshot.take(config)
+            self.config = config
+            for source_id in removed:
+                self.scheduler.remove_job(f"crawl:{source_id}")
+                log.info("unscheduled crawl:%s", source_id)
+            for job in source_jobs:
+                self.scheduler.add_job(self.crawl_source, replace_existing=True, **job)
+            for job in self.scheduler.get_jobs():
+                if job.id.startswith("digest:"):
+                    job.remove()
+            for job in digest_jobs:
+                self.scheduler.add_job(self.send_digests, replace_existing=True, **job)
+        except Exception:
+            log.exception("configuration not reloaded, keeping the running one: applying it failed")
+            self._restore(old, files)
+            return False
         self._matches_built = None  # new digests or recipients: build at the next outbox run
-        self.snapshot.take(config)
-        for source_id in old.keys() - new.keys():
-            self.scheduler.remove_job(f"crawl:{source_id}")
-            log.info("unscheduled crawl:%s", source_id)
-        changed = [s for sid, s in new.items()
-                   if sid not in old or (old[sid].schedule, old[sid].timezone) != (s.schedule, s.timezone)]
-        self._schedule_sources(changed)
-        for job in self.scheduler.get_jobs():
-            if job.id.startswith("digest:"):
-                job.remove()
-        self._schedule_digests()
         log.info("configuration reloaded: %d sources scheduled (%d added or changed, %d removed)",
-                 len(new), len(changed), len(old.keys() - new.keys()))
+                 len(after), len(changed), len(removed))
         return True
+
+    def _restore(self, config: Config, files: dict[str, bytes | None]) -> None:
+        """Back to the configuration that was running (after a reload failed halfway)."""
+        self.config = config
+        try:
+            self.snapshot.restore(files)
+            enabled = {f"crawl:{s.id}" for s in config.sources if s.enabled}
+            for job in self.scheduler.get_jobs():
+                if (job.id.startswith("crawl:") and job.id not in enabled) or job.id.startswith("digest:"):
+                    job.remove()
+            self._schedule_sources(config.sources)
+            self._schedule_digests()
+        except Exception:
+            log.exception("restoring the running configuration failed")
 
     def request_stop(self, *_args) -> None:
         self._stop.set()

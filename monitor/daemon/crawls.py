@@ -121,15 +121,43 @@ class ConfigSnapshot:
         self.take(config)
 
     def take(self, config: Config) -> None:
-        for name in self.FILES:
-            source = config.directory / name
-            if source.exists():
-                # Write then rename: a crawl starting meanwhile reads the old file or the new one.
-                partial = self.directory / f".{name}.partial"
-                shutil.copyfile(source, partial)
-                partial.replace(self.directory / name)
+        """Copy the files (all written before any replaces the old: a copy that fails, e.g. on
+        a full disk, leaves the previous snapshot whole)."""
+        copies = []
+        try:
+            for name in self.FILES:
+                source = config.directory / name
+                if source.exists():
+                    partial = self.directory / f".{name}.partial"
+                    shutil.copyfile(source, partial)
+                    copies.append((partial, self.directory / name))
+                else:
+                    copies.append((None, self.directory / name))
+        except BaseException:
+            for partial, _ in copies:
+                if partial is not None:
+                    partial.unlink(missing_ok=True)
+            raise
+        # Renamed: a crawl starting meanwhile reads the old file or the new one.
+        for partial, target in copies:
+            if partial is None:
+                target.unlink(missing_ok=True)
             else:
+                partial.replace(target)
+
+    def contents(self) -> dict[str, bytes | None]:
+        """The files as they are now (to put back with `restore`)."""
+        return {name: (self.directory / name).read_bytes() if (self.directory / name).exists()
+                else None for name in self.FILES}
+
+    def restore(self, contents: dict[str, bytes | None]) -> None:
+        for name, data in contents.items():
+            if data is None:
                 (self.directory / name).unlink(missing_ok=True)
+            else:
+                partial = self.directory / f".{name}.partial"
+                partial.write_bytes(data)
+                partial.replace(self.directory / name)
 
     def remove(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
