@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import Database
 from storage.models import Article, RuleMatchRow
+from storage.runs import HEALTHY_STATUSES
 
 # A prefilter: which index terms an article must have to be worth evaluating (see
 # monitor.web.search): ("and", [..]) / ("or", [..]) / ("term", t) / ("prefix", p).
@@ -424,7 +425,7 @@ class Browse:
                 for run in runs:
                     if run.status == "running":
                         continue
-                    if run.status == "ok":
+                    if run.status in HEALTHY_STATUSES:
                         break
                     activity.consecutive_failures += 1
                     activity.last_error = activity.last_error or run.error

@@ -10,6 +10,10 @@ from storage.db import Database
 from storage.models import Article, CrawlRun, SourceHealth, utcnow
 from storage.records import HealthState, RunRecord, RunSummary
 
+# A run that ended well: `ok` (a crawl), `unchanged` (the daemon's poll gate found every
+# discovery page not modified and started no crawl). Anything else but `running` is a failure.
+HEALTHY_STATUSES = ("ok", "unchanged")
+
 
 def _record(run: CrawlRun) -> RunRecord:
     return RunRecord(run.id, run.source, run.started_at, run.finished_at, run.status,
@@ -77,7 +81,7 @@ class CrawlRuns:
         if runs:
             summary.last_run_at, summary.last_status = runs[0].started_at, runs[0].status
         for run in finished:
-            if run.status == "ok":
+            if run.status in HEALTHY_STATUSES:
                 break
             summary.consecutive_failures += 1
             summary.last_error = summary.last_error or run.error

@@ -32,10 +32,11 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from crawler.pollgate import PollGate
 from monitor.config import Config, Schedule, Source, load_config, parse_duration
 from monitor.daemon.crawls import ConfigSnapshot, CrawlChildren, CrawlOutcome, run_crawl_child
 from monitor.daemon.health import HealthChange, check_health
-from monitor.daemon.leadership import Leadership
+from monitor.daemon.leadership import MAX_BACKOFF, STANDBY_POLL, Leadership, describe_db_error
 from monitor.schedule import first_run_delay, trigger_for
 from storage.db import engine_from_settings
 from storage.repository import Repository
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 
 Dispatch = Callable[[Source], CrawlOutcome | None]
 OUTBOX_FULL_RUN = 600  # seconds: the outbox job builds at least this often, new matches or not
+LEADERSHIP_CHECK = 5.0  # seconds between two checks that the scheduler lock is still held
 
 
 class Daemon:
@@ -54,10 +56,10 @@ class Daemon:
         self.config_dir = config_dir
         self.database_url = database_url
         self.config: Config = load_config(config_dir, database_url=database_url)
-        self.repository = Repository(engine_from_settings(self.config.settings.database_url,
-                                                          self.config.settings.database))
+        self.repository = self._open_repository()
         self.snapshot = ConfigSnapshot(self.config)
         self.children = CrawlChildren()
+        self.gate = PollGate.from_settings(self.config.settings.crawl)
         # With a broker the crawls, and their run records, belong to the workers.
         self.distributed = dispatch is None and bool(self.config.settings.broker_url)
         if self.distributed:
@@ -80,6 +82,22 @@ class Daemon:
         self._reload = threading.Event()
         self._matches_built: tuple[int, int] | None = None  # rule matches the outbox built from
         self._outbox_built_at = 0.0
+
+    def _open_repository(self) -> Repository:
+        """The repository, once the database answers: a daemon started while it is down (or
+        before it, as in docker-compose) waits for it with a back-off, and says so."""
+        from sqlalchemy.exc import InterfaceError, OperationalError
+
+        delay = STANDBY_POLL
+        while True:
+            try:
+                return Repository(engine_from_settings(self.config.settings.database_url,
+                                                       self.config.settings.database))
+            except (OperationalError, InterfaceError) as exc:
+                log.warning("database unreachable (%s); trying again in %.0fs",
+                            describe_db_error(exc), delay)
+                time.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF)
 
     # --- jobs -------------------------------------------------------------------------------------
 
@@ -147,7 +165,8 @@ class Daemon:
 
     def _crawl_locally(self, source: Source) -> CrawlOutcome:
         return run_crawl_child(self.config, source, self.repository,
-                               config_dir=self.snapshot.directory, children=self.children)
+                               config_dir=self.snapshot.directory, children=self.children,
+                               gate=self.gate)
 
     def send_digests(self, digest_id: str | None = None, immediate_only: bool = False) -> None:
         """Job `digest:<id>`: build the due digests (one, or every `immediate` one), then send
@@ -238,6 +257,8 @@ class Daemon:
         try:
             self.snapshot.take(config)
             self.config = config
+            if not self.gate.same_settings(config.settings.crawl):
+                self.gate = PollGate.from_settings(config.settings.crawl)
             for source_id in removed:
                 self.scheduler.remove_job(f"crawl:{source_id}")
                 log.info("unscheduled crawl:%s", source_id)
@@ -278,31 +299,56 @@ class Daemon:
         self._reload.set()
 
     def run_forever(self) -> int:
-        """Run until SIGTERM/SIGINT; SIGHUP reloads the configuration."""
+        """Run until SIGTERM/SIGINT; SIGHUP reloads the configuration.
+
+        Scheduling only while this daemon holds the scheduler lock: when its connection dies
+        (a database outage), scheduling pauses until the lock is taken again.
+        """
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
         signal.signal(signal.SIGHUP, self.request_reload)
-        if not self.leadership.take(self._stop):
+        started = False
+        while self.leadership.take(self._stop):
+            try:
+                if not started:
+                    self.start()
+                    started = True
+                    log.info("raqib daemon running: %d jobs", len(self.scheduler.get_jobs()))
+                else:
+                    self.scheduler.resume()
+                    log.info("scheduling again")
+            except Exception as exc:  # the database went away again before the jobs were set
+                log.warning("database unreachable while starting (%s); waiting for it",
+                            describe_db_error(exc))
+                self.leadership.release()
+                if self._stop.wait(STANDBY_POLL):
+                    break
+                continue
+            self._supervise()
+            if self._stop.is_set():
+                break
+            self.scheduler.pause()
+            self.leadership.release()
+            log.error("lost the scheduler lock (its database connection died): scheduling paused "
+                      "until this daemon holds it again")
+        if not started:
             self.repository.close()
             self.snapshot.remove()
-            return 0  # stopped while standing by
-        self.start()
-        log.info("raqib daemon running: %d jobs", len(self.scheduler.get_jobs()))
-        status, checked = 0, time.monotonic()
+            return 0  # stopped while standing by or waiting for the database
+        self.shutdown()
+        return 0
+
+    def _supervise(self) -> None:
+        """Until stopped or the lock is lost: apply reloads, check the lock now and then."""
+        checked = time.monotonic()
         while not self._stop.wait(0.2):
             if self._reload.is_set():
                 self._reload.clear()
                 self.reload()
-            if time.monotonic() - checked > 5:
+            if time.monotonic() - checked > LEADERSHIP_CHECK:
                 checked = time.monotonic()
                 if not self.leadership.held():
-                    # A standby may already have taken over: stop rather than schedule twice.
-                    log.error("lost the database connection that holds the scheduler lock; "
-                              "stopping (restart me to stand by again)")
-                    status = 1
-                    break
-        self.shutdown()
-        return status
+                    return
 
     def shutdown(self) -> None:
         """Stop scheduling, give running crawls the grace period, then stop them."""
@@ -318,7 +364,10 @@ class Daemon:
             self.children.terminate_all()
         self.scheduler.shutdown(wait=True)
         if not self.distributed:
-            self.repository.runs.abandon_running("stopped with the daemon before it finished")
+            try:
+                self.repository.runs.abandon_running("stopped with the daemon before it finished")
+            except Exception as exc:  # the database is down: the next daemon start closes them
+                log.warning("runs left open (database unreachable: %s)", describe_db_error(exc))
         self.leadership.release()
         self.repository.close()
         self.snapshot.remove()

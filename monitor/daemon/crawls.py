@@ -23,15 +23,20 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from crawler.child import CrawlChild
+from crawler.pollgate import PollGate
 from monitor.config import Config, Source, parse_duration
 from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
 
+UNCHANGED = "unchanged"  # the run status of a quiet poll: nothing new, no crawl started
+
+
 @dataclass
 class CrawlOutcome:
-    """How a crawl child ended: `ok`, `failed` or `timeout`, with its counts."""
+    """How a crawl ended: `ok`, `failed` or `timeout` (a child's), or `unchanged` (the poll gate
+    found nothing new and no child was started), with its counts."""
 
     source: str
     status: str
@@ -168,12 +173,37 @@ def crawl_session_name(source_id: str) -> str:
     return f"raqib-crawl:{source_id}"[:63]
 
 
+def poll_is_quiet(config: Config, source: Source, repository: Repository,
+                  gate: PollGate) -> bool:
+    """Ask the poll gate whether the source has anything new; when not, record the run as
+    `unchanged` and say so (True). Any doubt is False: the crawl child decides."""
+    started = datetime.now(UTC)
+    try:
+        if repository.crawl.urls_to_retry(source.id, config.settings.crawl.max_failed_attempts):
+            log.debug("crawl %s: failed downloads to retry, crawling", source.id)
+            return False
+        answer = gate.check(source.start_urls, repository.crawl.validators)
+        if not answer.quiet:
+            log.debug("crawl %s: %s, crawling", source.id, answer.reason)
+            return False
+        repository.runs.record(source.id, started, datetime.now(UTC), UNCHANGED,
+                               {"not_modified": answer.pages})
+        return True
+    except Exception as exc:  # the gate is an optimisation: never a reason not to crawl
+        log.warning("crawl %s: poll gate failed (%r), crawling", source.id, exc)
+        return False
+
+
 def run_crawl_child(config: Config, source: Source, repository: Repository, *,
                     config_dir: Path | None = None,
-                    children: CrawlChildren | None = None) -> CrawlOutcome:
+                    children: CrawlChildren | None = None,
+                    gate: PollGate | None = None) -> CrawlOutcome:
     """The crawl of one source in a child process, and the run record a killed or crashed
     child could not write. `config_dir`: where the child reads its configuration (default:
-    the configuration's own directory)."""
+    the configuration's own directory). With a `gate`, a source whose discovery pages all
+    answer 304 is recorded `unchanged` and no child is started."""
+    if gate is not None and poll_is_quiet(config, source, repository, gate):
+        return CrawlOutcome(source.id, UNCHANGED, {"fetched": 0, "new": 0})
     started = datetime.now(UTC)
     database_url = make_url(config.settings.database_url)
     if database_url.get_backend_name() == "postgresql":

@@ -18,6 +18,7 @@ import time
 
 from celery import Celery
 
+from crawler.pollgate import PollGate
 from monitor.config import Config, ConfigError, Source, load_config, parse_duration
 from monitor.daemon.crawls import crawl_session_name, run_crawl_child
 from storage.db import engine_from_settings
@@ -76,6 +77,14 @@ def _repository() -> Repository:
     return _state["repository"]
 
 
+def _gate() -> PollGate:
+    # Per process, like the repository: its robots.txt cache lives as long as the pool child.
+    if _state.get("gate_pid") != os.getpid():
+        _state["gate"] = PollGate.from_settings(_state["config"].settings.crawl)
+        _state["gate_pid"] = os.getpid()
+    return _state["gate"]
+
+
 @app.task(name=TASK)
 def crawl_source(source_id: str) -> dict:
     """Crawl one source in a child process while holding its lock; returns the crawl's counts."""
@@ -102,7 +111,7 @@ def crawl_source(source_id: str) -> dict:
             stale = repository.runs.abandon_running("its worker died before the crawl ended", source.id)
             if stale:
                 log.warning("crawl %s: marked %d run(s) of a dead worker as failed", source.id, stale)
-        outcome = run_crawl_child(config, source, repository)
+        outcome = run_crawl_child(config, source, repository, gate=_gate())
     log.info("crawl %s: %s %s", source.id, outcome.status,
              {k: v for k, v in outcome.counts.items() if k in ("fetched", "new", "failed")})
     if outcome.counts.get("flagged"):
