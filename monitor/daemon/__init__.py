@@ -31,6 +31,7 @@ from apscheduler.events import (
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 
 from crawler.pollgate import PollGate
 from monitor.config import Config, Schedule, Source, load_config, parse_duration
@@ -157,8 +158,9 @@ class Daemon:
         outcome = self.dispatch(self.config.source(source_id))
         if outcome is None:  # enqueued for a worker
             return None
-        log.info("crawl %s: %s %s", source_id, outcome.status,
-                 {k: v for k, v in outcome.counts.items() if k in ("fetched", "new", "failed")})
+        log.info("crawl %s: %s %s%s", source_id, outcome.status,
+                 {k: v for k, v in outcome.counts.items() if k in ("fetched", "new", "failed")},
+                 f" — {outcome.error}" if outcome.error else "")
         if outcome.counts.get("flagged"):
             self.wake_outbox()  # immediate digests and volume alerts, on the sending thread
         return outcome
@@ -206,11 +208,21 @@ class Daemon:
             log.exception("the outbox job failed; pending messages wait for its next run")
 
     def wake_outbox(self) -> None:
-        """Run the `outbox` job now (after it finishes, if it is running)."""
-        try:
-            self.scheduler.modify_job("outbox", next_run_time=datetime.now(UTC))
-        except JobLookupError:
-            pass  # not scheduled (a paused or stopping daemon): its next run will do
+        """Run the `outbox` job now (after it finishes, if it is running).
+
+        From a thread of its own: a crawl job that ends while the scheduler shuts down (which
+        holds the job stores' lock while it waits for that very job) must not wait for it.
+        """
+        if self.scheduler.state == STATE_STOPPED:
+            return
+
+        def wake() -> None:
+            try:
+                self.scheduler.modify_job("outbox", next_run_time=datetime.now(UTC))
+            except JobLookupError:
+                pass  # not scheduled (a stopping daemon): its next run will do
+
+        threading.Thread(target=wake, name="wake-outbox", daemon=True).start()
 
     def check_health(self, now: datetime | None = None) -> list[HealthChange]:
         """Job `health`: alert the operators of sources that fail, go quiet, or recover."""
@@ -361,7 +373,8 @@ class Daemon:
             time.sleep(0.1)
         if self.children.running():
             log.warning("stopping crawls still running: %s", ", ".join(self.children.running()))
-            self.children.terminate_all()
+            self.children.terminate_all(f"stopped with the daemon: still running after "
+                                        f"daemon.grace_period ({grace:.0f}s)")
         self.scheduler.shutdown(wait=True)
         if not self.distributed:
             try:

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 
 UNCHANGED = "unchanged"  # the run status of a quiet poll: nothing new, no crawl started
+INTERRUPTED = "interrupted"  # a crawl the daemon stopped when it stopped (not the source's fault)
 
 
 @dataclass
@@ -51,6 +52,7 @@ class CrawlChildren:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._running: dict[str, subprocess.Popen] = {}
+        self._stopped: dict[int, str] = {}  # pid → why the daemon stopped that child
 
     def add(self, source: str, process: subprocess.Popen) -> None:
         with self._lock:
@@ -64,9 +66,16 @@ class CrawlChildren:
         with self._lock:
             return dict(self._running)
 
-    def terminate_all(self) -> None:
+    def terminate_all(self, why: str = "stopped with the daemon") -> None:
         for process in self.running().values():
+            with self._lock:
+                self._stopped[process.pid] = why
             _terminate(process)
+
+    def stopped(self, process: subprocess.Popen) -> str | None:
+        """Why the daemon stopped this child (None: it was not stopped by the daemon)."""
+        with self._lock:
+            return self._stopped.pop(process.pid, None)
 
 
 def _terminate(process: subprocess.Popen, grace: float = 5.0) -> None:
@@ -98,18 +107,34 @@ def crawl_in_child(source_id: str, *, config_dir: str | Path, database_url: str,
     except subprocess.TimeoutExpired:
         _terminate(child.process)
         child.wait()
-        return CrawlOutcome(source_id, "timeout", error=f"killed after {time_limit:.0f}s",
-                            returncode=child.process.returncode)
+        return CrawlOutcome(source_id, "timeout",
+                            error=f"stopped: still running after daemon.crawl_time_limit "
+                                  f"({time_limit:.0f}s)", returncode=child.process.returncode)
     finally:
         if children is not None:
             children.remove(source_id)
     returncode = child.process.returncode
+    stopped = children.stopped(child.process) if children is not None else None
     report = next((r for r in result.reports if r.source == source_id), None) if result else None
+    if stopped and (report is None or report.status != "ok"):
+        return CrawlOutcome(source_id, INTERRUPTED, error=stopped, returncode=returncode)
     if report is None:
-        last = (log_text.strip().splitlines() or [f"exit code {returncode}"])[-1]
-        error = (result.error if result else None) or last[:500]
+        if result and result.error:
+            error = result.error
+        elif returncode is not None and returncode < 0:
+            error = f"crawl process died ({_signal_name(-returncode)})"
+        else:
+            last = (log_text.strip().splitlines() or [f"exit code {returncode}"])[-1]
+            error = f"crawl process failed (exit code {returncode}): {last[:400]}"
         return CrawlOutcome(source_id, "failed", error=error, returncode=returncode)
     return CrawlOutcome(source_id, report.status, dict(report.counts), report.error, returncode)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return f"killed by {signal.Signals(number).name}"
+    except ValueError:
+        return f"killed by signal {number}"
 
 
 class ConfigSnapshot:
@@ -214,13 +239,18 @@ def run_crawl_child(config: Config, source: Source, repository: Repository, *,
                              database_url=database_url.render_as_string(hide_password=False),
                              time_limit=parse_duration(config.settings.daemon.crawl_time_limit),
                              children=children)
-    if outcome.status == "timeout":
-        reason = outcome.error or "timed out"
-    elif outcome.status == "failed" and outcome.returncode not in (0, 1):
-        reason = outcome.error or "crawl process died"
-    else:
-        return outcome
-    # The child's own run record still says `running`, or it never wrote one.
-    if not repository.runs.abandon_running(reason, source.id):
-        repository.runs.record_failed(source.id, started, reason)
+    if outcome.status in ("ok", "failed") and outcome.returncode in (0, 1):
+        return outcome  # the child recorded its own run
+    # Stopped or dead: its run record still says `running` (or it never wrote one). What it
+    # did is in the database, whatever stopped it (even SIGKILL): record that, and why.
+    # An interrupted child may have closed its own run (as failed, "crawl ended: shutdown"):
+    # that run is this crawl's too.
+    status = INTERRUPTED if outcome.status == INTERRUPTED else "failed"
+    reason = outcome.error or "crawl process died"
+    outcome.counts = repository.runs.stored_since(source.id, started)
+    closing = ("running", "failed") if status == INTERRUPTED else ("running",)
+    if not repository.runs.close_running(source.id, started, status, outcome.counts, reason,
+                                         closing=closing):
+        repository.runs.record(source.id, started, datetime.now(UTC), status, outcome.counts,
+                               reason)
     return outcome
