@@ -193,6 +193,10 @@ def main() -> None:
     parser.add_argument("--child-samples", type=int, default=3,
                         help="crawl children of a quiet source measured (the old way)")
     parser.add_argument("--soak", type=int, default=0, help="poll cycles of the soak (0: none)")
+    parser.add_argument("--broker", metavar="URL",
+                        help="crawl through a `raqib worker` on this broker (e.g. "
+                             "redis://127.0.0.1:6379/0): the CPU of the daemon's and the "
+                             "worker's process trees together")
     parser.add_argument("--first-request", type=int, default=0, metavar="N",
                         help="only measure `raqib crawl`'s time to its first request, N runs")
     args = parser.parse_args()
@@ -215,12 +219,22 @@ def main() -> None:
         config = write_config(Path(tmp) / "config", sources, database_url)
         settings = yaml.safe_load((config / "settings.yaml").read_text())
         settings["daemon"] = {"jitter": "0s", "max_parallel_crawls": 2, "grace_period": "10s"}
+        if args.broker:
+            settings["broker_url"] = args.broker
         (config / "settings.yaml").write_text(yaml.safe_dump(settings))
         repository = Repository(database_url)
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
         daemon = subprocess.Popen(
             [sys.executable, "-m", "monitor.cli", "--config-dir", str(config), "run"],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "monitor.cli", "--config-dir", str(config), "worker"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) \
+            if args.broker else None
+
+        def cpu() -> float:
+            return tree_cpu(daemon.pid) + (tree_cpu(worker.pid) if worker else 0.0)
+
         try:
             if not wait_for(lambda: all(runs(repository, [source], "unchanged") for source in ids),
                             timeout=300):
@@ -228,7 +242,7 @@ def main() -> None:
             time.sleep(5)  # the first crawls' children reaped, the outbox's first full build done
             validators = repository.crawl.validators(f"{feed}?source={ids[0]}")
             # --- 1. CPU per quiet poll, and the baseline in the same window -------------------
-            cpu0, polls0, all0 = tree_cpu(daemon.pid), runs(repository, ids, "unchanged"), \
+            cpu0, polls0, all0 = cpu(), runs(repository, ids, "unchanged"), \
                 runs(repository, ids)
             started = time.monotonic()
             baseline = []
@@ -236,15 +250,16 @@ def main() -> None:
                 baseline.append(fresh_process_poll(f"{feed}?source={ids[0]}", validators.etag))
                 time.sleep(1.0)
             elapsed = time.monotonic() - started
-            cpu1, polls1, all1 = tree_cpu(daemon.pid), runs(repository, ids, "unchanged"), \
+            cpu1, polls1, all1 = cpu(), runs(repository, ids, "unchanged"), \
                 runs(repository, ids)
             quiet = polls1 - polls0
             if all1 - all0 != quiet:
                 print(f"warning: {all1 - all0 - quiet} poll(s) in the window were not quiet")
             per_poll = (cpu1 - cpu0) / max(quiet, 1)
             fresh = statistics.median(baseline)
+            trees = "daemon and worker process trees" if worker else "daemon process tree"
             print(f"quiet polls: {quiet} in {elapsed:.0f} s ({args.sources} sources every "
-                  f"{args.every}); daemon process tree {cpu1 - cpu0:.2f} CPU-s "
+                  f"{args.every}); {trees} {cpu1 - cpu0:.2f} CPU-s "
                   f"→ {per_poll * 1000:.1f} ms per quiet poll")
             print(f"baseline, a fresh python -c conditional GET of the same feed (304), "
                   f"{len(baseline)} runs in the same window: median {fresh * 1000:.1f} ms "
@@ -289,8 +304,9 @@ def main() -> None:
                       f"{tree_rss_mib(daemon.pid):.1f} MiB at the end")
                 print(f"articles stored: {repository.articles.count()}")
         finally:
-            daemon.terminate()
-            daemon.wait(60)
+            for process in filter(None, (daemon, worker)):
+                process.terminate()
+                process.wait(60)
             web.stop()
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
