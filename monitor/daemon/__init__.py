@@ -8,6 +8,23 @@
     health          monitor.daemon.health
     when            monitor.schedule (triggers, first crawl after a restart)
     who             monitor.daemon.leadership (one scheduling daemon at a time)
+
+The process model, and why. The daemon is one small long-lived process: the scheduler, the
+sending thread, and the poll gate (crawler.pollgate). A crawl job first asks the gate whether
+the source has anything new — the conditional GETs of its discovery pages, with the validators
+its last crawl stored, from this process (a few milliseconds of CPU). Only when something may
+be new does it start a crawl child (`python -m crawler.child`: Scrapy, trafilatura, the
+extraction processes), which starts fresh and leaves nothing behind when it exits. Most polls
+of a monitor find nothing, so most cost no process at all; and because every crawl that runs
+is still a child, a hang is killed at `daemon.crawl_time_limit` without touching the others, a
+crash (even SIGKILL, a segfault or the OOM killer) stays in the child and is recorded, and the
+daemon's memory stays flat. A long-lived Scrapy process (CrawlerRunner in the scheduler's loop)
+would save the children's start-up too, but would share one heap and one reactor between every
+crawl for months; the gate gets the common case, the quiet poll, below the cost of starting
+Python at all (benchmarks/bench_daemon.py, figures in the README).
+
+The database may go away (an outage, a restart): the daemon waits for it with a logged
+back-off instead of exiting, and schedules only while it holds the scheduler lock.
 """
 
 from __future__ import annotations

@@ -1,10 +1,13 @@
-"""One crawl of one source in a child process, bounded in time.
+"""One crawl of one source in a child process, bounded in time, behind the poll gate.
 
 A Twisted reactor cannot be restarted in a process, and a long-lived process that crawls
 for months must not accumulate what a crawl leaves behind. So the daemon and the workers run
-each crawl as a fresh child (crawler.child, with a typed result on a pipe): its memory is returned to the system
-when it exits, and a crawl that hangs is killed without touching the others. A child that was
-killed or died cannot finish its own run record: `run_crawl_child` does it for it.
+each crawl as a fresh child (crawler.child, with a typed result on a pipe): its memory is
+returned to the system when it exits, and a crawl that hangs is killed without touching the
+others. Before starting one, `run_crawl_child` asks the poll gate (crawler.pollgate) whether
+the source has anything new; a quiet poll is recorded `unchanged` and starts nothing. A child
+that was killed or died cannot finish its own run record: `run_crawl_child` does it for it,
+with what the database holds of that crawl and why it ended.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """`raqib worker`: crawl jobs on Celery, for more than one machine.
 
 `raqib run` with a `broker_url` enqueues one `raqib.crawl_source` job per source due (see
-`CrawlQueue`); any worker takes it and runs the crawl as a child process, exactly as the daemon
-does on one machine (monitor.daemon.crawls). Jobs are acknowledged late, so a worker that dies
+`CrawlQueue`); any worker takes it, asks the poll gate and runs the crawl as a child process
+only when the source may have something new, exactly as the daemon does on one machine
+(monitor.daemon.crawls). Jobs are acknowledged late, so a worker that dies
 mid-crawl leaves its job to run again elsewhere; a PostgreSQL advisory lock per source keeps two
 workers from crawling one site at once, and the database's unique constraints keep every
 article once however the jobs race.
