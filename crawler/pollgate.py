@@ -105,9 +105,13 @@ class PollGate:
 
     def check(self, urls: list[str], validators_of: Callable[[str], Any]) -> GateAnswer:
         """QUIET when every URL answers 304 to its stored validators; else CHANGED and why."""
+        from w3lib.url import safe_url_string
+
         if not urls:
             return GateAnswer(CHANGED, "no discovery page")
-        for asked, url in enumerate(urls, 1):
+        # The address as the crawl's Request spells it (and stores its validators under):
+        # percent-encoded, IDNA host, a path of at least "/".
+        for asked, url in enumerate((safe_url_string(url) for url in urls), 1):
             validators = validators_of(url)
             if validators is None or not (validators.etag or validators.last_modified):
                 return GateAnswer(CHANGED, f"no validators stored for {url}", asked - 1)

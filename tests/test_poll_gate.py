@@ -74,6 +74,15 @@ def test_quiet_only_when_every_page_answers_304_to_its_validators(site):
         assert not gate.check([site.url(path)], {site.url(path): Validators('"e"', None)}.get).quiet
 
 
+def test_addresses_are_spelt_as_the_crawl_stores_them(site):
+    from w3lib.url import safe_url_string
+
+    site.add("/%D8%A3%D8%AE%D8%A8%D8%A7%D8%B1.xml", Page(FEED, content_type="application/rss+xml"))
+    raw = site.url("/أخبار.xml")  # as written in sources.yaml
+    stored = {safe_url_string(raw): _validators(site, "/%D8%A3%D8%AE%D8%A8%D8%A7%D8%B1.xml")}
+    assert _gate().check([raw], stored.get).quiet
+
+
 def test_robots_txt_is_obeyed_and_kept(site):
     gate = _gate()
     site.add("/private/rss.xml", Page(FEED, content_type="application/rss+xml"))
