@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -278,6 +279,7 @@ def main() -> None:
             # --- 2. soak ----------------------------------------------------------------------
             if args.soak:
                 first = runs(repository, ids)
+                soak_from = datetime.now(UTC)
                 published, sampled, rss, tree = 0, None, [], []
                 soak_started = time.monotonic()
                 while (done := runs(repository, ids) - first) < args.soak:
@@ -292,8 +294,9 @@ def main() -> None:
                 end = tree_rss_mib(daemon.pid, alone=True)
                 counts: dict[str, int] = {}
                 for source in ids:
-                    for run in repository.runs.recent(source, limit=100000)[:args.soak]:
-                        counts[run.status] = counts.get(run.status, 0) + 1
+                    for run in repository.runs.recent(source, limit=100000):
+                        if run.started_at >= soak_from:
+                            counts[run.status] = counts.get(run.status, 0) + 1
                 sampled = sampled or rss[0]
                 print(f"soak: {runs(repository, ids) - first} poll cycles in "
                       f"{time.monotonic() - soak_started:.0f} s ({published} articles published; "
