@@ -150,3 +150,41 @@ def test_a_daemon_that_lost_the_lock_stops_scheduling_until_it_holds_it_again(wa
         status = daemon.stop()
         repository.close()
     assert status == 0
+
+
+def test_taking_the_lock_waits_out_a_database_that_does_not_answer(monkeypatch, caplog):
+    """The back-off itself, without a server: three failed attempts, logged, then the lock."""
+    import logging
+    import threading
+
+    from sqlalchemy.exc import OperationalError
+
+    from monitor.daemon import leadership
+
+    monkeypatch.setattr(leadership, "STANDBY_POLL", 0.01)
+    attempts = []
+
+    class Locks:
+        def try_lock(self, name):
+            attempts.append(time.monotonic())
+            if len(attempts) <= 3:
+                raise OperationalError("SELECT 1", {}, Exception("connection refused\nDETAIL"))
+            return "the lock"
+
+    class FakeRepository:
+        locks = Locks()
+
+    caplog.set_level(logging.INFO, logger="monitor.daemon.leadership")
+    lead = leadership.Leadership(FakeRepository())
+    assert lead.take(threading.Event())
+    assert lead.lock == "the lock" and len(attempts) == 4
+    gaps = [b - a for a, b in zip(attempts, attempts[1:], strict=False)]
+    assert gaps[1] > gaps[0] * 1.5 and gaps[2] > gaps[1] * 1.5  # doubling back-off
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 3 and all("database unreachable (connection refused)" in w
+                                      for w in warnings)
+    assert "took over the scheduler lock" in caplog.text
+    # Stopped while waiting: False, at once.
+    stop = threading.Event()
+    stop.set()
+    assert not leadership.Leadership(FakeRepository()).take(stop)
