@@ -1,4 +1,5 @@
-"""robots.txt as RFC 9309 says, on top of Scrapy's RobotsTxtMiddleware.
+"""robots.txt as RFC 9309 says, on top of Scrapy's RobotsTxtMiddleware (the decision itself:
+crawler.robotstxt, shared with the daemon's poll gate).
 
 * 2xx: the rules, of which the first 512 KiB are read (the RFC asks crawlers to read at least
   500 KiB; the download stops there, so a huge robots.txt costs neither memory nor time).
@@ -25,9 +26,10 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from crawler.robotstxt import DISALLOW_ALL, MAX_ROBOTS_BYTES, RULES, truncate, verdict
+
 log = logging.getLogger(__name__)
 
-MAX_ROBOTS_BYTES = 512 * 1024
 ROBOTS_META = "raqib_robots"
 
 
@@ -91,18 +93,18 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         status = response.status
-        if status >= 500 or status == 429:
+        if verdict(status) == DISALLOW_ALL:
             self._unreachable(netloc, f"HTTP {status}")
             return
-        if 400 <= status < 500 or 300 <= status < 400:
+        if verdict(status) != RULES:
             # 4xx: no robots.txt. An unfollowed 3xx (a loop or too many redirects) is
             # "unavailable" in RFC 9309 terms too.
             self._settle(netloc, None)
             return
-        body = response.body
-        if len(body) > MAX_ROBOTS_BYTES or "download_stopped" in response.flags:
-            body = body[:MAX_ROBOTS_BYTES]
-            body = body[: body.rfind(b"\n") + 1] or body  # never half a rule
+        body, cut = truncate(response.body)
+        if cut or "download_stopped" in response.flags:
+            if not cut:  # stopped at MAX_ROBOTS_BYTES while downloading
+                body = body[: body.rfind(b"\n") + 1] or body
             self._stats.inc_value("raqib/robots_truncated")
             log.warning("robots.txt of %s is over %d KiB: its first %d KiB are obeyed",
                         netloc, MAX_ROBOTS_BYTES // 1024, MAX_ROBOTS_BYTES // 1024)

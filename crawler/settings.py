@@ -16,6 +16,16 @@ _GUARDS = {
 }
 
 
+def _base_extensions() -> dict[str, int]:
+    # Scrapy's own extensions but its remote control, which runs Python code sent to a local
+    # HTTP port: never wanted in raqib. Left out of the base (not set to None) so that neither
+    # it nor aiohttp is imported at all.
+    from scrapy.settings import default_settings
+
+    return {path: order for path, order in default_settings.EXTENSIONS_BASE.items()
+            if not path.endswith("RemoteControl")}
+
+
 def scrapy_settings(config: Config) -> dict[str, Any]:
     """Politeness and limits, shared by crawls and `raqib sources check`."""
     crawl = config.settings.crawl
@@ -39,6 +49,8 @@ def scrapy_settings(config: Config) -> dict[str, Any]:
         "CLOSESPIDER_TIMEOUT": parse_duration(crawl.source_time_limit),
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,
+        "EXTENSIONS_BASE": _base_extensions(),
         "LOG_ENABLED": False,
         "RAQIB_ALLOW_PRIVATE_ADDRESSES": crawl.allow_private_addresses,
         # Every connection's address is vetted when it is resolved (crawler.netguard).

@@ -242,6 +242,24 @@ class Source(_Strict):
         return [*self.feeds, *self.sitemaps, *(listing.url for listing in self.listings)]
 
 
+MAX_DURATION = 3650 * 86400.0  # ten years: beyond that a duration is a typo (and overflows dates)
+
+
+def _duration_or_zero(value: str | int) -> str | int:
+    seconds = parse_duration(value)
+    if seconds < 0:
+        raise ValueError(f"duration {value!r} must not be negative")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"duration {value!r} is longer than ten years")
+    return value
+
+
+def _positive_duration(value: str | int) -> str | int:
+    if parse_duration(_duration_or_zero(value)) == 0:
+        raise ValueError(f"duration {value!r} must be positive")
+    return value
+
+
 class CrawlSettings(_Strict):
     """How politely and how hard raqib crawls."""
 
@@ -265,14 +283,14 @@ class CrawlSettings(_Strict):
     @field_validator("max_page_size")
     @classmethod
     def _size(cls, value: str | int) -> str | int:
-        parse_size(value)
+        if parse_size(value) <= 0:
+            raise ValueError(f"size {value!r} must be positive")
         return value
 
     @field_validator("source_time_limit")
     @classmethod
     def _duration(cls, value: str | int) -> str | int:
-        parse_duration(value)
-        return value
+        return _positive_duration(value)
 
     @field_validator("user_agent")
     @classmethod
@@ -382,6 +400,8 @@ class NearDuplicateSettings(_Strict):
     threshold: float = Field(default=0.55, gt=0, le=1)
     window: str | int = "7d"
 
+    _window = field_validator("window")(_positive_duration)
+
     @property
     def window_seconds(self) -> float:
         return parse_duration(self.window)
@@ -396,12 +416,7 @@ class HealthSettings(_Strict):
     channels: list[ChannelSettings] = []
 
     _check_channels = field_validator("channels")(_distinct_channels)
-
-
-def _positive_duration(value: str | int) -> str | int:
-    if parse_duration(value) <= 0:
-        raise ValueError(f"duration {value!r} must be positive")
-    return value
+    _quiet_after = field_validator("quiet_after")(_positive_duration)
 
 
 class OutboxSettings(_Strict):
@@ -435,6 +450,11 @@ class DaemonSettings(_Strict):
     crawl_time_limit: str | int = "30m"
     grace_period: str | int = "30s"
     health_check: Schedule = Schedule(every="10m")
+
+    # Checked here, at load: a bad value must be refused before the daemon (re)starts, not
+    # raise in the first crawl or halfway through applying a reload.
+    _positive = field_validator("crawl_time_limit")(_positive_duration)
+    _not_negative = field_validator("jitter", "grace_period")(_duration_or_zero)
 
 
 class DatabaseSettings(_Strict):

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import Database
 from storage.models import Article, RuleMatchRow
+from storage.runs import HEALTHY_STATUSES, NEUTRAL_STATUSES
 
 # A prefilter: which index terms an article must have to be worth evaluating (see
 # monitor.web.search): ("and", [..]) / ("or", [..]) / ("term", t) / ("prefix", p).
@@ -445,9 +446,9 @@ class Browse:
                     activity.last_status = runs[0].status
                     activity.running = runs[0].status == "running"
                 for run in runs:
-                    if run.status == "running":
+                    if run.status in NEUTRAL_STATUSES:
                         continue
-                    if run.status == "ok":
+                    if run.status in HEALTHY_STATUSES:
                         break
                     activity.consecutive_failures += 1
                     activity.last_error = activity.last_error or run.error

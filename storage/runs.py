@@ -7,8 +7,14 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 
 from storage.db import Database
-from storage.models import Article, CrawlRun, SourceHealth, utcnow
+from storage.models import Article, CrawlRun, RuleMatchRow, SeenUrl, SourceHealth, utcnow
 from storage.records import HealthState, RunRecord, RunSummary
+
+# A run that ended well: `ok` (a crawl), `unchanged` (the daemon's poll gate found every
+# discovery page not modified and started no crawl). `running` and `interrupted` (stopped with
+# the daemon, not the source's fault) say nothing of a source's health; anything else failed.
+HEALTHY_STATUSES = ("ok", "unchanged")
+NEUTRAL_STATUSES = ("running", "interrupted")
 
 
 def _record(run: CrawlRun) -> RunRecord:
@@ -46,6 +52,37 @@ class CrawlRuns:
                                                   finished_at=utcnow()))
             return result.rowcount or 0
 
+    def close_running(self, source: str, since: datetime, status: str, counts: dict,
+                      error: str, closing: tuple[str, ...] = ("running",)) -> int:
+        """Record how the runs of a source left `running` (or another of `closing`) since
+        `since` ended, when their crawl was stopped before it could say: status, counts and
+        why. Returns how many."""
+        query = update(CrawlRun).where(CrawlRun.status.in_(closing), CrawlRun.source == source,
+                                       CrawlRun.started_at >= since)
+        with self._db.session() as session:
+            result = session.execute(query.values(status=status, counts=counts, error=error,
+                                                  finished_at=utcnow()))
+            return result.rowcount or 0
+
+    def stored_since(self, source: str, since: datetime) -> dict[str, int]:
+        """What the database holds of a source's crawl since `since`: articles stored (`new`)
+        and flagged, URLs settled as duplicates or not articles, downloads failed."""
+        with self._db.session() as session:
+            new = session.scalar(select(func.count(Article.id)).where(
+                Article.source == source, Article.fetched_at >= since)) or 0
+            flagged = session.scalar(select(func.count(func.distinct(RuleMatchRow.article_id)))
+                                     .join(Article, Article.id == RuleMatchRow.article_id)
+                                     .where(Article.source == source,
+                                            Article.fetched_at >= since)) or 0
+            outcomes = dict(session.execute(
+                select(SeenUrl.outcome, func.count()).where(
+                    SeenUrl.source == source, SeenUrl.last_seen >= since,
+                    SeenUrl.outcome.in_(("duplicate", "not_article", "failed", "gone")))
+                .group_by(SeenUrl.outcome)).all())
+        return {"new": new, "duplicate": outcomes.get("duplicate", 0),
+                "not_article": outcomes.get("not_article", 0),
+                "failed": outcomes.get("failed", 0) + outcomes.get("gone", 0), "flagged": flagged}
+
     def record_failed(self, source: str, started_at: datetime, error: str) -> None:
         """A crawl that died before it could record itself (it never started, or crashed)."""
         with self._db.session() as session:
@@ -73,13 +110,11 @@ class CrawlRuns:
         """Last run, last new article and consecutive failures of a source."""
         runs = self.recent(source, limit=50)
         summary = RunSummary(source)
-        finished = [run for run in runs if run.status != "running"]
+        finished = [run for run in runs if run.status not in NEUTRAL_STATUSES]
         if runs:
             summary.last_run_at, summary.last_status = runs[0].started_at, runs[0].status
         for run in finished:
-            if run.status == "interrupted":
-                continue  # stopped by someone (Ctrl-C): says nothing about the source
-            if run.status == "ok":
+            if run.status in HEALTHY_STATUSES:
                 break
             summary.consecutive_failures += 1
             summary.last_error = summary.last_error or run.error

@@ -9,22 +9,27 @@ else's application) is never touched: both are a `SchemaError`, one line the CLI
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
 from storage.db import SchemaError, display_url, sqlite_file
 from storage.locks import file_lock
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK = 727_001  # PostgreSQL advisory lock key: one migrator at a time
 
 
 def alembic_config(engine: Engine | None) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["engine"] = engine
@@ -33,7 +38,29 @@ def alembic_config(engine: Engine | None) -> AlembicConfig:
 
 @lru_cache(maxsize=1)
 def _script() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config(None))
+
+
+_REVISION = re.compile(r"""^(down_revision|revision)\s*(?::[^=]*)?=\s*["']?([^"'\s]+)["']?""",
+                       re.MULTILINE)
+
+
+@lru_cache(maxsize=1)
+def quick_head() -> str | None:
+    """The newest migration, read from the migration files' `revision`/`down_revision` lines
+    without importing Alembic (a crawl checks the schema on every start); None when the
+    files do not make one chain with one head (then Alembic decides)."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found = dict(_REVISION.findall(path.read_text(encoding="utf-8")))
+        if "revision" not in found:
+            return None
+        revisions.add(found["revision"])
+        parents.add(found.get("down_revision", "None"))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
 
 
 def head_revision() -> str:
@@ -59,6 +86,8 @@ def is_empty(engine: Engine) -> bool:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply the migrations up to `revision` (one migrator at a time on PostgreSQL)."""
+    from alembic import command
+
     if engine.dialect.name != "postgresql":
         command.upgrade(alembic_config(engine), revision)
         return
@@ -107,6 +136,8 @@ def check(engine: Engine, *, create: bool) -> None:
 
 def _check(engine: Engine, *, create: bool) -> None:
     revision = current_revision(engine)
+    if revision is not None and revision == quick_head():
+        return  # up to date: decided without loading Alembic and every migration
     head = head_revision()
     if revision == head:
         return

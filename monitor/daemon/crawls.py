@@ -1,10 +1,13 @@
-"""One crawl of one source in a child process, bounded in time.
+"""One crawl of one source in a child process, bounded in time, behind the poll gate.
 
 A Twisted reactor cannot be restarted in a process, and a long-lived process that crawls
 for months must not accumulate what a crawl leaves behind. So the daemon and the workers run
-each crawl as a fresh child (crawler.child, with a typed result on a pipe): its memory is returned to the system
-when it exits, and a crawl that hangs is killed without touching the others. A child that was
-killed or died cannot finish its own run record: `run_crawl_child` does it for it.
+each crawl as a fresh child (crawler.child, with a typed result on a pipe): its memory is
+returned to the system when it exits, and a crawl that hangs is killed without touching the
+others. Before starting one, `run_crawl_child` asks the poll gate (crawler.pollgate) whether
+the source has anything new; a quiet poll is recorded `unchanged` and starts nothing. A child
+that was killed or died cannot finish its own run record: `run_crawl_child` does it for it,
+with what the database holds of that crawl and why it ended.
 """
 
 from __future__ import annotations
@@ -23,15 +26,21 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from crawler.child import CrawlChild
+from crawler.pollgate import PollGate
 from monitor.config import Config, Source, parse_duration
 from storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
 
+UNCHANGED = "unchanged"  # the run status of a quiet poll: nothing new, no crawl started
+INTERRUPTED = "interrupted"  # a crawl the daemon stopped when it stopped (not the source's fault)
+
+
 @dataclass
 class CrawlOutcome:
-    """How a crawl child ended: `ok`, `failed` or `timeout`, with its counts."""
+    """How a crawl ended: `ok`, `failed` or `timeout` (a child's), or `unchanged` (the poll gate
+    found nothing new and no child was started), with its counts."""
 
     source: str
     status: str
@@ -53,6 +62,7 @@ class CrawlChildren:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._running: dict[str, subprocess.Popen] = {}
+        self._stopped: dict[int, str] = {}  # pid → why the daemon stopped that child
 
     def add(self, source: str, process: subprocess.Popen) -> None:
         with self._lock:
@@ -66,9 +76,16 @@ class CrawlChildren:
         with self._lock:
             return dict(self._running)
 
-    def terminate_all(self) -> None:
+    def terminate_all(self, why: str = "stopped with the daemon") -> None:
         for process in self.running().values():
+            with self._lock:
+                self._stopped[process.pid] = why
             _terminate(process)
+
+    def stopped(self, process: subprocess.Popen) -> str | None:
+        """Why the daemon stopped this child (None: it was not stopped by the daemon)."""
+        with self._lock:
+            return self._stopped.pop(process.pid, None)
 
 
 def _terminate(process: subprocess.Popen, grace: float = 5.0) -> None:
@@ -100,20 +117,36 @@ def crawl_in_child(source_id: str, *, config_dir: str | Path, database_url: str,
     except subprocess.TimeoutExpired:
         _terminate(child.process)
         child.wait()
-        return CrawlOutcome(source_id, "timeout", error=f"killed after {time_limit:.0f}s",
-                            returncode=child.process.returncode)
+        return CrawlOutcome(source_id, "timeout",
+                            error=f"stopped: still running after daemon.crawl_time_limit "
+                                  f"({time_limit:.0f}s)", returncode=child.process.returncode)
     finally:
         if children is not None:
             children.remove(source_id)
     returncode = child.process.returncode
+    stopped = children.stopped(child.process) if children is not None else None
     report = next((r for r in result.reports if r.source == source_id), None) if result else None
+    if stopped and (report is None or report.status != "ok"):
+        return CrawlOutcome(source_id, INTERRUPTED, error=stopped, returncode=returncode)
     if report is None:
-        lines = [line for line in log_text.strip().splitlines()
-                 if line.strip() and not line.startswith("(Background on this error")]
-        last = (lines or [f"exit code {returncode}"])[-1]
-        error = (result.error if result else None) or last[:500]
+        if result and result.error:
+            error = result.error
+        elif returncode is not None and returncode < 0:
+            error = f"crawl process died ({_signal_name(-returncode)})"
+        else:
+            lines = [line for line in log_text.strip().splitlines()
+                     if line.strip() and not line.startswith("(Background on this error")]
+            last = (lines or [f"exit code {returncode}"])[-1]
+            error = f"crawl process failed (exit code {returncode}): {last[:400]}"
         return CrawlOutcome(source_id, "failed", error=error, returncode=returncode)
     return CrawlOutcome(source_id, report.status, dict(report.counts), report.error, returncode)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return f"killed by {signal.Signals(number).name}"
+    except ValueError:
+        return f"killed by signal {number}"
 
 
 class ConfigSnapshot:
@@ -141,15 +174,43 @@ class ConfigSnapshot:
                 shutil.rmtree(directory, ignore_errors=True)
 
     def take(self, config: Config) -> None:
-        for name in self.FILES:
-            source = config.directory / name
-            if source.exists():
-                # Write then rename: a crawl starting meanwhile reads the old file or the new one.
-                partial = self.directory / f".{name}.partial"
-                shutil.copyfile(source, partial)
-                partial.replace(self.directory / name)
+        """Copy the files (all written before any replaces the old: a copy that fails, e.g. on
+        a full disk, leaves the previous snapshot whole)."""
+        copies = []
+        try:
+            for name in self.FILES:
+                source = config.directory / name
+                if source.exists():
+                    partial = self.directory / f".{name}.partial"
+                    shutil.copyfile(source, partial)
+                    copies.append((partial, self.directory / name))
+                else:
+                    copies.append((None, self.directory / name))
+        except BaseException:
+            for partial, _ in copies:
+                if partial is not None:
+                    partial.unlink(missing_ok=True)
+            raise
+        # Renamed: a crawl starting meanwhile reads the old file or the new one.
+        for partial, target in copies:
+            if partial is None:
+                target.unlink(missing_ok=True)
             else:
+                partial.replace(target)
+
+    def contents(self) -> dict[str, bytes | None]:
+        """The files as they are now (to put back with `restore`)."""
+        return {name: (self.directory / name).read_bytes() if (self.directory / name).exists()
+                else None for name in self.FILES}
+
+    def restore(self, contents: dict[str, bytes | None]) -> None:
+        for name, data in contents.items():
+            if data is None:
                 (self.directory / name).unlink(missing_ok=True)
+            else:
+                partial = self.directory / f".{name}.partial"
+                partial.write_bytes(data)
+                partial.replace(self.directory / name)
 
     def remove(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
@@ -170,12 +231,37 @@ def crawl_session_name(source_id: str) -> str:
     return f"raqib-crawl:{source_id}"[:63]
 
 
+def poll_is_quiet(config: Config, source: Source, repository: Repository,
+                  gate: PollGate) -> bool:
+    """Ask the poll gate whether the source has anything new; when not, record the run as
+    `unchanged` and say so (True). Any doubt is False: the crawl child decides."""
+    started = datetime.now(UTC)
+    try:
+        if repository.crawl.urls_to_retry(source.id, config.settings.crawl.max_failed_attempts):
+            log.debug("crawl %s: failed downloads to retry, crawling", source.id)
+            return False
+        answer = gate.check(source.start_urls, repository.crawl.validators)
+        if not answer.quiet:
+            log.debug("crawl %s: %s, crawling", source.id, answer.reason)
+            return False
+        repository.runs.record(source.id, started, datetime.now(UTC), UNCHANGED,
+                               {"not_modified": answer.pages})
+        return True
+    except Exception as exc:  # the gate is an optimisation: never a reason not to crawl
+        log.warning("crawl %s: poll gate failed (%r), crawling", source.id, exc)
+        return False
+
+
 def run_crawl_child(config: Config, source: Source, repository: Repository, *,
                     config_dir: Path | None = None,
-                    children: CrawlChildren | None = None) -> CrawlOutcome:
+                    children: CrawlChildren | None = None,
+                    gate: PollGate | None = None) -> CrawlOutcome:
     """The crawl of one source in a child process, and the run record a killed or crashed
     child could not write. `config_dir`: where the child reads its configuration (default:
-    the configuration's own directory)."""
+    the configuration's own directory). With a `gate`, a source whose discovery pages all
+    answer 304 is recorded `unchanged` and no child is started."""
+    if gate is not None and poll_is_quiet(config, source, repository, gate):
+        return CrawlOutcome(source.id, UNCHANGED, {"fetched": 0, "new": 0})
     started = datetime.now(UTC)
     database_url = make_url(config.settings.database_url)
     if database_url.get_backend_name() == "postgresql":
@@ -186,13 +272,18 @@ def run_crawl_child(config: Config, source: Source, repository: Repository, *,
                              database_url=database_url.render_as_string(hide_password=False),
                              time_limit=parse_duration(config.settings.daemon.crawl_time_limit),
                              children=children)
-    if outcome.status == "timeout":
-        reason = outcome.error or "timed out"
-    elif outcome.status == "failed" and outcome.returncode not in (0, 1):
-        reason = outcome.error or "crawl process died"
-    else:
-        return outcome
-    # The child's own run record still says `running`, or it never wrote one.
-    if not repository.runs.abandon_running(reason, source.id):
-        repository.runs.record_failed(source.id, started, reason)
+    if outcome.status in ("ok", "failed") and outcome.returncode in (0, 1):
+        return outcome  # the child recorded its own run
+    # Stopped or dead: its run record still says `running` (or it never wrote one). What it
+    # did is in the database, whatever stopped it (even SIGKILL): record that, and why.
+    # An interrupted child may have closed its own run (as failed, "crawl ended: shutdown"):
+    # that run is this crawl's too.
+    status = INTERRUPTED if outcome.status == INTERRUPTED else "failed"
+    reason = outcome.error or "crawl process died"
+    outcome.counts = repository.runs.stored_since(source.id, started)
+    closing = ("running", "failed") if status == INTERRUPTED else ("running",)
+    if not repository.runs.close_running(source.id, started, status, outcome.counts, reason,
+                                         closing=closing):
+        repository.runs.record(source.id, started, datetime.now(UTC), status, outcome.counts,
+                               reason)
     return outcome

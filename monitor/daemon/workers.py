@@ -1,8 +1,9 @@
 """`raqib worker`: crawl jobs on Celery, for more than one machine.
 
 `raqib run` with a `broker_url` enqueues one `raqib.crawl_source` job per source due (see
-`CrawlQueue`); any worker takes it and runs the crawl as a child process, exactly as the daemon
-does on one machine (monitor.daemon.crawls). Jobs are acknowledged late, so a worker that dies
+`CrawlQueue`); any worker takes it, asks the poll gate and runs the crawl as a child process
+only when the source may have something new, exactly as the daemon does on one machine
+(monitor.daemon.crawls). Jobs are acknowledged late, so a worker that dies
 mid-crawl leaves its job to run again elsewhere; a PostgreSQL advisory lock per source keeps two
 workers from crawling one site at once, and the database's unique constraints keep every
 article once however the jobs race.
@@ -18,10 +19,12 @@ import time
 
 from celery import Celery, signals
 
+from crawler.pollgate import PollGate
 from monitor.config import Config, ConfigError, Source, load_config, parse_duration
 from monitor.daemon.crawls import crawl_session_name, run_crawl_child
 from storage.db import engine_from_settings
 from storage.repository import Repository
+from storage.runs import HEALTHY_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,14 @@ def _repository() -> Repository:
     return _state["repository"]
 
 
+def _gate() -> PollGate:
+    # Per process, like the repository: its robots.txt cache lives as long as the pool child.
+    if _state.get("gate_pid") != os.getpid():
+        _state["gate"] = PollGate.from_settings(_state["config"].settings.crawl)
+        _state["gate_pid"] = os.getpid()
+    return _state["gate"]
+
+
 @app.task(name=TASK)
 def crawl_source(source_id: str) -> dict:
     """Crawl one source in a child process while holding its lock; returns the crawl's counts."""
@@ -102,8 +113,9 @@ def crawl_source(source_id: str) -> dict:
             stale = repository.runs.abandon_running("its worker died before the crawl ended", source.id)
             if stale:
                 log.warning("crawl %s: marked %d run(s) of a dead worker as failed", source.id, stale)
-        outcome = run_crawl_child(config, source, repository)
-    log.log(logging.INFO if outcome.status == "ok" else logging.WARNING, outcome.describe())
+        outcome = run_crawl_child(config, source, repository, gate=_gate())
+    log.log(logging.INFO if outcome.status in HEALTHY_STATUSES else logging.WARNING,
+            outcome.describe())
     if outcome.counts.get("flagged"):
         _send_immediate_digests(config, repository)
     return {"source": source.id, "status": outcome.status, **outcome.counts}
