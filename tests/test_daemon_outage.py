@@ -172,6 +172,7 @@ def test_taking_the_lock_waits_out_a_database_that_does_not_answer(monkeypatch, 
             return "the lock"
 
     class FakeRepository:
+        dialect = "postgresql"  # where a database can be away (SQLite is a file)
         locks = Locks()
 
     caplog.set_level(logging.INFO, logger="monitor.daemon.leadership")
