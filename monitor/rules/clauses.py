@@ -229,7 +229,7 @@ class Or(Clause):
         return False
 
     def hits(self, article: Any, fields: tuple[str, ...]) -> list[Hit] | None:
-        present = set().union(*(article.fields[name].present for name in fields))
+        present = article.present(fields)
         found = [hits for child, word in zip(self.children, self.lone_words, strict=True)
                  if word is None or word in present
                  if (hits := child.hits(article, fields)) is not None]
