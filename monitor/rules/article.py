@@ -126,16 +126,19 @@ class IndexedArticle:
     (`attributes`: source, country, kind and language, for `source:spa` and the like).
 
     A clause is tested on it once its words are known: those of the lexicon it was read with,
-    or any others after `learn(clause)`.
+    or any others after `learn(clause)`. `twins` (clauses.twins) maps clauses to the twin whose
+    spans they share.
     """
 
     def __init__(self, title: str | None, text: str | None, lexicon: Lexicon | None = None,
-                 *, attributes: dict[str, str] | None = None) -> None:
+                 *, attributes: dict[str, str] | None = None,
+                 twins: dict[Clause, Clause] | None = None) -> None:
         lexicon = lexicon or Lexicon(())
         self.fields = {"title": Field(title or "", lexicon), "body": Field(text or "", lexicon)}
         self.attributes = attributes or {}
         self._spans: dict[str, dict[Clause, list[Span]]] = {"title": {}, "body": {}}
         self._present: dict[tuple[str, ...], set[Word]] = {}
+        self._twins = twins or {}
 
     def learn(self, clause: Clause) -> None:
         """Make the words of a clause known, so that it can be tested."""
@@ -154,6 +157,7 @@ class IndexedArticle:
 
     def spans(self, clause: Clause, name: str) -> list[Span]:
         """The spans of a positional clause in one field (found once per article)."""
+        clause = self._twins.get(clause, clause)
         memo = self._spans[name]
         found = memo.get(clause)
         if found is None:
