@@ -6,6 +6,7 @@ from monitor.arabic import light_stem, normalized_words, strip_proclitics
 from monitor.rules import (
     IndexedArticle,
     Lexicon,
+    Near,
     QuerySyntaxError,
     RuleMatch,
     RuleSet,
@@ -421,6 +422,23 @@ def test_a_clause_from_outside_the_rule_set_is_matched_on_its_own_words() -> Non
     article = RuleSet([WatchRule("m", "M", "مجلس")]).index("", BODY)
     assert compile_query('"في الرياض" OR مسقط').match(article, ("body",)) is not None
     assert compile_query("مسقط").match(article) is None
+
+
+def test_rules_share_the_spans_of_clauses_that_mean_the_same() -> None:
+    # Two rules written differently share their clauses' spans (an OR's order does not matter,
+    # a NEAR's distance does); each still names and shows its own clauses as written, and the
+    # verdicts are those of each rule alone.
+    queries = {"a": '(اجتماع OR ~لجنة) NEAR/6 "الحكومة الإلكترونية" AND الرياض',
+               "b": '"الحكومة   الإلكترونية" NEAR/6 (~لجنة OR اجتماع) OR مسقط',
+               "c": '(~لجنة OR اجتماع) NEAR/2 "الحكومة الإلكترونية"'}
+    rules = RuleSet([WatchRule(rid, rid, query) for rid, query in queries.items()])
+    near = {rid: rules.get(rid).compiled.clauses(Near)[0] for rid in queries}
+    ors = {rid: near[rid].left if rid != "b" else near[rid].right for rid in queries}
+    assert rules._twins[ors["b"]] is rules._twins[ors["c"]] is ors["a"]
+    assert rules._twins[near["c"]] is near["c"] is not rules._twins[near["b"]]
+    title, body = "اجتماع في مسقط", BODY
+    alone = [m for rid in queries for m in RuleSet([rules.get(rid)]).evaluate(title, body)]
+    assert rules.evaluate(title, body) == alone and {m.rule_id for m in alone} >= {"a", "b"}
 
 
 # --- a rule set in a worker process and in threads ----------------------------------------

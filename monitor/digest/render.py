@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from html import escape
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ from monitor.config import DigestSettings, Source
 from monitor.rules import (
     And,
     IndexedArticle,
+    Lexicon,
     Near,
     Node,
     Or,
@@ -169,22 +171,20 @@ def source_label(source: Source | None, source_id: str, language: str) -> str:
 
 
 def highlight_spans(snippet: str, clauses: Iterable[str]) -> list[tuple[int, int]]:
-    """Character spans of `snippet` matched by the rule's clauses, merged and sorted.
+    """Character spans of `snippet` that the clauses' words and phrases match, merged and
+    sorted: the words, not everything between the two ends of a NEAR (digests, chat messages
+    and the web view's listings all mark snippets with it).
 
-    Each word or phrase of a clause is matched again with the rule engine itself, so that
-    highlighting agrees with matching (hamza variants, tashkeel, proclitics, `word*`, `~word`)
-    and marks the words, not everything between the two ends of a NEAR.
+    The rule engine finds them (hamza, proclitics, `word*`, `~word` as in matching); each
+    distinct clause is parsed once per process, as listings repeat the same few clauses.
     """
-    indexed = IndexedArticle(snippet, "")
+    wanted = tuple(dict.fromkeys(clauses))
+    indexed = IndexedArticle(snippet, "", _lexicon(wanted))
     tokens = indexed.fields["title"].tokens
     spans: list[tuple[int, int]] = []
-    for clause in clauses:
-        try:
-            query = compile_query(clause)
-        except QuerySyntaxError:
-            continue
-        for phrase in _phrases(query.root):
-            for hit in Query(clause, phrase).match(indexed, ("title",)) or []:
+    for clause in wanted:
+        for query in _clause_phrases(clause):
+            for hit in query.match(indexed, ("title",)) or []:
                 spans.extend((tokens[first].start, tokens[last].end)
                              for _field, first, last in hit.spans)
     merged: list[tuple[int, int]] = []
@@ -194,6 +194,23 @@ def highlight_spans(snippet: str, clauses: Iterable[str]) -> list[tuple[int, int
         else:
             merged.append((start, end))
     return merged
+
+
+@lru_cache(maxsize=512)
+def _lexicon(clauses: tuple[str, ...]) -> Lexicon:
+    """The words of these clauses, so that a snippet is read for all of them at once (rather
+    than each query word tried on every word of the snippet)."""
+    return Lexicon(word for clause in clauses for query in _clause_phrases(clause)
+                   for word in query.root.query_words())
+
+
+@lru_cache(maxsize=2048)
+def _clause_phrases(clause: str) -> tuple[Query, ...]:
+    try:
+        root = compile_query(clause).root
+    except QuerySyntaxError:
+        return ()
+    return tuple(Query(clause, phrase) for phrase in _phrases(root))
 
 
 def _phrases(node: Node) -> Iterator[Phrase]:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from monitor.rules.article import FIELDS, IndexedArticle, Lexicon
-from monitor.rules.clauses import And, Clause, Hit, Near, Or, Phrase, Prefilter, Word
+from monitor.rules.clauses import And, Clause, Hit, Near, Or, Phrase, Prefilter, Word, twins
 from monitor.rules.explain import clauses, failures, snippets
 from monitor.rules.syntax import MAX_DEPTH, MAX_NEAR, QuerySyntaxError, parse_query
 
@@ -152,6 +152,7 @@ class RuleSet:
                 self._always.append(at)
             for word in anchors or ():
                 self._by_word.setdefault(word, []).append(at)
+        self._twins = twins(rule.compiled.root for rule in self.rules)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (RuleSet, (self.rules,))
@@ -172,7 +173,7 @@ class RuleSet:
         """An article read for these rules, with what is known of it."""
         known = {"source": source, "country": country and country.upper(), "kind": kind,
                  "lang": language and _language(language)}
-        return IndexedArticle(title, text, self.lexicon,
+        return IndexedArticle(title, text, self.lexicon, twins=self._twins,
                               attributes={name: value for name, value in known.items() if value})
 
     def candidates(self, article: IndexedArticle) -> list[WatchRule]:

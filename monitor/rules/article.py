@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from functools import cached_property
-from itertools import chain
+from itertools import chain, compress, count
 
 from monitor.arabic import MAX_WORD, Token, piece_words, strip_proclitics, tokenize, word_locator
 from monitor.rules.clauses import Clause, Span, Word
@@ -74,14 +74,10 @@ class Field:
         self.text = text
         self._raw = text.split()
         self._pieces = piece_words(self._raw)
-        self._reads = lexicon.read(set(chain.from_iterable(self._pieces)))
+        self.words: list[str] = list(chain.from_iterable(self._pieces))  # normalised, in order
+        self._reads = lexicon.read(set(self.words))
         self.present: set[Word] = set().union(*self._reads.values())
         self._known = lexicon.words
-
-    @cached_property
-    def words(self) -> list[str]:
-        """The field's normalised words, in order."""
-        return list(chain.from_iterable(self._pieces))
 
     def learn(self, words: Iterable[Word]) -> None:
         """Look for query words outside the lexicon (a clause from elsewhere) word by word."""
@@ -106,7 +102,7 @@ class Field:
         """The positions of every word present, found in one pass (when a phrase needs them)."""
         reads, words = self._reads, self.words
         positions: defaultdict[Word, list[int]] = defaultdict(list)
-        for at in [at for at, norm in enumerate(words) if norm in reads]:
+        for at in compress(count(), map(reads.__contains__, words)):  # the few that read as some
             for each in reads[words[at]]:
                 positions[each].append(at)
         return positions
@@ -130,28 +126,38 @@ class IndexedArticle:
     (`attributes`: source, country, kind and language, for `source:spa` and the like).
 
     A clause is tested on it once its words are known: those of the lexicon it was read with,
-    or any others after `learn(clause)`.
+    or any others after `learn(clause)`. `twins` (clauses.twins) maps clauses to the twin whose
+    spans they share.
     """
 
     def __init__(self, title: str | None, text: str | None, lexicon: Lexicon | None = None,
-                 *, attributes: dict[str, str] | None = None) -> None:
+                 *, attributes: dict[str, str] | None = None,
+                 twins: dict[Clause, Clause] | None = None) -> None:
         lexicon = lexicon or Lexicon(())
         self.fields = {"title": Field(title or "", lexicon), "body": Field(text or "", lexicon)}
         self.attributes = attributes or {}
         self._spans: dict[str, dict[Clause, list[Span]]] = {"title": {}, "body": {}}
+        self._present: dict[tuple[str, ...], set[Word]] = {}
+        self._twins = twins or {}
 
     def learn(self, clause: Clause) -> None:
         """Make the words of a clause known, so that it can be tested."""
         words = clause.query_words()
         for field in self.fields.values():
             field.learn(words)
+        self._present.clear()
 
-    def present(self) -> set[Word]:
-        """The query words present in the title or the body."""
-        return self.fields["title"].present | self.fields["body"].present
+    def present(self, fields: tuple[str, ...] = FIELDS) -> set[Word]:
+        """The query words present in these fields (found once per set of fields)."""
+        found = self._present.get(fields)
+        if found is None:
+            found = self._present[fields] = set().union(
+                *(self.fields[name].present for name in fields))
+        return found
 
     def spans(self, clause: Clause, name: str) -> list[Span]:
         """The spans of a positional clause in one field (found once per article)."""
+        clause = self._twins.get(clause, clause)
         memo = self._spans[name]
         found = memo.get(clause)
         if found is None:

@@ -8,6 +8,7 @@ which snippets show. A clause is a plain value: no state, shared by threads, pic
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import repeat
 from operator import itemgetter
@@ -229,7 +230,7 @@ class Or(Clause):
         return False
 
     def hits(self, article: Any, fields: tuple[str, ...]) -> list[Hit] | None:
-        present = set().union(*(article.fields[name].present for name in fields))
+        present = article.present(fields)
         found = [hits for child, word in zip(self.children, self.lone_words, strict=True)
                  if word is None or word in present
                  if (hits := child.hits(article, fields)) is not None]
@@ -303,6 +304,34 @@ class Attribute(Clause):
 
     def prefilter(self) -> Prefilter:
         return ("field", self.name, self.value)
+
+
+def twins(roots: Iterable[Clause]) -> dict[Clause, Clause]:
+    """For every positional clause of these trees, the first one met that means the same (the
+    same words, alternatives, distance and order): an article finds the spans of it once for all
+    its twins, so rules that share a clause ("مجلس التعاون", an OR of gathering words) share
+    the work. Children are paired first, so a clause is known by its children's twins."""
+    first: dict[tuple[Any, ...], Clause] = {}
+    same: dict[Clause, Clause] = {}
+
+    def twin(clause: Clause) -> Clause:  # the parts of a positional clause are positional
+        if clause not in same:
+            parts = [id(twin(part)) for part in clause.parts()]
+            key = (("phrase", clause.words) if isinstance(clause, Phrase) else
+                   ("near", *parts, clause.distance, clause.ordered) if isinstance(clause, Near)
+                   else ("or", frozenset(parts)))
+            same[clause] = first.setdefault(key, clause)
+        return same[clause]
+
+    for root in roots:
+        todo = [root]
+        while todo:
+            clause = todo.pop()
+            if clause.positional:
+                twin(clause)
+            else:
+                todo += reversed(clause.parts())
+    return same
 
 
 def _all(found: list[Prefilter]) -> Prefilter:

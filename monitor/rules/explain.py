@@ -20,9 +20,11 @@ def describe(node: Clause, article: IndexedArticle, fields: tuple[str, ...], sou
         operator = "ONEAR" if node.ordered else "NEAR"
         return (f"{describe(node.left, article, fields, source)} {operator}/{node.distance} "
                 f"{describe(node.right, article, fields, source)}")
-    if isinstance(node, Or):
-        found = [describe(child, article, fields, source) for child in node.children
-                 if child.holds(article, fields)]
+    if isinstance(node, Or):  # an alternative of one word holds if the word is present
+        present = article.present(fields)
+        found = [describe(child, article, fields, source)
+                 for child, word in zip(node.children, node.lone_words, strict=True)
+                 if (word in present if word is not None else child.holds(article, fields))]
         return found[0] if len(found) == 1 else "(" + " OR ".join(found) + ")"
     return node.describe(source)
 

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
 from monitor.arabic import has_arabic
 from monitor.config import Source
-from monitor.digest.render import source_label
-from monitor.rules import (
-    And,
-    IndexedArticle,
-    Lexicon,
-    Near,
-    Node,
-    Or,
-    Phrase,
-    Query,
-    QuerySyntaxError,
-    compile_query,
-)
+from monitor.digest.render import highlight_spans, source_label
 from storage.browse import ListedArticle
 
 KIND_ORDER = {"agency": 0, "government": 1, "press": 2}
@@ -94,59 +81,6 @@ def highlight(snippet: str, clauses: Sequence[str]) -> Markup:
         position = end
     parts.append(escape(snippet[position:]))
     return Markup("").join(parts)
-
-
-def highlight_spans(snippet: str, clauses: Sequence[str]) -> list[tuple[int, int]]:
-    """Character spans of `snippet` that the clauses' words and phrases match, merged.
-
-    The rule engine finds them (hamza, proclitics, `word*`, `~word` as in matching); each
-    distinct clause is parsed once per process, as listings repeat the same few clauses.
-    """
-    wanted = tuple(dict.fromkeys(clauses))
-    indexed = IndexedArticle(snippet, "", _lexicon(wanted))
-    tokens = indexed.fields["title"].tokens
-    spans: list[tuple[int, int]] = []
-    for clause in wanted:
-        for query in _clause_phrases(clause):
-            for hit in query.match(indexed, ("title",)) or []:
-                spans.extend((tokens[first].start, tokens[last].end)
-                             for _field, first, last in hit.spans)
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-@lru_cache(maxsize=512)
-def _lexicon(clauses: tuple[str, ...]) -> Lexicon:
-    """The words of these clauses, so that a snippet is read for all of them at once (rather
-    than each query word tried on every word of the snippet)."""
-    return Lexicon(word for clause in clauses for query in _clause_phrases(clause)
-                   for word in query.root.query_words())
-
-
-@lru_cache(maxsize=2048)
-def _clause_phrases(clause: str) -> tuple[Query, ...]:
-    try:
-        root = compile_query(clause).root
-    except QuerySyntaxError:
-        return ()
-    return tuple(Query(clause, phrase) for phrase in _phrases(root))
-
-
-def _phrases(node: Node) -> Iterator[Phrase]:
-    """The words and phrases of a clause that can match (not those under NOT)."""
-    if isinstance(node, Phrase):
-        yield node
-    elif isinstance(node, Near):
-        yield from _phrases(node.left)
-        yield from _phrases(node.right)
-    elif isinstance(node, And | Or):
-        for child in node.children:
-            yield from _phrases(child)
 
 
 def direction(text: str | None) -> str:
