@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import lxml.html
 import trafilatura
@@ -74,9 +75,57 @@ class ExtractedArticle:
     content_fingerprint: str
 
 
+@dataclass(frozen=True)
+class ProcessedPage:
+    """Everything about an article page that is a pure function of it, computed in the
+    extraction worker: the article, the watch rules it matches (as stored), its near-duplicate
+    sketch (None when too short) and its full-text index terms."""
+
+    article: ExtractedArticle
+    matches: list[dict]
+    sketch: Any
+    terms: list[str]
+
+
+PRIMED = "primed"  # process_page(rules=PRIMED): the rule set this worker was started with
+_worker_rules: Any = None
+
+
+def prime(rules: Any) -> None:
+    """Pool initializer: keep the rule set in this worker (crawler.pool.ExtractionPool)."""
+    global _worker_rules
+    _worker_rules = rules
+
+
+def process_page(html: str, url: str, *, timezone: str, fetched_at: datetime,
+                 default_language: str | None = None, source: str | None = None,
+                 country: str | None = None, kind: str | None = None, rules: Any = None,
+                 max_text_chars: int = 0) -> ProcessedPage | None:
+    """The article in a page and all that follows from its text alone (rules, near-duplicate
+    sketch, index terms), or None when the page has no article body. `rules`: a RuleSet,
+    PRIMED (this worker's), or None (no rules)."""
+    from crawler.neardup import sketch
+    from crawler.store import index_terms
+
+    article = extract_article(html, url, timezone=timezone, fetched_at=fetched_at,
+                              default_language=default_language, max_text_chars=max_text_chars)
+    if article is None:
+        return None
+    rule_set = _worker_rules if rules == PRIMED else rules
+    matches = [match.to_dict() for match in rule_set.evaluate(
+        article.title or "", article.text, article.language, source=source, country=country,
+        kind=kind)] if rule_set is not None else []
+    return ProcessedPage(article, matches, sketch(article.title, article.text),
+                         index_terms(article.title, article.text))
+
+
 def extract_article(html: str, url: str, *, timezone: str, fetched_at: datetime,
-                    default_language: str | None = None) -> ExtractedArticle | None:
-    """The article in a page, or None when the page has no article body."""
+                    default_language: str | None = None,
+                    max_text_chars: int = 0) -> ExtractedArticle | None:
+    """The article in a page, or None when the page has no article body.
+
+    `max_text_chars` (0: no limit): a longer body is cut there (at a line or word end) and
+    ends with TEXT_CUT_NOTE."""
     page = parse_html(html)  # the one parse: extraction works on a copy, dates read the page
     if page is None:
         return None
@@ -90,6 +139,8 @@ def extract_article(html: str, url: str, *, timezone: str, fetched_at: datetime,
     text = _without_title(_tidy(document.text), title)
     if len(text) < MIN_BODY_CHARS or len(text.split()) < MIN_BODY_WORDS:
         return None
+    if max_text_chars and len(text) > max_text_chars:
+        text = cut_text(text, max_text_chars)
     published = find_published_date(page, url=url, timezone=timezone, fetched_at=fetched_at,
                                     title=title, body=text)
     return ExtractedArticle(
@@ -102,6 +153,18 @@ def extract_article(html: str, url: str, *, timezone: str, fetched_at: datetime,
         published_method=published.method if published else None,
         content_fingerprint=content_fingerprint(text),
     )
+
+
+TEXT_CUT_NOTE = "[…] (النص مقتطع — text cut)"
+
+
+def cut_text(text: str, limit: int) -> str:
+    """The first `limit` characters of a text, ended at a line or word, with TEXT_CUT_NOTE."""
+    head = text[:limit]
+    end = max(head.rfind("\n"), head.rfind(" "))
+    if end > limit // 2:
+        head = head[:end]
+    return head.rstrip() + "\n" + TEXT_CUT_NOTE
 
 
 def parse_html(html: str) -> lxml.html.HtmlElement | None:

@@ -7,14 +7,13 @@ daemon and the workers run each crawl in a child process (crawler.run).
 from __future__ import annotations
 
 import logging
-import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 
 from scrapy.crawler import CrawlerProcess
 
 from crawler.extensions import source_crawled
 from crawler.pipelines import EXTRACTION_POOL_SETTING, RULES_SETTING
+from crawler.pool import ExtractionPool
 from crawler.report import SourceReport
 from crawler.settings import crawl_settings
 from crawler.spider import NewsSpider
@@ -29,8 +28,7 @@ def run_crawl(config: Config, sources: list[Source], store: CrawlStore, *,
     """Crawl the given sources at once, record a crawl run for each, and report per source."""
     rules = config.rule_set()
     workers = config.settings.crawl.extraction_workers
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) \
-        if workers else None
+    pool = ExtractionPool(workers, rules) if workers else None  # restarted if a worker dies
     # Scrapy resets its loggers to DEBUG here; the CLI's handler filter keeps them quiet.
     process = CrawlerProcess({**crawl_settings(config), "LOG_INSTALL_ROOT_HANDLER": False})
     reports: dict[str, SourceReport] = {}

@@ -14,11 +14,12 @@ from scrapy.exceptions import NotConfigured
 
 from monitor.config import Config
 from storage.db import SchemaError, engine_from_settings
-from storage.records import NewArticle, SaveResult, Validators
+from storage.records import IndexEntry, NewArticle, SaveResult, Validators
 from storage.repository import Repository
+from storage.search_index import index_terms
 
-__all__ = ["STORE_SETTING", "CrawlStore", "NewArticle", "SaveResult", "SchemaError", "Validators",
-           "crawl_store", "open_crawl_store"]
+__all__ = ["STORE_SETTING", "CrawlStore", "IndexEntry", "NewArticle", "SaveResult", "SchemaError", "Validators",
+           "crawl_store", "index_terms", "open_crawl_store"]
 
 STORE_SETTING = "RAQIB_CRAWL_STORE"
 
@@ -61,8 +62,12 @@ class CrawlStore:
         self._repository.runs.finish(run_id, status, counts, error)
 
     # articles: crawler.pipelines
-    def save_article(self, new: NewArticle) -> SaveResult:
-        return self._repository.articles.save(new)
+    def save_article(self, new: NewArticle, *, matches: list[dict] | None = None,
+                     terms: list[str] | None = None,
+                     index: IndexEntry | None = None) -> SaveResult:
+        """Store an article with its seen URLs, rule matches, search terms and near-duplicate
+        index entry and cluster, in one transaction (all or nothing)."""
+        return self._repository.articles.save(new, matches=matches, terms=terms, index=index)
 
     def save_matches(self, article_id: int, matches: list[dict]) -> None:
         self._repository.articles.save_matches(article_id, matches)

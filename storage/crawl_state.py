@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from storage.db import Database
 from storage.models import HttpValidator, SeenUrl, utcnow
@@ -46,22 +47,10 @@ class CrawlState:
     def record_outcome(self, url: str, source: str, outcome: str, *,
                        article_id: int | None = None, error: str | None = None) -> None:
         """Remember what came of a URL; failures count their attempts."""
-        now = utcnow()
         for _ in range(3):
             try:
                 with self._db.session() as session:
-                    row = session.get(SeenUrl, url)
-                    if row is None:
-                        session.add(SeenUrl(url=url, source=source, outcome=outcome,
-                                            article_id=article_id, attempts=1, last_error=error,
-                                            first_seen=now, last_seen=now))
-                    elif outcome == "failed":
-                        if row.outcome in SETTLED_OUTCOMES:
-                            return  # a settled URL is never downgraded by a later failure
-                        row.attempts, row.last_error, row.last_seen = row.attempts + 1, error, now
-                    else:
-                        row.outcome, row.last_error, row.last_seen = outcome, None, now
-                        row.article_id = article_id or row.article_id
+                    record_in(session, url, source, outcome, article_id=article_id, error=error)
                 return
             except IntegrityError:
                 continue  # another process recorded the same URL at the same moment: retry
@@ -85,3 +74,21 @@ class CrawlState:
         """Keep a discovery URL's ETag and Last-Modified for the next conditional GET."""
         self._db.upsert(HttpValidator, url=url, etag=validators.etag,
                         last_modified=validators.last_modified, checked_at=utcnow())
+
+
+def record_in(session: Session, url: str, source: str, outcome: str, *,
+              article_id: int | None = None, error: str | None = None) -> None:
+    """`CrawlState.record_outcome` in the caller's transaction (an article's own)."""
+    now = utcnow()
+    row = session.get(SeenUrl, url)
+    if row is None:
+        session.add(SeenUrl(url=url, source=source, outcome=outcome, article_id=article_id,
+                            attempts=1, last_error=error, first_seen=now, last_seen=now))
+        session.flush()
+    elif outcome == "failed":
+        if row.outcome in SETTLED_OUTCOMES:
+            return  # a settled URL is never downgraded by a later failure
+        row.attempts, row.last_error, row.last_seen = row.attempts + 1, error, now
+    else:
+        row.outcome, row.last_error, row.last_seen = outcome, None, now
+        row.article_id = article_id or row.article_id

@@ -53,9 +53,11 @@ def known_terms(session: Session, prefix: str, cap: int) -> list[str] | None:
     return None if len(found) > cap else found
 
 
-def index_article(session: Session, article_id: int, title: str | None, text_: str | None) -> None:
-    """Index a newly stored article, in the caller's transaction (searchable once committed)."""
-    _write(session, [(article_id, index_terms(title, text_))])
+def index_article(session: Session, article_id: int, title: str | None, text_: str | None, *,
+                  terms: list[str] | None = None) -> None:
+    """Index a newly stored article, in the caller's transaction (searchable once committed).
+    `terms`: its `index_terms`, when computed already (the crawl's extraction worker does)."""
+    _write(session, [(article_id, index_terms(title, text_) if terms is None else terms)])
 
 
 def remove_article(session: Session, article_id: int, title: str | None,
