@@ -237,7 +237,7 @@ def pipeline_against_trafilatura(pages: int, sites: int, kind: str, workers: int
                 config = write_config(Path(tmp) / "config", sources, url,
                                       concurrency_per_site=8, total_concurrency=32,
                                       download_delay=0, autothrottle=False,
-                                      extraction_workers=workers,
+                                      extraction_workers=workers, download_timeout=60,
                                       max_articles_per_run=pages + 100)
                 bare = bare_trafilatura_cpu(htmls)
                 run = timed_crawl(config)
@@ -271,18 +271,22 @@ def profile_summary(pages: int, sites: int) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             config = write_config(Path(tmp) / "config", sources, f"sqlite:///{tmp}/p.db",
                                   concurrency_per_site=8, download_delay=0, autothrottle=False,
-                                  extraction_workers=0, max_articles_per_run=pages + 100)
+                                  extraction_workers=0, max_articles_per_run=pages + 100,
+                                  download_timeout=60)
             out = Path(tmp) / "crawl.prof"
             timed_crawl(config, ["-m", "cProfile", "-o", str(out)])
             stats = pstats.Stats(str(out))
+            if os.environ.get("BENCH_PROFILE_OUT"):
+                stats.dump_stats(os.environ["BENCH_PROFILE_OUT"])
     finally:
         web.stop()
     steps = {"extraction (trafilatura, cleaning, dates)": ("crawler/extraction.py", "extract_article"),
              "  of which trafilatura.bare_extraction": ("trafilatura/core.py", "bare_extraction"),
              "watch rules (RuleSet.evaluate)": ("monitor/rules/__init__.py", "evaluate"),
-             "near-duplicate signature (prepare/sign)": ("crawler/neardup.py", "sketch"),
-             "near-duplicate index (StoryIndex.add)": ("crawler/neardup.py", "add"),
-             "storing (CrawlStore.save_article)": ("crawler/store.py", "save_article"),
+             "near-duplicate sketch (neardup.sketch)": ("crawler/neardup.py", "sketch"),
+             "index terms": ("storage/search_index.py", "index_terms"),
+             "near-duplicate index and cluster": ("storage/signatures.py", "index_in"),
+             "storing, one transaction (save_article)": ("crawler/store.py", "save_article"),
              "seen URLs (record_outcome)": ("crawler/store.py", "record_outcome"),
              "database commits": ("~", "<method 'commit' of 'sqlite3.Connection' objects>")}
     total = max(row[3] for row in stats.stats.values())

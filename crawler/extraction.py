@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
 import re
+import threading
+import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -92,9 +95,17 @@ _worker_rules: Any = None
 
 
 def prime(rules: Any) -> None:
-    """Pool initializer: keep the rule set in this worker (crawler.pool.ExtractionPool)."""
+    """Pool initializer: keep the rule set in this worker (crawler.pool.ExtractionPool), and
+    end the worker when its crawl process is gone (killed with -9, it cannot tell its pool)."""
     global _worker_rules
     _worker_rules = rules
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def process_page(html: str, url: str, *, timezone: str, fetched_at: datetime,

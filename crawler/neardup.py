@@ -448,17 +448,30 @@ def decode_facts(data: bytes) -> StoryFacts:
 
 def _value(token: Token, previous: str | None) -> str | None:
     norm = token.norm
+    value = _word_value(norm)
+    if value is not None:
+        return value
+    if previous and norm not in _HONORIFICS and len(norm) > 2 and _is_honorific(previous):
+        # "الوزير"/"وزير" after "معالي" is one word: compare names without their proclitics
+        return "name:" + min(strip_proclitics(norm), key=len)
+    return None
+
+
+@lru_cache(maxsize=100_000)
+def _word_value(norm: str) -> str | None:
+    """A number (as a whole number, without leading zeros), ordinal, month, weekday or place."""
     if norm.isdigit():
         return norm.lstrip("0") or "0"
     for form in strip_proclitics(norm):
         for table in (_ORDINALS, _MONTHS, _WEEKDAYS, _PLACES):
             if form in table:
                 return table[form]
-    if previous and norm not in _HONORIFICS and len(norm) > 2 and any(
-            form in _HONORIFICS for form in strip_proclitics(previous)):
-        # "الوزير"/"وزير" after "معالي" is one word: compare names without their proclitics
-        return "name:" + min(strip_proclitics(norm), key=len)
     return None
+
+
+@lru_cache(maxsize=100_000)
+def _is_honorific(word: str) -> bool:
+    return any(form in _HONORIFICS for form in strip_proclitics(word))
 
 
 def _slots(tokens: list[Token]) -> dict[tuple[str, str | None, str | None], set[str]]:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from monitor.faults import fault_point
 from storage import search_index, signatures
-from storage.crawl_state import CrawlState, record_in
+from storage.crawl_state import CrawlState, settle_in
 from storage.db import Database
 from storage.models import Article, RuleMatchRow, utcnow
 from storage.records import IndexEntry, NewArticle, RuleHit, SaveResult, StoredArticle
@@ -49,8 +49,7 @@ class Articles:
                 session.add_all(RuleMatchRow(article_id=article_id, rule_id=match["rule_id"],
                                              explanation=match, matched_at=now)
                                 for match in matches or ())
-                for url in {new.url, new.fetched_url}:
-                    record_in(session, url, new.source, "article", article_id=article_id)
+                settle_in(session, {new.url, new.fetched_url}, new.source, "article", article_id)
                 cluster = signatures.index_in(session, article_id, index) if index else None
                 fault_point("store:before-commit")
         except IntegrityError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -92,3 +92,24 @@ def record_in(session: Session, url: str, source: str, outcome: str, *,
     else:
         row.outcome, row.last_error, row.last_seen = outcome, None, now
         row.article_id = article_id or row.article_id
+
+
+def settle_in(session: Session, urls: Iterable[str], source: str, outcome: str,
+              article_id: int | None) -> None:
+    """Record settled URLs (an outcome other than `failed`) in the caller's transaction, in one
+    statement: INSERT … ON CONFLICT DO UPDATE, as `record_in` would for each."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    now = utcnow()
+    statement = insert(SeenUrl.__table__).values([
+        {"url": url, "source": source, "outcome": outcome, "article_id": article_id,
+         "attempts": 1, "last_error": None, "first_seen": now, "last_seen": now}
+        for url in sorted(urls)])
+    excluded = statement.excluded
+    session.execute(statement.on_conflict_do_update(
+        index_elements=["url"],
+        set_={"outcome": excluded.outcome, "last_error": None, "last_seen": excluded.last_seen,
+              "article_id": func.coalesce(excluded.article_id, SeenUrl.__table__.c.article_id)}))
