@@ -491,11 +491,45 @@ def _slots(tokens: list[Token]) -> dict[tuple[str, str | None, str | None], set[
             continue
         left = ("L", words[i - 2] if i >= 2 else None, words[i - 1] if i >= 1 else None)
         right = ("R", *(words[last + 1:last + 3] + [None, None])[:2])
+        keys = [left, right]
+        if value.isdigit() and last == i:
+            # A number in digits is also compared by its nearest content word on each side, so
+            # that "اجتماعها الـ30" and "اجتماعها رقم 130" are two meetings however the rest of
+            # the sentence was written: a whole number against a whole number, never its digits.
+            keys += _content_neighbours(words, i)
         i = last + 1
-        for key in (left, right):
+        for key in keys:
             if key[1] is not None or key[2] is not None:
                 slots.setdefault(key, set()).add(value)
     return slots
+
+
+# Words between a number and what it counts that say nothing of it: "رقم 130", "نحو 85".
+_NUMBER_FILLERS = set(_words(
+    "رقم رقمه رقمها رقمي الرقم نحو حوالي قرابة زهاء أكثر أقل من في على إلى عن مع و أو ب ل "
+    "no number of the a an in on at to by for about some nearly"))
+
+
+def _content_neighbours(words: list[str], at: int) -> list[tuple[str, str | None, None]]:
+    keys: list[tuple[str, str | None, None]] = []
+    for side, step in (("L1", -1), ("R1", 1)):
+        j = at + step
+        while 0 <= j < len(words) and abs(j - at) <= 2 and words[j] in _NUMBER_FILLERS:
+            j += step
+        if 0 <= j < len(words) and abs(j - at) <= 2 and len(words[j]) > 2 \
+                and _word_value(words[j]) is None:
+            keys.append((side, _neighbour_stem(words[j]), None))
+    return keys
+
+
+@lru_cache(maxsize=100_000)
+def _neighbour_stem(word: str) -> str:
+    """"الاجتماع", "اجتماعها" and "واجتماعه" as one word: proclitics and a pronoun dropped."""
+    stem = min(strip_proclitics(word), key=len)
+    for suffix in ("هما", "هم", "ها", "ه"):
+        if stem.endswith(suffix) and len(stem) - len(suffix) >= 3:
+            return stem[:-len(suffix)]
+    return stem
 
 
 def _dateline_end(tokens: list[Token], text: str) -> int:
