@@ -248,6 +248,57 @@ def detect_language(text: str) -> str | None:
 
 def content_fingerprint(text: str) -> str:
     """A hash of the body's words as watch rules read them (monitor.arabic: spacing,
-    punctuation, tashkeel, tatweel, hamza forms and case ignored), after Unicode's NFKC."""
-    words = normalized_words(unicodedata.normalize("NFKC", text))
+    punctuation, tashkeel, tatweel, hamza forms and case ignored), after Unicode's NFKC,
+    without the metadata lines at its start and end (`without_metadata_lines`): a copy that
+    shows a date line or a source credit around the same text is the same text."""
+    words = normalized_words(unicodedata.normalize("NFKC", without_metadata_lines(text)))
     return hashlib.sha256(" ".join(words).encode("utf-8")).hexdigest()
+
+
+def _vocabulary_words() -> set[str]:
+    from crawler.neardup import _PLACES
+    from monitor.vocabulary import HIJRI_MONTHS, MONTHS, NEWS_AGENCIES, WEEKDAYS
+
+    words = set(_PLACES)
+    for table in (MONTHS, WEEKDAYS, HIJRI_MONTHS, NEWS_AGENCIES):
+        for names in table.values():
+            for name in names:
+                words.update(normalized_words(name))
+    words.update(normalized_words(
+        "هـ ه م الموافق ص م مساء صباحا الساعة التاريخ بتاريخ في آخر تحديث تم التحديث نشر نشرت "
+        "منذ يوم اليوم أمس الأحد الاثنين am pm gmt utc updated published posted last update on "
+        "at st nd rd th ksa"))
+    return words
+
+
+_METADATA_WORDS: set[str] | None = None
+# A short line opening with one of these is a byline or a source credit.
+_CREDIT_OPENERS = set(normalized_words(
+    "المصدر مصدر المصادر بقلم كتب كتبت تحرير تصوير إعداد متابعة متابعات مراسل مراسلنا "
+    "source sources by written reporting photo"))
+
+
+def is_metadata_line(line: str) -> bool:
+    """Whether a line is only a date, a time, a dateline, a byline or a source credit
+    ("05/03/2024", "الرياض 14 رجب 1446 هـ (واس)", "المصدر: واس", "بقلم: …", "(واس)")."""
+    global _METADATA_WORDS
+    words = normalized_words(line)
+    if not words or len(words) > 14:
+        return False
+    if words[0] in _CREDIT_OPENERS and len(words) <= 8:
+        return True
+    if _METADATA_WORDS is None:
+        _METADATA_WORDS = _vocabulary_words()
+    return all(word.isdigit() or word in _METADATA_WORDS for word in words)
+
+
+def without_metadata_lines(text: str) -> str:
+    """The body without the metadata lines (`is_metadata_line`) at its start and end (three at
+    most each side): what the fingerprint is taken of."""
+    lines = text.split("\n")
+    start, end = 0, len(lines)
+    while start < min(3, end - 1) and is_metadata_line(lines[start]):
+        start += 1
+    while end - 1 > start and len(lines) - end < 3 and is_metadata_line(lines[end - 1]):
+        end -= 1
+    return "\n".join(lines[start:end])
