@@ -147,11 +147,14 @@ def extract_article(html: str, url: str, *, timezone: str, fetched_at: datetime,
     if document is None or not document.text:
         return None
     title = _tidy(document.title) if document.title else None
-    text = _without_title(_tidy(document.text), title)
-    if len(text) < MIN_BODY_CHARS or len(text.split()) < MIN_BODY_WORDS:
-        return None
+    raw = document.text
+    if max_text_chars and len(raw) > 2 * max_text_chars:  # bound every step after this one
+        raw = raw[:2 * max_text_chars]
+    text = _without_title(_tidy(raw), title)
     if max_text_chars and len(text) > max_text_chars:
         text = cut_text(text, max_text_chars)
+    if len(text) < MIN_BODY_CHARS or len(text.split(maxsplit=MIN_BODY_WORDS)) < MIN_BODY_WORDS:
+        return None
     published = find_published_date(page, url=url, timezone=timezone, fetched_at=fetched_at,
                                     title=title, body=text)
     return ExtractedArticle(

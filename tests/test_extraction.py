@@ -287,3 +287,34 @@ def test_lines_that_are_text_are_not_metadata():
     assert not is_metadata_line("وأكد الوزير أن عام 2024 شهد نموا")
     text = "الرياض 14 رجب 1446 هـ الموافق 14 يناير 2025 م واس\nعقدت اللجنة اجتماعها.\nانتهى"
     assert without_metadata_lines(text) == "عقدت اللجنة اجتماعها.\nانتهى"
+
+
+def test_a_huge_body_is_stored_cut_with_a_note_and_every_step_is_bounded():
+    import resource
+    import time
+
+    from crawler.extraction import TEXT_CUT_NOTE, process_page
+    from monitor.config import load_config, shipped_config_dir
+
+    story = _neardup_story("egov23-spa")
+    paragraphs = [p for p in story["text"].split("\n") if len(p) > 100]
+    # About 3 MB of real Arabic, 12,000 paragraphs: fifteen times the default cap.
+    page = SampleArticle(slug="h", site="h", title=story["title"], dateline="",
+                         jsonld_date="2025-01-14T09:00:00+03:00",
+                         paragraphs=tuple(f"{paragraphs[i % len(paragraphs)]} ({i})"
+                                          for i in range(12_000)))
+    html = article_page(page, "https://h.example/h", "ح", "ar")
+    rules = load_config(shipped_config_dir()).rule_set()
+    started, rss_before = time.process_time(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    done = process_page(html, "https://h.example/h", timezone="Asia/Riyadh",
+                        fetched_at=FETCHED_AT, rules=rules, max_text_chars=200_000)
+    seconds = time.process_time() - started
+    assert done is not None
+    text = done.article.text
+    assert text.endswith("\n" + TEXT_CUT_NOTE)
+    assert 100_000 < len(text) <= 200_000 + len(TEXT_CUT_NOTE) + 1
+    assert done.sketch is not None and done.sketch.shingles <= 4096  # sampled
+    assert "gcc-egov-committee" in [m["rule_id"] for m in done.matches]
+    # Generous bounds (a shared machine): the point is "seconds, not minutes; MB, not GB".
+    assert seconds < 30
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before < 1024 * 1024
