@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     DateTime,
     ForeignKey,
     Index,
@@ -168,7 +167,7 @@ class SignatureBand(Base):
     # One B-tree on SQLite (no rowid): the primary key's index is the table.
     __table_args__ = {"sqlite_with_rowid": False}
 
-    band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    band_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     article_id: Mapped[int] = mapped_column(
         ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
 

@@ -48,7 +48,7 @@ class IndexEntry:
     """An article's near-duplicate index entry, written in its own transaction
     (crawler.neardup.StoryIndex.entry builds it; storage.signatures writes it).
 
-    `story` has `signature` (bytes), `bands` (signed 64-bit keys), `shingles` (count) and
+    `story` has `signature` (bytes), `bands` (signed 32-bit keys), `shingles` (count) and
     `facts` (bytes); `decide(article_id, candidates)` takes the candidates as stored rows
     (article id, signature, shingles, facts, cluster id) and returns an object with `cluster`
     (None, or `cluster_id` and `similarity`) and `later` ((article id, similarity) pairs).

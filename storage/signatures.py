@@ -1,7 +1,7 @@
 """Room `repo.signatures`: the near-duplicate index of crawler.neardup, and clusters.
 
 One MinHash signature per article (b-bit: 16 bits a value), its shingle count and its facts
-(hashed), and its LSH band keys (64-bit integers, one B-tree); candidates out, with what is
+(hashed), and its LSH band keys (32-bit integers, one B-tree); candidates out, with what is
 stored about them; the cluster an article joins written back, in the article's transaction.
 """
 

@@ -1,5 +1,5 @@
 """Migration 0005_pipeline: fingerprints recomputed with today's normaliser, the near-duplicate
-index rebuilt in its new form (b-bit signatures, facts, 64-bit band keys), clusters kept."""
+index rebuilt in its new form (b-bit signatures, facts, 32-bit band keys), clusters kept."""
 
 from __future__ import annotations
 

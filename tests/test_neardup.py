@@ -102,7 +102,7 @@ def test_signature_round_trips_and_copies_share_band_keys() -> None:
     signature = story_signature(original["title"], original["text"])
     assert Signature.from_bytes(signature.to_bytes()).to_bytes() == signature.to_bytes()
     keys = signature.band_keys()
-    assert len(keys) == BANDS and all(-2**63 <= key < 2**63 for key in keys)  # BIGINT keys
+    assert len(keys) == BANDS and all(-2**31 <= key < 2**31 for key in keys)  # INTEGER keys
     assert set(keys) & set(story_signature(copy["title"], copy["text"]).band_keys())
     assert story_signature(original["title"], original["text"]) == signature  # deterministic
 

@@ -1,4 +1,4 @@
-"""near-duplicate index v2 (b-bit MinHash, facts, 64-bit band keys); fingerprints recomputed
+"""near-duplicate index v2 (b-bit MinHash, facts, 32-bit band keys); fingerprints recomputed
 
 Revision ID: 0005_pipeline
 Revises: 0004_notify
@@ -7,7 +7,7 @@ Create Date: 2026-12-07 22:30:00
 The near-duplicate index is rebuilt for every stored article: signatures hash shingles another
 way (crawler.neardup, vectorised), keep 128 values of 16 bits, and come with the story's
 shingle count and facts, so that candidates are verified without reading their text; band keys
-are 64-bit integers in one B-tree (no rowid on SQLite). Clusters already recorded are kept.
+are 32-bit integers in one B-tree (no rowid on SQLite). Clusters already recorded are kept.
 Content fingerprints are recomputed with today's Arabic normaliser (monitor.arabic), so that a
 copy crawled after the upgrade is recognised as a duplicate of a text stored before it; where
 two stored texts now have one fingerprint, the later keeps its old one.
@@ -45,7 +45,7 @@ def _create_index_tables() -> None:
     op.create_index("ix_article_signatures_created_at", "article_signatures", ["created_at"])
     op.create_table(
         "signature_bands",
-        sa.Column("band_key", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("band_key", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("article_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["article_id"], ["articles.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("band_key", "article_id"),
@@ -62,7 +62,7 @@ def rebuild(connection, batch_size: int = 500) -> int:
                           sa.column("signature", sa.LargeBinary),
                           sa.column("created_at", UTCDateTime), sa.column("shingles", sa.Integer),
                           sa.column("facts", sa.LargeBinary))
-    bands = sa.table("signature_bands", sa.column("band_key", sa.BigInteger),
+    bands = sa.table("signature_bands", sa.column("band_key", sa.Integer),
                      sa.column("article_id", sa.Integer))
     taken = {hashlib.blake2b(fp.encode(), digest_size=12).digest() for fp in connection.execute(
         sa.select(_ARTICLES.c.content_fingerprint)).scalars()}
