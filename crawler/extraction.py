@@ -116,7 +116,10 @@ def process_page(html: str, url: str, *, timezone: str, fetched_at: datetime,
     sketch, index terms), or None when the page has no article body. `rules`: a RuleSet,
     PRIMED (this worker's), or None (no rules)."""
     from crawler.neardup import sketch
-    from crawler.store import index_terms
+
+    # A pure function of the text; taken from storage.search_index itself (not through
+    # crawler.store) so that a worker does not import Scrapy and the repository: 1 s a worker.
+    from storage.search_index import index_terms
 
     article = extract_article(html, url, timezone=timezone, fetched_at=fetched_at,
                               default_language=default_language, max_text_chars=max_text_chars)

@@ -16,10 +16,9 @@ from monitor.config import Config
 from storage.db import SchemaError, engine_from_settings
 from storage.records import IndexEntry, NewArticle, SaveResult, Validators
 from storage.repository import Repository
-from storage.search_index import index_terms
 
 __all__ = ["STORE_SETTING", "CrawlStore", "IndexEntry", "NewArticle", "SaveResult", "SchemaError", "Validators",
-           "crawl_store", "index_terms", "open_crawl_store"]
+           "crawl_store", "open_crawl_store"]
 
 STORE_SETTING = "RAQIB_CRAWL_STORE"
 
