@@ -140,3 +140,47 @@ def test_a_kill_between_an_article_and_its_matches_leaves_neither(database_url, 
         _check_every_article_stored_with_its_matches(database_url, pages, config_dir)
     finally:
         web.stop()
+
+
+def _pid_of_worker() -> int:
+    return os.getpid()
+
+
+def test_the_rules_run_in_the_extraction_worker_and_a_dead_worker_is_replaced():
+    from concurrent.futures.process import BrokenProcessPool
+    from datetime import UTC, datetime
+
+    from crawler.extraction import PRIMED, process_page
+    from crawler.pool import ExtractionPool
+    from monitor.config import load_config, shipped_config_dir
+
+    story = STORIES[0]
+    page = SampleArticle(slug="p", site="p", title=story["title"], dateline="",
+                         jsonld_date="2025-01-14T09:00:00+03:00",
+                         paragraphs=tuple(p for p in story["text"].split("\n") if p.strip()))
+    html = article_page(page, "https://p.example/p", "ب", "ar")
+    rules = load_config(shipped_config_dir()).rule_set()
+    options = {"timezone": "Asia/Riyadh", "fetched_at": datetime(2025, 1, 14, tzinfo=UTC),
+               "source": "spa", "country": "SA", "kind": "agency"}
+    pool = ExtractionPool(1, rules)
+    try:
+        # The worker was handed the rule set once, at its start: pages go without it.
+        done = pool.submit(process_page, html, "https://p.example/p", rules=PRIMED,
+                           **options).result(timeout=120)
+        assert "gcc-egov-committee" in [match["rule_id"] for match in done.matches]
+        assert done.sketch is not None and done.terms
+        worker = pool.submit(_pid_of_worker).result(timeout=60)
+        assert worker != os.getpid()
+        generation = pool.generation
+        os.kill(worker, signal.SIGKILL)  # as the OOM killer would
+        with pytest.raises(BrokenProcessPool):
+            pool.submit(process_page, html, "https://p.example/p", rules=PRIMED,
+                        **options).result(timeout=60)
+        pool.restart(generation)
+        pool.restart(generation)  # a second page noticing the same death restarts nothing
+        assert pool.restarts == 1
+        again = pool.submit(process_page, html, "https://p.example/p", rules=PRIMED,
+                            **options).result(timeout=120)
+        assert again.matches == done.matches and again.sketch == done.sketch
+    finally:
+        pool.shutdown()
