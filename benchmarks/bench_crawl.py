@@ -262,8 +262,9 @@ def pipeline_against_trafilatura(pages: int, sites: int, kind: str, workers: int
         web.stop()
 
 
-def profile_summary(pages: int, sites: int) -> None:
-    """cProfile of one crawl with extraction in the crawl process, summed by area."""
+def profile_summary(pages: int, sites: int, workers: int = 0) -> None:
+    """cProfile of one crawl, summed by step: with `workers` 0 everything runs in the crawl
+    process; otherwise the profile is of the crawl process alone (the reactor thread's work)."""
     import pstats
 
     web, sources, _ = realistic_web(pages, sites)
@@ -271,7 +272,7 @@ def profile_summary(pages: int, sites: int) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             config = write_config(Path(tmp) / "config", sources, f"sqlite:///{tmp}/p.db",
                                   concurrency_per_site=8, download_delay=0, autothrottle=False,
-                                  extraction_workers=0, max_articles_per_run=pages + 100,
+                                  extraction_workers=workers, max_articles_per_run=pages + 100,
                                   download_timeout=60)
             out = Path(tmp) / "crawl.prof"
             timed_crawl(config, ["-m", "cProfile", "-o", str(out)])
@@ -290,7 +291,9 @@ def profile_summary(pages: int, sites: int) -> None:
              "seen URLs (record_outcome)": ("crawler/store.py", "record_outcome"),
              "database commits": ("~", "<method 'commit' of 'sqlite3.Connection' objects>")}
     total = max(row[3] for row in stats.stats.values())
-    print(f"profile of a crawl of {pages} pages, extraction in process: {total:.1f} s in all")
+    where = "everything in the crawl process" if not workers else \
+        f"the crawl process only ({workers} extraction workers)"
+    print(f"profile of a crawl of {pages} pages, {where}: {total:.1f} s in all")
     for label, (filename, function) in steps.items():
         found = [(calls, cumtime) for (name, _, func), (_, calls, _, cumtime, _)
                  in stats.stats.items() if name.endswith(filename) and func == function]
@@ -309,6 +312,7 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgresql"])
     parser.add_argument("--profile", type=int, default=0)
+    parser.add_argument("--profile-workers", type=int, default=0)
     parser.add_argument("--quality", action="store_true")
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.2f}", flush=True)
@@ -316,7 +320,7 @@ if __name__ == "__main__":
         extraction_quality()
         crawl_twice()
     if args.profile:
-        profile_summary(args.profile, args.sites)
+        profile_summary(args.profile, args.sites, args.profile_workers)
     for n in args.pages:
         pipeline_against_trafilatura(n, args.sites, args.db, args.workers)
     print(f"load average at the end {os.getloadavg()[0]:.2f}")

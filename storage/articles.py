@@ -50,7 +50,7 @@ class Articles:
                                              explanation=match, matched_at=now)
                                 for match in matches or ())
                 settle_in(session, {new.url, new.fetched_url}, new.source, "article", article_id)
-                cluster = signatures.index_in(session, article_id, index) if index else None
+                cluster = signatures.index_in(session, article_id, index, new=True) if index else None
                 fault_point("store:before-commit")
         except IntegrityError:
             original = self._existing(new.url, new.content_fingerprint)

@@ -100,21 +100,22 @@ class SignatureIndex:
             return sizes
 
 
-def index_in(session: Session, article_id: int, entry: IndexEntry):
+def index_in(session: Session, article_id: int, entry: IndexEntry, *, new: bool = False):
     """Index a stored article and put it in its story, in the caller's transaction.
 
     Index first, then look, at earlier and later ids alike: of two copies stored at once by two
     processes, whichever looks last sees the other's signature (each indexed its own before
     looking). The later id always joins the earlier one's story, whichever process finds the
     pair. Candidates are verified from their stored signature and facts, never their text.
+    `new`: the article was stored in this very transaction (it has no entry yet).
     """
     story = entry.story
     story_time = entry.published_at or entry.fetched_at
-    if session.get(ArticleSignature, article_id) is None:  # a retried step keeps its entry
-        session.add(ArticleSignature(article_id=article_id, signature=story.signature,
-                                     created_at=story_time, shingles=story.shingles,
-                                     facts=story.facts))
-        session.flush()
+    # `new`: the article was stored in this transaction; else a retried step keeps its entry.
+    if new or session.get(ArticleSignature, article_id) is None:
+        session.execute(ArticleSignature.__table__.insert(), [{
+            "article_id": article_id, "signature": story.signature, "created_at": story_time,
+            "shingles": story.shingles, "facts": story.facts}])
         session.execute(SignatureBand.__table__.insert(),
                         [{"band_key": key, "article_id": article_id}
                          for key in sorted(set(story.bands))])
