@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import text as sql  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from benchmarks.arabic_corpus import BigramModel, newspaper_copy  # noqa: E402
@@ -156,6 +157,9 @@ def run(label: str, url: str, stories: list, arrivals: list, real: int) -> None:
     repo = Repository(url)
     started = time.perf_counter()
     fill(repo, stories, rng, max(0, real - 1500), real)
+    if repo.dialect == "postgresql":  # the ids were given: move the sequence past them
+        with repo.db.session() as session:
+            session.execute(sql("SELECT setval('articles_id_seq', (SELECT max(id) FROM articles))"))
     repo.signatures.refresh_statistics()
     fill_seconds = time.perf_counter() - started
     total = len(stories)

@@ -24,7 +24,8 @@ class Articles:
         self._crawl = crawl
 
     def save(self, new: NewArticle, *, matches: Iterable[dict] | None = None,
-             terms: list[str] | None = None, index: IndexEntry | None = None) -> SaveResult:
+             terms: list[str] | None = None, index: IndexEntry | None = None,
+             _retried: bool = False) -> SaveResult:
         """Store an article once: a known URL or an already stored text is a duplicate.
 
         One transaction holds the article, its URLs (canonical and fetched) recorded as seen,
@@ -55,7 +56,9 @@ class Articles:
         except IntegrityError:
             original = self._existing(new.url, new.content_fingerprint)
             if original is None:  # the winner of a race was rolled back: try once more
-                return self.save(new, matches=matches, terms=terms, index=index)
+                if _retried:
+                    raise  # not a duplicate: some other constraint, say so
+                return self.save(new, matches=matches, terms=terms, index=index, _retried=True)
             for url in {new.url, new.fetched_url}:
                 self._crawl.record_outcome(url, new.source, "duplicate", article_id=original)
             return SaveResult("duplicate", original, duplicate_of=original)
