@@ -4,6 +4,7 @@ of conditional GET."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -98,18 +99,23 @@ def settle_in(session: Session, urls: Iterable[str], source: str, outcome: str,
               article_id: int | None) -> None:
     """Record settled URLs (an outcome other than `failed`) in the caller's transaction, in one
     statement: INSERT … ON CONFLICT DO UPDATE, as `record_in` would for each."""
-    dialect = session.get_bind().dialect.name
+    now = utcnow()
+    session.execute(_settle_statement(session.get_bind().dialect.name), [
+        {"url": url, "source": source, "outcome": outcome, "article_id": article_id,
+         "attempts": 1, "last_error": None, "first_seen": now, "last_seen": now}
+        for url in sorted(urls)])
+
+
+@lru_cache(maxsize=2)
+def _settle_statement(dialect: str):
+    # Built once (its compiled form is cached by SQLAlchemy): rows go as parameters.
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    now = utcnow()
-    statement = insert(SeenUrl.__table__).values([
-        {"url": url, "source": source, "outcome": outcome, "article_id": article_id,
-         "attempts": 1, "last_error": None, "first_seen": now, "last_seen": now}
-        for url in sorted(urls)])
+    statement = insert(SeenUrl.__table__)
     excluded = statement.excluded
-    session.execute(statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["url"],
         set_={"outcome": excluded.outcome, "last_error": None, "last_seen": excluded.last_seen,
-              "article_id": func.coalesce(excluded.article_id, SeenUrl.__table__.c.article_id)}))
+              "article_id": func.coalesce(excluded.article_id, SeenUrl.__table__.c.article_id)})
