@@ -1,154 +1,219 @@
-"""Benchmark the near-duplicate index: insert and query times and memory at 100,000 articles.
+"""Benchmark the near-duplicate index on realistic Arabic news: 100,000 (or 1,000,000) stories.
 
     python benchmarks/bench_neardup.py [--articles 100000] [--samples 300] [--sqlite-only]
+                                       [--processes 2]
 
-Builds the index on SQLite (a temp file) and on PostgreSQL (a database `raqib_bench_<pid>` on
-127.0.0.1:5432, user postgres, dropped afterwards). The stored articles are synthetic: most get
-random MinHash signatures bulk-inserted (as unrelated stories look to LSH), a few thousand get
-signatures of generated texts, so that measured queries also meet and verify real candidates.
-Prints figures; asserts nothing.
+The index is filled with the sketches (crawler.neardup.sketch: b-bit MinHash, LSH bands,
+shingle count, facts) of generated stories: `--real` texts of a word-bigram model of the real
+Arabic pages in tests/ with agency datelines and the formulaic phrases of Gulf agency copy
+(benchmarks/arabic_corpus.py), one in ten a newspaper's copy of an earlier story, tokenised and
+sketched as the crawl does; the rest drawn from their shingles (see `sketches`); published
+over 60 days. Then `samples` arrivals (half copies of indexed stories, half new stories) are
+stored and indexed as the crawl does (repo.articles.save with the index entry, one
+transaction), timing separately the index insert (signature + bands) and the candidate query.
+Prints candidates per insert, insert and query p50/p95, the end-to-end save, how many copies
+were found, and bytes of index (signatures + bands, with their indexes) per article, on SQLite
+and PostgreSQL. Asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import random
 import resource
 import statistics
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import numpy as np
-from sqlalchemy import insert
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from crawler.neardup import NUM_PERM, Signature, StoryIndex, story_signature
-from storage.models import Article
-from storage.repository import Repository
+import numpy as np  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import text as sql  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
 
-LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
-WINDOW = 7 * 86400
+from benchmarks.arabic_corpus import BigramModel, newspaper_copy  # noqa: E402
+from crawler.neardup import (  # noqa: E402
+    PreparedArticle,
+    Sketch,
+    index_entry,
+    prepare,
+    signature_of,
+    sketch,
+    sketch_of,
+)
+from storage.models import Article, ArticleSignature, SignatureBand  # noqa: E402
+from storage.records import NewArticle  # noqa: E402
+from storage.repository import Repository  # noqa: E402
+from storage.search_index import index_terms  # noqa: E402
+from storage.signatures import candidates_in  # noqa: E402
 
-
-def vocabulary(rng: random.Random, size: int = 5000) -> list[str]:
-    return ["".join(rng.choice(LETTERS) for _ in range(rng.randint(3, 7))) for _ in range(size)]
-
-
-def story_text(rng: random.Random, words: list[str], length: int = 160) -> str:
-    return " ".join(rng.choice(words) for _ in range(length))
-
-
-def copy_of(rng: random.Random, text: str, words: list[str]) -> str:
-    """A newspaper copy: new first sentence, end trimmed."""
-    body = text.split()
-    return " ".join([*(rng.choice(words) for _ in range(15)), *body[20:len(body) - 15]])
-
-
-def bulk_articles(repo: Repository, first_id: int, count: int, now: datetime,
-                  texts: dict[int, str]) -> None:
-    rows = [{"id": i, "source": "bench", "url": f"https://bench.example/{i}", "title": None,
-             "text": texts.get(i, "synthetic"), "fetched_at": now, "content_fingerprint": f"fp{i}"}
-            for i in range(first_id, first_id + count)]
-    with repo.db.session() as session:
-        for start in range(0, len(rows), 5000):
-            session.execute(insert(Article), rows[start:start + 5000])
+WINDOW = timedelta(days=7)
+THRESHOLD = 0.55
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
+_MODEL: BigramModel | None = None
 
 
-def fill(repo: Repository, total: int, rng: random.Random, words: list[str],
-         now: datetime) -> dict[int, str]:
-    """Store `total` articles and their signatures; returns the ids with a real text."""
-    with_text = min(5000, total // 20)
-    texts = {i: story_text(rng, words) for i in range(1, with_text + 1)}
-    bulk_articles(repo, 1, total, now, texts)
-    numpy_rng = np.random.default_rng(7)
-    batch = []
-    for article_id in range(1, total + 1):
-        if article_id in texts:
-            signature = story_signature(None, texts[article_id])
-        else:
-            signature = Signature(numpy_rng.integers(0, 2**32, NUM_PERM, dtype=np.uint32))
-        # Spread over 30 days, so a 7-day window holds about a quarter of the index; the
-        # stories that arrivals copy are recent, as agency stories are when papers carry them.
-        age = 3 * 86400 if article_id in texts else 30 * 86400
-        created = now - timedelta(seconds=rng.uniform(0, age))
-        batch.append((article_id, signature.to_bytes(), signature.band_keys(), created))
-        if len(batch) == 5000:
+def _story(seed: int) -> tuple[str, str]:
+    """Story number `seed`: (title, text); one in ten a copy of an earlier story."""
+    global _MODEL
+    if _MODEL is None:
+        _MODEL = BigramModel()
+    rng = random.Random(seed)
+    if seed > 10 and rng.random() < 0.1:
+        original = random.Random(rng.randrange(seed))
+        _, paragraphs = _MODEL.story(original)
+        return _MODEL.sentence(rng, 8), "\n".join(newspaper_copy(rng, _MODEL, paragraphs))
+    title, paragraphs = _MODEL.story(rng)
+    return title, "\n".join(paragraphs)
+
+
+def _prepare_range(bounds: tuple[int, int]) -> list:
+    out = []
+    for seed in range(*bounds):
+        story = prepare(*_story(seed))
+        out.append((story.hashes, sketch_of(story)) if story.indexable else None)
+    return out
+
+
+def real_stories(count: int, processes: int) -> list:
+    """(shingle hashes, sketch) of `count` generated stories, tokenised and sketched for real."""
+    chunks = [(start, min(count, start + 500)) for start in range(0, count, 500)]
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        return [s for chunk in pool.imap(_prepare_range, chunks) for s in chunk]
+
+
+def sketches(total: int, real: list, seed: int = 5) -> list:
+    """`total` sketches: the real ones first, then stories drawn from them at the shingle level.
+
+    Sketching a million generated texts takes hours on two shared cores, so the index is filled
+    past the real stories with stories whose shingles are drawn as real ones are made: of a
+    real story's shingles, those that also occur in other stories (agency formulas, the bigram
+    model's common phrases) are drawn from that shared pool with their frequencies, the rest are
+    the story's own; its facts are a real story's. The LSH candidates an insert meets in the
+    index then come from the formulaic overlap of real Arabic copy, not from random values."""
+    real = [r for r in real if r is not None]
+    counts: dict[int, int] = {}
+    for hashes, _ in real:
+        for value in hashes.tolist():
+            counts[value] = counts.get(value, 0) + 1
+    shared = np.array([h for h, c in counts.items() if c > 1], dtype=np.uint64)
+    weights = np.array([counts[h] for h in shared.tolist()], dtype=np.float64)
+    weights /= weights.sum()
+    shared_set = set(shared.tolist())
+    profile = [(len(hashes), sum(1 for h in hashes.tolist() if h in shared_set), story.facts)
+                for hashes, story in real]
+    rng = np.random.default_rng(seed)
+    out = [story for _, story in real]
+    while len(out) < total:
+        size, common, facts = profile[int(rng.integers(len(profile)))]
+        hashes = np.unique(np.concatenate([
+            rng.choice(shared, size=common, p=weights),
+            rng.integers(0, 2**63, size=size - common, dtype=np.uint64)]))
+        signature = signature_of(PreparedArticle(hashes, None))
+        out.append(Sketch(signature.to_bytes(), signature.band_keys(), len(hashes), facts))
+    return out[:total]
+
+
+def fill(repo: Repository, stories: list, rng: random.Random, recent_from: int,
+         recent_to: int) -> None:
+    """Articles (a word of text: the index never reads it) and their index entries, in bulk."""
+    batch, rows = [], []
+    for n, story in enumerate(stories, start=1):
+        # the real stories' last 1,500 are recent (arrivals copy them, as papers carry agency
+        # copy within days); the rest spread over 60 days
+        age = 3 * 86400 if recent_from < n <= recent_to else 60 * 86400
+        created = NOW - timedelta(seconds=rng.uniform(3600, age))
+        rows.append({"id": n, "source": "bench", "url": f"https://bench.example/{n}",
+                     "title": None, "text": "-", "fetched_at": created, "published_at": created,
+                     "content_fingerprint": f"fp{n}"})
+        if story is not None:
+            batch.append((n, story.signature, story.bands, created, story.shingles, story.facts))
+        if len(rows) == 5000:
+            with repo.db.session() as session:
+                session.execute(insert(Article), rows)
             repo.signatures.add_many(batch)
-            batch = []
-    if batch:
+            batch, rows = [], []
+    if rows:
+        with repo.db.session() as session:
+            session.execute(insert(Article), rows)
         repo.signatures.add_many(batch)
-    return texts
 
 
 def percentiles(samples: list[float]) -> str:
     ordered = sorted(samples)
     p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-    return f"median {statistics.median(ordered) * 1000:6.2f} ms   p95 {p95 * 1000:6.2f} ms"
+    return f"p50 {statistics.median(ordered) * 1000:6.2f} ms   p95 {p95 * 1000:6.2f} ms"
 
 
-def rss_mb() -> tuple[float, float]:
-    current = 0.0
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            current = int(line.split()[1]) / 1024
-    return current, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def run(label: str, url: str, total: int, samples: int) -> None:
+def run(label: str, url: str, stories: list, arrivals: list, real: int) -> None:
     rng = random.Random(42)
-    words = vocabulary(rng)
-    now = datetime.now(UTC)
     repo = Repository(url)
     started = time.perf_counter()
-    texts = fill(repo, total, rng, words, now)
+    fill(repo, stories, rng, max(0, real - 1500), real)
+    if repo.dialect == "postgresql":  # the ids were given: move the sequence past them
+        with repo.db.session() as session:
+            session.execute(sql("SELECT setval('articles_id_seq', (SELECT max(id) FROM articles))"))
     repo.signatures.refresh_statistics()
     fill_seconds = time.perf_counter() - started
-    # Articles that arrive now: half are copies of stored stories, half new stories.
-    arrivals = []
-    for n in range(samples):
-        if n % 2 == 0:
-            arrivals.append(copy_of(rng, texts[rng.choice(list(texts))], words))
-        else:
-            arrivals.append(story_text(rng, words))
-    first_new = total + 1
-    bulk_articles(repo, first_new, 2 * samples, now, {})
-    prepared = [(story_signature(None, text), text) for text in arrivals]
-
-    inserts, queries = [], []
-    for n, (signature, _) in enumerate(prepared):
-        keys = signature.band_keys()
-        t0 = time.perf_counter()
-        repo.signatures.add(first_new + n, signature.to_bytes(), keys, now)
-        t1 = time.perf_counter()
-        repo.signatures.candidates(keys, since=now - timedelta(seconds=WINDOW),
-                                       until=now + timedelta(seconds=WINDOW),
-                                       before_id=first_new + n)
-        t2 = time.perf_counter()
+    total = len(stories)
+    inserts, queries, saves, candidates, found = [], [], [], [], 0
+    for n, (title, text, story, copy_of) in enumerate(arrivals):
+        when = NOW - timedelta(hours=1) + timedelta(seconds=n)
+        new = NewArticle(source="arrival", url=f"https://arrival.example/{n}",
+                         fetched_url=f"https://arrival.example/{n}", title=title, text=text,
+                         language="ar", content_fingerprint=f"arrival{n}", fetched_at=when,
+                         published_at=when)
+        # The parts, each in its own transaction, rolled back: insert, then query.
+        with repo.db.engine.connect() as connection:
+            transaction = connection.begin()
+            t0 = time.perf_counter()
+            connection.execute(insert(Article), [{
+                "id": 10_000_000 + n, "source": "x", "url": f"x{n}", "text": "-",
+                "fetched_at": when, "content_fingerprint": f"x{n}"}])
+            connection.execute(insert(ArticleSignature), [{
+                "article_id": 10_000_000 + n, "signature": story.signature, "created_at": when,
+                "shingles": story.shingles, "facts": story.facts}])
+            connection.execute(insert(SignatureBand), [
+                {"band_key": key, "article_id": 10_000_000 + n} for key in sorted(set(story.bands))])
+            t1 = time.perf_counter()
+            rows = candidates_in(Session(bind=connection), story.bands, since=when - WINDOW,
+                                 until=when + WINDOW, fetched_window=(when - WINDOW, when + WINDOW))
+            t2 = time.perf_counter()
+            transaction.rollback()
         inserts.append(t1 - t0)
         queries.append(t2 - t1)
-
-    index = StoryIndex(repo, threshold=0.55, window_seconds=WINDOW)
-    whole, clustered = [], 0
-    for n, text in enumerate(arrivals):
+        candidates.append(len(rows))
+        terms = index_terms(title, text)
         t0 = time.perf_counter()
-        found = index.add(first_new + samples + n, None, text, now, now)
-        whole.append(time.perf_counter() - t0)
-        clustered += found is not None
-
+        # As the crawl does: the index terms come computed from the extraction worker.
+        result = repo.articles.save(new, terms=terms,
+                                    index=index_entry(story, when, when, threshold=THRESHOLD,
+                                                      window=WINDOW))
+        saves.append(time.perf_counter() - t0)
+        found += copy_of is not None and result.cluster_id is not None
     sizes = repo.signatures.index_bytes()
-    rss, peak = rss_mb()
-    print(f"\n== {label}: {total:,} stored articles (index filled in {fill_seconds:.0f} s)")
-    print(f"insert one signature + {len(prepared[0][0].band_keys())} band keys: {percentiles(inserts)}")
-    print(f"query candidates (bands, 7-day window):   {percentiles(queries)}")
-    print(f"StoryIndex.add end to end (normalise, MinHash, insert, query, verify, cluster): "
-          f"{percentiles(whole)}; {clustered}/{samples} arrivals clustered "
-          f"({samples // 2 + samples % 2} were copies)")
-    for name, size in sizes.items():
-        print(f"{name}: {size / 2**20:7.1f} MiB on disk with indexes "
-              f"({size / (total + 3 * samples):.0f} bytes per article)")
-    print(f"process RSS {rss:.0f} MiB (peak {peak:.0f} MiB)")
+    copies = sum(1 for *_, copy_of in arrivals if copy_of is not None)
+    print(f"\n== {label}: {total:,} stored articles (index filled in {fill_seconds:.0f} s), "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"candidates per insert: mean {statistics.mean(candidates):.1f}, "
+          f"p95 {sorted(candidates)[int(0.95 * len(candidates))]}, max {max(candidates)}")
+    print(f"insert (article row, signature, {len(arrivals[0][2].bands)} band keys): "
+          f"{percentiles(inserts)}")
+    print(f"query candidates (bands, 7-day window):            {percentiles(queries)}")
+    print(f"save end to end (article, index, verify, cluster; one transaction): "
+          f"{percentiles(saves)}; {found}/{copies} copies found their story")
+    per_article = sum(sizes.values()) / (total + len(arrivals))
+    print("index on disk: " + ", ".join(f"{name} {size / 2**20:.1f} MiB" for name, size in
+                                        sizes.items())
+          + f" = {per_article:.0f} bytes per article")
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     repo.close()
 
 
@@ -156,10 +221,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--real", type=int, default=3000,
+                        help="stories generated and sketched for real (the rest drawn from them)")
     parser.add_argument("--sqlite-only", action="store_true")
     args = parser.parse_args()
+    started = time.perf_counter()
+    real = real_stories(min(args.real, args.articles), args.processes)
+    stories = sketches(args.articles, real)
+    print(f"{args.articles:,} stories: {len(real):,} realistic Arabic texts generated and sketched, "
+          f"the rest drawn from their shingles, in {time.perf_counter() - started:.0f} s",
+          flush=True)
+    rng = random.Random(99)
+    arrivals = []
+    for n in range(args.samples):
+        if n % 2 == 0:  # a paper's copy of a recent indexed story
+            seed = rng.randrange(max(1, len(real) - 1500), len(real))
+            _, text = _story(seed)
+            paragraphs = text.split("\n")
+            title = "نسخة صحيفة"
+            text = "\n".join(newspaper_copy(random.Random(n), _MODEL, paragraphs))
+            arrivals.append((title, text, sketch(title, text), seed))
+        else:
+            title, text = _story(10_000_000 + n)
+            arrivals.append((title, text, sketch(title, text), None))
+    arrivals = [a for a in arrivals if a[2] is not None]
     with tempfile.TemporaryDirectory() as directory:
-        run("SQLite", f"sqlite:///{directory}/bench.db", args.articles, args.samples)
+        run("SQLite", f"sqlite:///{directory}/bench.db", stories, arrivals, len(real))
     if args.sqlite_only:
         return
     import psycopg
@@ -169,8 +257,8 @@ def main() -> None:
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
     try:
-        run("PostgreSQL", f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}",
-            args.articles, args.samples)
+        run("PostgreSQL", f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", stories,
+            arrivals, len(real))
     finally:
         with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

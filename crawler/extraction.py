@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
 import re
+import signal
+import threading
+import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import lxml.html
 import trafilatura
@@ -74,9 +79,71 @@ class ExtractedArticle:
     content_fingerprint: str
 
 
+@dataclass(frozen=True)
+class ProcessedPage:
+    """Everything about an article page that is a pure function of it, computed in the
+    extraction worker: the article, the watch rules it matches (as stored), its near-duplicate
+    sketch (None when too short) and its full-text index terms."""
+
+    article: ExtractedArticle
+    matches: list[dict]
+    sketch: Any
+    terms: list[str]
+
+
+PRIMED = "primed"  # process_page(rules=PRIMED): the rule set this worker was started with
+_worker_rules: Any = None
+
+
+def prime(rules: Any) -> None:
+    """Pool initializer: keep the rule set in this worker (crawler.pool.ExtractionPool), and
+    end the worker when its crawl process is gone (killed with -9, it cannot tell its pool)."""
+    global _worker_rules
+    _worker_rules = rules
+    # Ctrl-C reaches the whole process group from a terminal: the crawl decides how to stop
+    # (crawler.runner), and a pool broken by it would fail every page left.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def process_page(html: str, url: str, *, timezone: str, fetched_at: datetime,
+                 default_language: str | None = None, source: str | None = None,
+                 country: str | None = None, kind: str | None = None, rules: Any = None,
+                 max_text_chars: int = 0) -> ProcessedPage | None:
+    """The article in a page and all that follows from its text alone (rules, near-duplicate
+    sketch, index terms), or None when the page has no article body. `rules`: a RuleSet,
+    PRIMED (this worker's), or None (no rules)."""
+    from crawler.neardup import sketch
+
+    # A pure function of the text; taken from storage.search_index itself (not through
+    # crawler.store) so that a worker does not import Scrapy and the repository: 1 s a worker.
+    from storage.search_index import index_terms
+
+    article = extract_article(html, url, timezone=timezone, fetched_at=fetched_at,
+                              default_language=default_language, max_text_chars=max_text_chars)
+    if article is None:
+        return None
+    rule_set = _worker_rules if rules == PRIMED else rules
+    matches = [match.to_dict() for match in rule_set.evaluate(
+        article.title or "", article.text, article.language, source=source, country=country,
+        kind=kind)] if rule_set is not None else []
+    return ProcessedPage(article, matches, sketch(article.title, article.text),
+                         index_terms(article.title, article.text))
+
+
 def extract_article(html: str, url: str, *, timezone: str, fetched_at: datetime,
-                    default_language: str | None = None) -> ExtractedArticle | None:
-    """The article in a page, or None when the page has no article body."""
+                    default_language: str | None = None,
+                    max_text_chars: int = 0) -> ExtractedArticle | None:
+    """The article in a page, or None when the page has no article body.
+
+    `max_text_chars` (0: no limit): a longer body is cut there (at a line or word end) and
+    ends with TEXT_CUT_NOTE."""
     page = parse_html(html)  # the one parse: extraction works on a copy, dates read the page
     if page is None:
         return None
@@ -87,8 +154,13 @@ def extract_article(html: str, url: str, *, timezone: str, fetched_at: datetime,
     if document is None or not document.text:
         return None
     title = _tidy(document.title) if document.title else None
-    text = _without_title(_tidy(document.text), title)
-    if len(text) < MIN_BODY_CHARS or len(text.split()) < MIN_BODY_WORDS:
+    raw = document.text
+    if max_text_chars and len(raw) > 2 * max_text_chars:  # bound every step after this one
+        raw = raw[:2 * max_text_chars]
+    text = _without_title(_tidy(raw), title)
+    if max_text_chars and len(text) > max_text_chars:
+        text = cut_text(text, max_text_chars)
+    if len(text) < MIN_BODY_CHARS or len(text.split(maxsplit=MIN_BODY_WORDS)) < MIN_BODY_WORDS:
         return None
     published = find_published_date(page, url=url, timezone=timezone, fetched_at=fetched_at,
                                     title=title, body=text)
@@ -102,6 +174,18 @@ def extract_article(html: str, url: str, *, timezone: str, fetched_at: datetime,
         published_method=published.method if published else None,
         content_fingerprint=content_fingerprint(text),
     )
+
+
+TEXT_CUT_NOTE = "[…] (النص مقتطع — text cut)"
+
+
+def cut_text(text: str, limit: int) -> str:
+    """The first `limit` characters of a text, ended at a line or word, with TEXT_CUT_NOTE."""
+    head = text[:limit]
+    end = max(head.rfind("\n"), head.rfind(" "))
+    if end > limit // 2:
+        head = head[:end]
+    return head.rstrip() + "\n" + TEXT_CUT_NOTE
 
 
 def parse_html(html: str) -> lxml.html.HtmlElement | None:
@@ -174,6 +258,57 @@ def detect_language(text: str) -> str | None:
 
 def content_fingerprint(text: str) -> str:
     """A hash of the body's words as watch rules read them (monitor.arabic: spacing,
-    punctuation, tashkeel, tatweel, hamza forms and case ignored), after Unicode's NFKC."""
-    words = normalized_words(unicodedata.normalize("NFKC", text))
+    punctuation, tashkeel, tatweel, hamza forms and case ignored), after Unicode's NFKC,
+    without the metadata lines at its start and end (`without_metadata_lines`): a copy that
+    shows a date line or a source credit around the same text is the same text."""
+    words = normalized_words(unicodedata.normalize("NFKC", without_metadata_lines(text)))
     return hashlib.sha256(" ".join(words).encode("utf-8")).hexdigest()
+
+
+def _vocabulary_words() -> set[str]:
+    from crawler.neardup import _PLACES
+    from monitor.vocabulary import HIJRI_MONTHS, MONTHS, NEWS_AGENCIES, WEEKDAYS
+
+    words = set(_PLACES)
+    for table in (MONTHS, WEEKDAYS, HIJRI_MONTHS, NEWS_AGENCIES):
+        for names in table.values():
+            for name in names:
+                words.update(normalized_words(name))
+    words.update(normalized_words(
+        "هـ ه م الموافق ص م مساء صباحا الساعة التاريخ بتاريخ في آخر تحديث تم التحديث نشر نشرت "
+        "منذ يوم اليوم أمس الأحد الاثنين am pm gmt utc updated published posted last update on "
+        "at st nd rd th ksa"))
+    return words
+
+
+_METADATA_WORDS: set[str] | None = None
+# A short line opening with one of these is a byline or a source credit.
+_CREDIT_OPENERS = set(normalized_words(
+    "المصدر مصدر المصادر بقلم كتب كتبت تحرير تصوير إعداد متابعة متابعات مراسل مراسلنا "
+    "source sources by written reporting photo"))
+
+
+def is_metadata_line(line: str) -> bool:
+    """Whether a line is only a date, a time, a dateline, a byline or a source credit
+    ("05/03/2024", "الرياض 14 رجب 1446 هـ (واس)", "المصدر: واس", "بقلم: …", "(واس)")."""
+    global _METADATA_WORDS
+    words = normalized_words(line)
+    if not words or len(words) > 14:
+        return False
+    if words[0] in _CREDIT_OPENERS and len(words) <= 8:
+        return True
+    if _METADATA_WORDS is None:
+        _METADATA_WORDS = _vocabulary_words()
+    return all(word.isdigit() or word in _METADATA_WORDS for word in words)
+
+
+def without_metadata_lines(text: str) -> str:
+    """The body without the metadata lines (`is_metadata_line`) at its start and end (three at
+    most each side): what the fingerprint is taken of."""
+    lines = text.split("\n")
+    start, end = 0, len(lines)
+    while start < min(3, end - 1) and is_metadata_line(lines[start]):
+        start += 1
+    while end - 1 > start and len(lines) - end < 3 and is_metadata_line(lines[end - 1]):
+        end -= 1
+    return "\n".join(lines[start:end])

@@ -1,15 +1,17 @@
 """Item pipelines, one concern each, in the order of ITEM_PIPELINES (crawler.settings):
 
-    ExtractionPipeline     page → article (trafilatura and dates, in the process pool)
+    ExtractionPipeline     page → article, its rule matches, near-duplicate sketch and index
+                           terms (trafilatura, dates, rules, MinHash: in the process pool)
     DuplicatePipeline      a page whose rel=canonical names a URL already settled is a copy
-    StoragePipeline        the article stored once (by canonical URL and by text)
-    RulesPipeline          the watch rules it matches, stored with why
-    NearDuplicatePipeline  the near-duplicate cluster it joins
+    StoragePipeline        the article stored once (by canonical URL and by text), in one
+                           transaction with its seen URLs, matches and near-duplicate cluster
+    RulesPipeline          counts the flagged
+    NearDuplicatePipeline  counts the clustered
 
 Each is built with `from_crawler` and reaches the database only through the crawl store
 (crawler.store). A page that goes no further is dropped with a DropItem subclass, so Scrapy's
-stats count it. ExtractionPipeline and the computing halves of RulesPipeline and
-NearDuplicatePipeline are pure; only what they write goes through the store.
+stats count it. The reactor thread does only I/O and the database: every computation on the
+text runs in the extraction worker (crawler.extraction.process_page).
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import timedelta
 from typing import Any
 
 from scrapy.exceptions import DropItem, NotConfigured
 
-from crawler.extraction import extract_article
-from crawler.neardup import StoryIndex
+from crawler.extraction import PRIMED, ProcessedPage, process_page
+from crawler.neardup import index_entry
+from crawler.pool import ExtractionPool
 from crawler.spider import PageItem
 from crawler.store import MAX_URL_LENGTH, CrawlStore, NewArticle, crawl_store
 
@@ -67,23 +72,26 @@ class _Pipeline:
 
 
 class ExtractionPipeline(_Pipeline):
-    """Runs trafilatura and the date parser in the process pool, off the reactor thread."""
+    """Runs, in the process pool off the reactor thread, everything that is a pure function of
+    the page: trafilatura, the date, the watch rules, the near-duplicate sketch, index terms."""
+
+    ATTEMPTS = 4  # submissions of one page when extraction processes keep dying under it
 
     def __init__(self, crawler: Any, store: CrawlStore) -> None:
         super().__init__(crawler, store)
-        self.pool: Executor | None = crawler.settings.get(EXTRACTION_POOL_SETTING)
+        settings = crawler.settings
+        self.pool: Executor | None = settings.get(EXTRACTION_POOL_SETTING)
+        self.rules = settings.get(RULES_SETTING)
+        self.max_text_chars = settings.getint("RAQIB_MAX_TEXT_CHARS", 0)
 
     async def process_item(self, item: PageItem) -> PageItem:
         source = self.crawler.spider.source
-        arguments = (item.html, item.url)
         options = {"timezone": source.timezone, "fetched_at": item.fetched_at,
-                   "default_language": source.language}
+                   "default_language": source.language, "source": source.id,
+                   "country": source.country, "kind": source.kind,
+                   "max_text_chars": self.max_text_chars}
         try:
-            if self.pool is None:
-                article = extract_article(*arguments, **options)
-            else:
-                article = await asyncio.wrap_future(
-                    self.pool.submit(extract_article, *arguments, **options))
+            page = await self._process(item, options)
         except Exception as exc:  # a page that breaks the extractor must not break the crawl
             log.warning("%s: extraction of %s failed: %r", item.source, item.url, exc)
             self.count("failed")
@@ -91,13 +99,35 @@ class ExtractionPipeline(_Pipeline):
                                       error=f"extraction failed: {exc!r}"[:300])
             raise ExtractionFailed(f"extraction failed: {exc!r}") from exc
         item.html = ""  # the page is no longer needed: free it before storage
-        if article is None:
+        if page is None:
             self.count("not_article")
             for url in {item.url, item.requested_url}:
                 self.store.record_outcome(url, item.source, "not_article")
             raise NotAnArticle(f"no article body in {item.url}")
-        item.article = article
+        item.article, item.matches, item.sketch, item.terms = (
+            page.article, page.matches, page.sketch, page.terms)
         return item
+
+    async def _process(self, item: PageItem, options: dict) -> ProcessedPage | None:
+        if self.pool is None:
+            return process_page(item.html, item.url, rules=self.rules, **options)
+        if not isinstance(self.pool, ExtractionPool):  # any executor: the rules go with each page
+            return await asyncio.wrap_future(
+                self.pool.submit(process_page, item.html, item.url, rules=self.rules, **options))
+        rules = PRIMED if self.rules is not None else None
+        for attempt in range(1, self.ATTEMPTS + 1):
+            generation = self.pool.generation
+            try:
+                return await asyncio.wrap_future(
+                    self.pool.submit(process_page, item.html, item.url, rules=rules, **options))
+            except BrokenProcessPool:
+                # A dead worker (OOM killer, kill -9) is not the page's fault: a new pool,
+                # and the page again. A page that kills every worker it meets fails in the end.
+                self.count("extraction_restarts")
+                self.pool.restart(generation)
+                if attempt == self.ATTEMPTS:
+                    raise
+        return None
 
 
 class UrlTooLong(DropItem):
@@ -128,57 +158,58 @@ class DuplicatePipeline(_Pipeline):
 
 
 class StoragePipeline(_Pipeline):
-    """Stores the article once; a known URL or an already stored text is a duplicate."""
+    """Stores the article once, with its seen URLs, rule matches and near-duplicate entry and
+    cluster, in one transaction; a known URL or an already stored text is a duplicate."""
+
+    def __init__(self, crawler: Any, store: CrawlStore) -> None:
+        super().__init__(crawler, store)
+        settings = crawler.settings
+        self.threshold = settings.getfloat("RAQIB_NEAR_DUPLICATE_THRESHOLD", 0.55)
+        self.window = timedelta(seconds=settings.getfloat("RAQIB_NEAR_DUPLICATE_WINDOW",
+                                                          7 * 86400))
 
     def process_item(self, item: PageItem) -> PageItem:
         article = item.article
+        sketch = getattr(item, "sketch", None)
+        index = index_entry(sketch, article.published_at, item.fetched_at,
+                            threshold=self.threshold, window=self.window) if sketch else None
         result = self.store.save_article(NewArticle(
             source=item.source, url=article.url, fetched_url=item.url, title=article.title,
             text=article.text, language=article.language,
             content_fingerprint=article.content_fingerprint, fetched_at=item.fetched_at,
             published_at=article.published_at, published_raw=article.published_raw,
-            published_method=article.published_method))
+            published_method=article.published_method),
+            matches=getattr(item, "matches", None), terms=getattr(item, "terms", None),
+            index=index)
         if result.status == "duplicate":
             self.count("duplicate")
             raise DuplicateArticle(f"{item.url} repeats article {result.duplicate_of}")
         self.count("new")
         item.article_id = result.article_id
+        item.cluster_id = result.cluster_id
         return item
 
 
 class RulesPipeline(_Pipeline):
-    """Stores the watch rules a new article matches, with their explanations."""
+    """Counts the articles that matched a watch rule (evaluated in the extraction worker,
+    stored with the article)."""
 
     def __init__(self, crawler: Any, store: CrawlStore) -> None:
         super().__init__(crawler, store)
-        self.rules = crawler.settings.get(RULES_SETTING)
-        if self.rules is None:
+        if crawler.settings.get(RULES_SETTING) is None:
             raise NotConfigured("no watch rules")
 
     def process_item(self, item: PageItem) -> PageItem:
-        article = item.article
-        source = self.crawler.spider.source
-        matches = self.rules.evaluate(article.title or "", article.text, article.language,
-                                      source=source.id, country=source.country, kind=source.kind)
-        if matches:
-            self.store.save_matches(item.article_id, [match.to_dict() for match in matches])
+        if getattr(item, "matches", None):
             self.count("flagged")
         return item
 
 
 class NearDuplicatePipeline(_Pipeline):
-    """Puts a new article into the cluster of the first-stored copy of its story."""
-
-    def __init__(self, crawler: Any, store: CrawlStore) -> None:
-        super().__init__(crawler, store)
-        settings = crawler.settings
-        self.index = StoryIndex(store.signatures,
-                                threshold=settings.getfloat("RAQIB_NEAR_DUPLICATE_THRESHOLD"),
-                                window_seconds=settings.getfloat("RAQIB_NEAR_DUPLICATE_WINDOW"))
+    """Counts the articles that joined the story of an earlier copy (decided and stored with
+    the article, from the sketch the extraction worker made)."""
 
     def process_item(self, item: PageItem) -> PageItem:
-        article = item.article
-        if self.index.add(item.article_id, article.title, article.text, article.published_at,
-                          item.fetched_at) is not None:
+        if getattr(item, "cluster_id", None) is not None:
             self.count("clustered")
         return item

@@ -7,17 +7,16 @@ daemon and the workers run each crawl in a child process (crawler.run).
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 
 from scrapy.crawler import CrawlerProcess
 
 from crawler.extensions import INTERRUPTED_STAT, CrawlRunRecorder, source_crawled
 from crawler.pipelines import EXTRACTION_POOL_SETTING, RULES_SETTING
+from crawler.pool import ExtractionPool
 from crawler.report import SourceReport
 from crawler.settings import crawl_settings
 from crawler.spider import NewsSpider
@@ -38,11 +37,7 @@ def run_crawl(config: Config, sources: list[Source], store: CrawlStore, *,
     """
     rules = config.rule_set()
     workers = config.settings.crawl.extraction_workers
-    # The extraction processes ignore Ctrl-C (the terminal sends it to the whole process group):
-    # the crawl decides how to stop, and a pool broken by it would fail every page left.
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN)) \
-        if workers else None
+    pool = ExtractionPool(workers, rules) if workers else None  # restarted if a worker dies
     # Scrapy resets its loggers to DEBUG here; the CLI's handler filter keeps them quiet.
     process = CrawlerProcess({**crawl_settings(config), "LOG_INSTALL_ROOT_HANDLER": False})
     reports: dict[str, SourceReport] = {}

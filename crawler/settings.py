@@ -72,6 +72,7 @@ def crawl_settings(config: Config) -> dict[str, Any]:
     return {
         **scrapy_settings(config),
         "RAQIB_MAX_ARTICLES_PER_RUN": crawl.max_articles_per_run,
+        "RAQIB_MAX_TEXT_CHARS": crawl.max_text_chars,
         "RAQIB_NEAR_DUPLICATE_THRESHOLD": near.threshold,
         "RAQIB_NEAR_DUPLICATE_WINDOW": near.window_seconds,
         "SPIDER_MIDDLEWARES": {"crawler.middlewares.KnownUrlFilter": 950},

@@ -17,11 +17,12 @@ from monitor.config import Config
 from monitor.faults import fault_point
 from storage.db import SchemaError, engine_from_settings
 from storage.locks import AdvisoryLock, LockHolder
-from storage.records import MAX_URL_LENGTH, NewArticle, SaveResult, Validators
+from storage.records import MAX_URL_LENGTH, IndexEntry, NewArticle, SaveResult, Validators
 from storage.repository import Repository
 
-__all__ = ["MAX_URL_LENGTH", "STORE_SETTING", "CrawlStore", "NewArticle", "SaveResult",
-           "SchemaError", "Validators", "crawl_store", "is_storage_error", "open_crawl_store"]
+__all__ = ["MAX_URL_LENGTH", "STORE_SETTING", "CrawlStore", "IndexEntry", "NewArticle",
+           "SaveResult", "SchemaError", "Validators", "crawl_store", "is_storage_error",
+           "open_crawl_store"]
 
 STORE_SETTING = "RAQIB_CRAWL_STORE"
 
@@ -91,9 +92,13 @@ class CrawlStore:
         self._repository.runs.finish(run_id, status, counts, error)
 
     # articles: crawler.pipelines
-    def save_article(self, new: NewArticle) -> SaveResult:
-        result = self._repository.articles.save(new)
-        fault_point("crawl:after-article-commit")  # stored, its matches not yet
+    def save_article(self, new: NewArticle, *, matches: list[dict] | None = None,
+                     terms: list[str] | None = None,
+                     index: IndexEntry | None = None) -> SaveResult:
+        """Store an article with its seen URLs, rule matches, search terms and near-duplicate
+        index entry and cluster, in one transaction (all or nothing)."""
+        result = self._repository.articles.save(new, matches=matches, terms=terms, index=index)
+        fault_point("crawl:after-article-commit")  # stored with its matches, the crawl goes on
         return result
 
     def save_matches(self, article_id: int, matches: list[dict]) -> None:

@@ -278,6 +278,7 @@ class CrawlSettings(_Strict):
     extraction_workers: int = Field(default=2, ge=0, le=64)
     max_failed_attempts: int = Field(default=3, ge=1)
     max_articles_per_run: int = Field(default=300, ge=1)
+    max_text_chars: int = Field(default=200_000, ge=1_000)  # a longer body is cut, with a note
     source_time_limit: str | int = "30m"
 
     @field_validator("max_page_size")

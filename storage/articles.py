@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from storage import search_index
-from storage.crawl_state import CrawlState
+from monitor.faults import fault_point
+from storage import search_index, signatures
+from storage.crawl_state import CrawlState, settle_in
 from storage.db import Database
 from storage.models import Article, RuleMatchRow, utcnow
-from storage.records import NewArticle, RuleHit, SaveResult, StoredArticle
+from storage.records import IndexEntry, NewArticle, RuleHit, SaveResult, StoredArticle
 
 
 class Articles:
@@ -22,10 +23,15 @@ class Articles:
         self._db = db
         self._crawl = crawl
 
-    def save(self, new: NewArticle) -> SaveResult:
+    def save(self, new: NewArticle, *, matches: Iterable[dict] | None = None,
+             terms: list[str] | None = None, index: IndexEntry | None = None,
+             _retried: bool = False) -> SaveResult:
         """Store an article once: a known URL or an already stored text is a duplicate.
 
-        Its URLs (canonical and fetched) are recorded as seen with the outcome.
+        One transaction holds the article, its URLs (canonical and fetched) recorded as seen,
+        its rule matches (`rule_id` plus explanation), its full-text index row (`terms` when
+        computed already) and its near-duplicate index entry and cluster: a crash between any
+        two of them leaves none of them.
         """
         try:
             with self._db.session() as session:
@@ -37,18 +43,28 @@ class Articles:
                 session.add(article)
                 session.flush()
                 article_id = article.id
+                fault_point("store:after-article")
                 # Searchable the moment it is stored: the index row commits with the article.
-                search_index.index_article(session, article_id, new.title, new.text)
+                search_index.index_article(session, article_id, new.title, new.text, terms=terms)
+                now = utcnow()
+                session.add_all(RuleMatchRow(article_id=article_id, rule_id=match["rule_id"],
+                                             explanation=match, matched_at=now)
+                                for match in matches or ())
+                settle_in(session, {new.url, new.fetched_url}, new.source, "article", article_id)
+                cluster = signatures.index_in(session, article_id, index, new=True) if index else None
+                fault_point("store:before-commit")
         except IntegrityError:
             original = self._existing(new.url, new.content_fingerprint)
             if original is None:  # the winner of a race was rolled back: try once more
-                return self.save(new)
+                if _retried:
+                    raise  # not a duplicate: some other constraint, say so
+                return self.save(new, matches=matches, terms=terms, index=index, _retried=True)
             for url in {new.url, new.fetched_url}:
                 self._crawl.record_outcome(url, new.source, "duplicate", article_id=original)
             return SaveResult("duplicate", original, duplicate_of=original)
-        for url in {new.url, new.fetched_url}:
-            self._crawl.record_outcome(url, new.source, "article", article_id=article_id)
-        return SaveResult("new", article_id)
+        return SaveResult("new", article_id,
+                          cluster_id=cluster.cluster_id if cluster else None,
+                          similarity=cluster.similarity if cluster else None)
 
     def _existing(self, url: str, fingerprint: str) -> int | None:
         with self._db.session() as session:

@@ -4,9 +4,11 @@ run's budget left for later), and the validators of conditional GET."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from storage.db import Database
 from storage.models import HttpValidator, SeenUrl, utcnow
@@ -53,25 +55,10 @@ class CrawlState:
                        article_id: int | None = None, error: str | None = None) -> None:
         """Remember what came of a URL; failures count their attempts. A URL longer than the
         schema keeps is not recorded (the crawl refuses such URLs before they get here)."""
-        if len(url) > MAX_URL_LENGTH:
-            return
-        now = utcnow()
         for _ in range(3):
             try:
                 with self._db.session() as session:
-                    row = session.get(SeenUrl, url)
-                    if row is None:
-                        session.add(SeenUrl(url=url, source=source, outcome=outcome,
-                                            article_id=article_id, attempts=1, last_error=error,
-                                            first_seen=now, last_seen=now))
-                    elif outcome == "failed":
-                        if row.outcome in SETTLED_OUTCOMES:
-                            return  # a settled URL is never downgraded by a later failure
-                        row.attempts, row.last_error, row.last_seen = row.attempts + 1, error, now
-                        row.outcome = "failed"  # a queued link's first download failed
-                    else:
-                        row.outcome, row.last_error, row.last_seen = outcome, None, now
-                        row.article_id = article_id or row.article_id
+                    record_in(session, url, source, outcome, article_id=article_id, error=error)
                 return
             except IntegrityError:
                 continue  # another process recorded the same URL at the same moment: retry
@@ -143,3 +130,50 @@ class CrawlState:
             for start in range(0, len(urls), 500):
                 session.execute(delete(HttpValidator)
                                 .where(HttpValidator.url.in_(urls[start:start + 500])))
+
+
+def record_in(session: Session, url: str, source: str, outcome: str, *,
+              article_id: int | None = None, error: str | None = None) -> None:
+    """`CrawlState.record_outcome` in the caller's transaction (an article's own)."""
+    if len(url) > MAX_URL_LENGTH:
+        return
+    now = utcnow()
+    row = session.get(SeenUrl, url)
+    if row is None:
+        session.add(SeenUrl(url=url, source=source, outcome=outcome, article_id=article_id,
+                            attempts=1, last_error=error, first_seen=now, last_seen=now))
+        session.flush()
+    elif outcome == "failed":
+        if row.outcome in SETTLED_OUTCOMES:
+            return  # a settled URL is never downgraded by a later failure
+        row.attempts, row.last_error, row.last_seen = row.attempts + 1, error, now
+        row.outcome = "failed"  # a queued link's first download failed
+    else:
+        row.outcome, row.last_error, row.last_seen = outcome, None, now
+        row.article_id = article_id or row.article_id
+
+
+def settle_in(session: Session, urls: Iterable[str], source: str, outcome: str,
+              article_id: int | None) -> None:
+    """Record settled URLs (an outcome other than `failed`) in the caller's transaction, in one
+    statement: INSERT … ON CONFLICT DO UPDATE, as `record_in` would for each."""
+    now = utcnow()
+    session.execute(_settle_statement(session.get_bind().dialect.name), [
+        {"url": url, "source": source, "outcome": outcome, "article_id": article_id,
+         "attempts": 1, "last_error": None, "first_seen": now, "last_seen": now}
+        for url in sorted(urls) if len(url) <= MAX_URL_LENGTH])
+
+
+@lru_cache(maxsize=2)
+def _settle_statement(dialect: str):
+    # Built once (its compiled form is cached by SQLAlchemy): rows go as parameters.
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(SeenUrl.__table__)
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=["url"],
+        set_={"outcome": excluded.outcome, "last_error": None, "last_seen": excluded.last_seen,
+              "article_id": func.coalesce(excluded.article_id, SeenUrl.__table__.c.article_id)})

@@ -157,17 +157,20 @@ class ArticleSignature(Base):
 
     article_id: Mapped[int] = mapped_column(
         ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
-    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)  # b-bit MinHash (crawler.neardup)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    shingles: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    facts: Mapped[bytes | None] = mapped_column(LargeBinary)  # crawler.neardup.encode_facts
 
 
 class SignatureBand(Base):
     """One LSH band key of an article: articles sharing a key are near-duplicate candidates."""
 
     __tablename__ = "signature_bands"
-    __table_args__ = (Index("ix_signature_bands_key", "band_key"),)
+    # One B-tree on SQLite (no rowid): the primary key's index is the table.
+    __table_args__ = {"sqlite_with_rowid": False}
 
-    band_key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    band_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     article_id: Mapped[int] = mapped_column(
         ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
 

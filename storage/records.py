@@ -6,8 +6,10 @@ Rooms of the repository take and return these dataclasses, never ORM rows: code 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 # Outcomes of a seen URL after which it is never downloaded again.
 SETTLED_OUTCOMES = ("article", "duplicate", "not_article", "gone")
@@ -45,6 +47,26 @@ class SaveResult:
     status: str
     article_id: int
     duplicate_of: int | None = None
+    cluster_id: int | None = None  # the near-duplicate story it joined (when indexed)
+    similarity: float | None = None
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """An article's near-duplicate index entry, written in its own transaction
+    (crawler.neardup.StoryIndex.entry builds it; storage.signatures writes it).
+
+    `story` has `signature` (bytes), `bands` (signed 32-bit keys), `shingles` (count) and
+    `facts` (bytes); `decide(article_id, candidates)` takes the candidates as stored rows
+    (article id, signature, shingles, facts, cluster id) and returns an object with `cluster`
+    (None, or `cluster_id` and `similarity`) and `later` ((article id, similarity) pairs).
+    """
+
+    story: Any
+    published_at: datetime | None
+    fetched_at: datetime
+    window: timedelta
+    decide: Callable[[int, list[tuple]], Any]
 
 
 @dataclass

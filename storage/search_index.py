@@ -53,9 +53,11 @@ def known_terms(session: Session, prefix: str, cap: int) -> list[str] | None:
     return None if len(found) > cap else found
 
 
-def index_article(session: Session, article_id: int, title: str | None, text_: str | None) -> None:
-    """Index a newly stored article, in the caller's transaction (searchable once committed)."""
-    _write(session, [(article_id, index_terms(title, text_))])
+def index_article(session: Session, article_id: int, title: str | None, text_: str | None, *,
+                  terms: list[str] | None = None) -> None:
+    """Index a newly stored article, in the caller's transaction (searchable once committed).
+    `terms`: its `index_terms`, when computed already (the crawl's extraction worker does)."""
+    _write(session, [(article_id, index_terms(title, text_) if terms is None else terms)])
 
 
 def remove_article(session: Session, article_id: int, title: str | None,
@@ -82,8 +84,10 @@ def _write(session: Session, rows: Iterable[tuple[int, list[str]]]) -> None:
     else:
         session.execute(text("INSERT INTO article_terms (rowid, terms) VALUES (:id, :terms)"),
                         [{"id": article_id, "terms": " ".join(terms)} for article_id, terms in rows])
-        session.execute(text("INSERT OR IGNORE INTO article_terms_known (term) VALUES (:term)"),
-                        [{"term": term} for term in {t for _id, terms in rows for t in terms}])
+        # Straight to the driver: hundreds of one-column rows an article, no per-row compiling.
+        session.connection().exec_driver_sql(
+            "INSERT OR IGNORE INTO article_terms_known (term) VALUES (?)",
+            [(term,) for term in {t for _id, terms in rows for t in terms}])
 
 
 def create(connection) -> None:

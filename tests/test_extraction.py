@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from scrapy.http import HtmlResponse
@@ -218,3 +219,102 @@ def test_canonical_url(url, canonical):
 def test_canonical_url_resolves_relative_links():
     assert canonical_url("../news/2.html?utm_source=rss", base="https://example.ae/a/b/c.html") \
         == "https://example.ae/a/news/2.html"
+
+
+# --- date lines, bylines and source credits are metadata, not text (#25.4) -----------------
+
+def _neardup_story(key: str) -> dict:
+    import yaml
+
+    data = yaml.safe_load((Path(__file__).parent / "neardup" / "stories_gcc_egov.yaml")
+                          .read_text(encoding="utf-8"))
+    return data["articles"][key]
+
+
+@pytest.mark.parametrize(("above", "below"), [
+    ("05/03/2024", None),
+    ("الثلاثاء 5 مارس 2024 - 10:30 ص", "المصدر: وكالة الأنباء السعودية"),
+    ("بقلم: محمد العتيبي", "(واس)"),
+    ("آخر تحديث: 5 مارس 2024", "واس"),
+])
+def test_a_verbatim_copy_with_a_date_line_or_credit_around_it_is_the_same_text(above, below):
+    story = _neardup_story("egov23-okaz")
+    paragraphs = tuple(p for p in story["text"].split("\n") if p.strip())
+    original = SampleArticle(slug="o", site="a", title=story["title"], dateline="",
+                             jsonld_date="2024-03-05T09:00:00+03:00", paragraphs=paragraphs)
+    dressed = SampleArticle(slug="c", site="b", title=story["title"], dateline="",
+                            jsonld_date=None,
+                            paragraphs=(above, *paragraphs, *([below] if below else [])))
+    first = extract_article(article_page(original, "https://a.example/o", "أ", "ar"),
+                            "https://a.example/o", timezone="Asia/Riyadh", fetched_at=FETCHED_AT)
+    copy = extract_article(article_page(dressed, "https://b.example/c", "ب", "ar"),
+                           "https://b.example/c", timezone="Asia/Riyadh", fetched_at=FETCHED_AT)
+    assert first is not None and copy is not None
+    assert above in copy.text  # shown as the site shows it…
+    assert copy.content_fingerprint == first.content_fingerprint  # …but the same text
+    if above[0].isdigit() or above.startswith("الثلاثاء"):  # and the date line dates the copy
+        assert copy.published_at is not None and copy.published_method == "text"
+        assert copy.published_at.astimezone(ZoneInfo("Asia/Riyadh")).date() == date(2024, 3, 5)
+
+
+def test_a_copy_with_a_date_line_is_recorded_as_a_duplicate(tmp_path):
+    from storage.records import NewArticle
+    from storage.repository import Repository
+
+    story = _neardup_story("egov23-spa")
+    paragraphs = tuple(p for p in story["text"].split("\n") if p.strip())
+    repository = Repository(f"sqlite:///{tmp_path}/d.db")
+    results = []
+    for site, lines in (("a", paragraphs), ("b", ("14/01/2025", *paragraphs, "المصدر: واس"))):
+        page = SampleArticle(slug=site, site=site, title=story["title"], dateline="",
+                             jsonld_date=None, paragraphs=lines)
+        url = f"https://{site}.example/{site}"
+        found = extract_article(article_page(page, url, site, "ar"), url,
+                                timezone="Asia/Riyadh", fetched_at=FETCHED_AT)
+        results.append(repository.articles.save(NewArticle(
+            source=site, url=found.url, fetched_url=url, title=found.title, text=found.text,
+            language=found.language, content_fingerprint=found.content_fingerprint,
+            fetched_at=FETCHED_AT, published_at=found.published_at)))
+    repository.close()
+    assert [r.status for r in results] == ["new", "duplicate"]
+    assert results[1].duplicate_of == results[0].article_id
+
+
+def test_lines_that_are_text_are_not_metadata():
+    from crawler.extraction import is_metadata_line, without_metadata_lines
+
+    assert not is_metadata_line("عقدت اللجنة اجتماعها الثالث والعشرين في الرياض")
+    assert not is_metadata_line("وأكد الوزير أن عام 2024 شهد نموا")
+    text = "الرياض 14 رجب 1446 هـ الموافق 14 يناير 2025 م واس\nعقدت اللجنة اجتماعها.\nانتهى"
+    assert without_metadata_lines(text) == "عقدت اللجنة اجتماعها.\nانتهى"
+
+
+def test_a_huge_body_is_stored_cut_with_a_note_and_every_step_is_bounded():
+    import resource
+    import time
+
+    from crawler.extraction import TEXT_CUT_NOTE, process_page
+    from monitor.config import load_config, shipped_config_dir
+
+    story = _neardup_story("egov23-spa")
+    paragraphs = [p for p in story["text"].split("\n") if len(p) > 100]
+    # About 3 MB of real Arabic, 12,000 paragraphs: fifteen times the default cap.
+    page = SampleArticle(slug="h", site="h", title=story["title"], dateline="",
+                         jsonld_date="2025-01-14T09:00:00+03:00",
+                         paragraphs=tuple(f"{paragraphs[i % len(paragraphs)]} ({i})"
+                                          for i in range(12_000)))
+    html = article_page(page, "https://h.example/h", "ح", "ar")
+    rules = load_config(shipped_config_dir()).rule_set()
+    started, rss_before = time.process_time(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    done = process_page(html, "https://h.example/h", timezone="Asia/Riyadh",
+                        fetched_at=FETCHED_AT, rules=rules, max_text_chars=200_000)
+    seconds = time.process_time() - started
+    assert done is not None
+    text = done.article.text
+    assert text.endswith("\n" + TEXT_CUT_NOTE)
+    assert 100_000 < len(text) <= 200_000 + len(TEXT_CUT_NOTE) + 1
+    assert done.sketch is not None and done.sketch.shingles <= 4096  # sampled
+    assert "gcc-egov-committee" in [m["rule_id"] for m in done.matches]
+    # Generous bounds (a shared machine): the point is "seconds, not minutes; MB, not GB".
+    assert seconds < 30
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before < 1024 * 1024

@@ -63,20 +63,18 @@ def test_a_crawl_killed_at_a_fault_point_loses_and_duplicates_nothing(site, tmp_
                                                fault)
     assert before.stored < ARTICLES
     assert (after.stored, after.lost, after.duplicated, after.open_runs) == (ARTICLES, 0, 0, 0)
-    if fault == "crawl:mid-discovery":  # killed before any write: nothing half done
-        assert after.matches_missing == 0
+    assert after.matches_missing == 0  # an article and its matches: one transaction
     # No article was downloaded more than twice (once by the killed crawl, once after).
     assert max(site.fetched().values()) <= 2
 
 
-# A kill between an article's commit and its matches' (or during the latter: the commit a
-# db:before-commit count lands on) loses the match today.
-@pytest.mark.xfail(strict=False, reason="issue 20 point 3 (the pipeline branch): an article and "
-                                        "its matches in one transaction")
-def test_a_kill_between_an_article_and_its_matches_loses_no_match(site, tmp_path):
-    _, after = _killed_then_crawled_again(site, tmp_path, f"sqlite:///{tmp_path}/raqib.db",
-                                          "crawl:after-article-commit:7")
-    assert after.matches_missing == 0
+# Killed during an article's commit, or inside its transaction between the article and its
+# matches (issue 20 point 3): no match is lost, the article and its matches go together.
+@pytest.mark.parametrize("fault", ["db:before-commit:12", "store:after-article:7"])
+def test_a_kill_between_an_article_and_its_matches_loses_no_match(site, tmp_path, fault):
+    _, after = _killed_then_crawled_again(site, tmp_path, f"sqlite:///{tmp_path}/raqib.db", fault)
+    assert (after.stored, after.lost, after.duplicated, after.matches_missing) == \
+        (ARTICLES, 0, 0, 0)
 
 
 @pytest.mark.postgres
