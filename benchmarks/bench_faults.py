@@ -89,7 +89,9 @@ class Crawl:
         except subprocess.TimeoutExpired:
             self.process.kill()
             returncode = self.process.wait()
-        time.sleep(0.5)
+        # An extraction process checks every second whether its crawl is gone (crawler.extraction
+        # .prime): what is still there after two seconds was left behind.
+        time.sleep(2.0)
         left = _session_members(self.pid)
         if left:
             LEFT_BEHIND.append(len(left))
@@ -246,10 +248,12 @@ def disk_full(site, config_dir, database_url, rng) -> str:
 FAULTS: dict[str, tuple[str, Callable]] = {
     "mid-discovery": ("kill -9 of `raqib crawl` mid-discovery (a feed read, its links not taken)",
                       kill_at("crawl:mid-discovery", 1)),
-    "between-stores": ("kill -9 between two stores (after an article's commit, before its "
-                       "matches')", kill_at("crawl:after-article-commit", ARTICLES - 5)),
+    "between-stores": ("kill -9 inside an article's transaction (the article written, its "
+                       "matches not yet)", kill_at("store:after-article", ARTICLES - 5)),
+    "after-article": ("kill -9 after an article's commit (the crawl goes on)",
+                      kill_at("crawl:after-article-commit", ARTICLES - 5)),
     "during-commit": ("kill -9 during a commit (written, not committed)",
-                      kill_at("db:before-commit", 120)),
+                      kill_at("db:before-commit", 25)),
     "random": ("kill -9 of `raqib crawl` at a random moment", kill_at_random),
     "two-at-once": ("two `raqib crawl` at once on a new database", two_at_once),
     "extraction-worker": ("kill -9 of the extraction worker mid-crawl", kill_extraction_worker),
