@@ -25,29 +25,13 @@ from twisted.python.failure import Failure
 from crawler.discovery import describe_error
 from crawler.extensions import note_storage_error
 from crawler.spider import SkippedRequest, article_download_failed, is_article, is_discovery
-from crawler.store import CrawlStore, Validators, crawl_store
+from crawler.store import CrawlStore, StoreComponent, Validators
 from crawler.urls import canonical_url
 
 log = logging.getLogger(__name__)
 
 
-class _StoreComponent:
-    """A component that needs the crawl store; it disappears (NotConfigured) without one."""
-
-    def __init__(self, crawler: Any, store: CrawlStore) -> None:
-        self.crawler = crawler
-        self.store = store
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> Any:
-        return cls(crawler, crawl_store(crawler))
-
-    def count(self, key: str, value: int = 1) -> None:
-        if value:
-            self.crawler.stats.inc_value(f"raqib/{key}", value)
-
-
-class KnownUrlFilter(_StoreComponent):
+class KnownUrlFilter(StoreComponent):
     """Spider middleware: article requests for URLs already settled never leave the spider, and
     at most RAQIB_MAX_ARTICLES_PER_RUN new ones do, in the order discovery found them.
 
@@ -120,7 +104,7 @@ class KnownUrlFilter(_StoreComponent):
             self.store.queue(left, self.crawler.spider.name)
 
 
-class DownloadOutcomes(_StoreComponent):
+class DownloadOutcomes(StoreComponent):
     """Downloader middleware: what came of each article download, recorded and counted.
 
     Placed below the retry and redirect middlewares, it sees each article's final answer: a
@@ -222,7 +206,7 @@ def _page_failure(reason: str) -> tuple[str, str] | None:
     return None
 
 
-class ConditionalGet(_StoreComponent):
+class ConditionalGet(StoreComponent):
     """Downloader middleware: conditional GET of feeds, sitemaps and listing pages.
 
     Sends the ETag/Last-Modified the page last answered with, and keeps the new ones — only

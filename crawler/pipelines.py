@@ -29,7 +29,7 @@ from crawler.extraction import PRIMED, ProcessedPage, process_page
 from crawler.neardup import index_entry
 from crawler.pool import ExtractionPool
 from crawler.spider import PageItem
-from crawler.store import MAX_URL_LENGTH, CrawlStore, NewArticle, crawl_store
+from crawler.store import MAX_URL_LENGTH, CrawlStore, NewArticle, StoreComponent
 
 log = logging.getLogger(__name__)
 
@@ -58,20 +58,8 @@ class DuplicateArticle(DropItem):
         super().__init__(message, log_level="DEBUG")
 
 
-class _Pipeline:
-    def __init__(self, crawler: Any, store: CrawlStore) -> None:
-        self.crawler = crawler
-        self.store = store
 
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> Any:
-        return cls(crawler, crawl_store(crawler))
-
-    def count(self, key: str) -> None:
-        self.crawler.stats.inc_value(f"raqib/{key}")
-
-
-class ExtractionPipeline(_Pipeline):
+class ExtractionPipeline(StoreComponent):
     """Runs, in the process pool off the reactor thread, everything that is a pure function of
     the page: trafilatura, the date, the watch rules, the near-duplicate sketch, index terms."""
 
@@ -137,7 +125,7 @@ class UrlTooLong(DropItem):
         super().__init__(message, log_level="DEBUG")
 
 
-class DuplicatePipeline(_Pipeline):
+class DuplicatePipeline(StoreComponent):
     """A page whose rel=canonical names an address already settled is an alias of it; one whose
     address is too long to store is refused (counted, recorded as failed, not stored)."""
 
@@ -157,7 +145,7 @@ class DuplicatePipeline(_Pipeline):
         return item
 
 
-class StoragePipeline(_Pipeline):
+class StoragePipeline(StoreComponent):
     """Stores the article once, with its seen URLs, rule matches and near-duplicate entry and
     cluster, in one transaction; a known URL or an already stored text is a duplicate."""
 
@@ -190,7 +178,7 @@ class StoragePipeline(_Pipeline):
         return item
 
 
-class RulesPipeline(_Pipeline):
+class RulesPipeline(StoreComponent):
     """Counts the articles that matched a watch rule (evaluated in the extraction worker,
     stored with the article)."""
 
@@ -205,7 +193,7 @@ class RulesPipeline(_Pipeline):
         return item
 
 
-class NearDuplicatePipeline(_Pipeline):
+class NearDuplicatePipeline(StoreComponent):
     """Counts the articles that joined the story of an earlier copy (decided and stored with
     the article, from the sketch the extraction worker made)."""
 

@@ -21,7 +21,8 @@ from storage.records import MAX_URL_LENGTH, IndexEntry, NewArticle, SaveResult, 
 from storage.repository import Repository
 
 __all__ = ["MAX_URL_LENGTH", "STORE_SETTING", "CrawlStore", "IndexEntry", "NewArticle",
-           "SaveResult", "SchemaError", "Validators", "crawl_store", "is_storage_error",
+           "SaveResult", "SchemaError", "StoreComponent", "Validators", "crawl_store",
+           "is_storage_error",
            "open_crawl_store"]
 
 STORE_SETTING = "RAQIB_CRAWL_STORE"
@@ -134,4 +135,21 @@ def crawl_store(crawler: Any) -> CrawlStore:
     if store is None:
         raise NotConfigured(f"no {STORE_SETTING}")
     return store
+
+
+class StoreComponent:
+    """A crawl component (middleware or pipeline) that needs the crawl store; it disappears
+    (NotConfigured) without one. `count` adds to the crawl's raqib/* counts."""
+
+    def __init__(self, crawler: Any, store: CrawlStore) -> None:
+        self.crawler = crawler
+        self.store = store
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> Any:
+        return cls(crawler, crawl_store(crawler))
+
+    def count(self, key: str, value: int = 1) -> None:
+        if value:
+            self.crawler.stats.inc_value(f"raqib/{key}", value)
 
