@@ -69,36 +69,32 @@ class RenderedDigest:
     articles: int
 
 
+# Arabic counted nouns: one, two, 3–10, 11–99, and 100, 101… (singular genitive after them).
+_STORY_FORMS = ("خبر واحد", "خبران", "أخبار", "خبراً", "خبر")
+_NEW_STORY_FORMS = ("خبر جديد واحد", "خبران جديدان", "أخبار جديدة", "خبراً جديداً", "خبر جديد")
+
+
+def _counted(count: int, forms: tuple[str, ...]) -> str:
+    """`count` with the noun phrase in `forms` in Arabic's number agreement."""
+    if count in (1, 2):
+        return forms[count - 1]
+    tens = count % 100
+    form = forms[2] if 3 <= tens <= 10 else forms[3] if 11 <= tens <= 99 else forms[4]
+    return f"{count} {form}"
+
+
 def count_phrase(count: int, language: str) -> str:
     """'3 أخبار جديدة' / '3 new stories', with Arabic's number agreement."""
     if language != "ar":
         return f"{count} new {'story' if count == 1 else 'stories'}"
-    if count == 1:
-        return "خبر جديد واحد"
-    if count == 2:
-        return "خبران جديدان"
-    tens = count % 100
-    if 3 <= tens <= 10:
-        return f"{count} أخبار جديدة"
-    if 11 <= tens <= 99:
-        return f"{count} خبراً جديداً"
-    return f"{count} خبر جديد"  # 100, 200, 101, 102…: the counted noun is singular genitive
+    return _counted(count, _NEW_STORY_FORMS)
 
 
 def story_count(count: int, language: str) -> str:
     """'3 أخبار' / '3 stories', with Arabic's number agreement."""
     if language != "ar":
         return f"{count} {'story' if count == 1 else 'stories'}"
-    if count == 1:
-        return "خبر واحد"
-    if count == 2:
-        return "خبران"
-    tens = count % 100
-    if 3 <= tens <= 10:
-        return f"{count} أخبار"
-    if 11 <= tens <= 99:
-        return f"{count} خبراً"
-    return f"{count} خبر"
+    return _counted(count, _STORY_FORMS)
 
 
 def format_date(moment: datetime | None, zone: ZoneInfo, language: str, *,
