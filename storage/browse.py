@@ -119,7 +119,8 @@ class SourceActivity:
     last_run_at: datetime | None = None
     last_status: str | None = None
     last_error: str | None = None
-    consecutive_failures: int = 0
+    consecutive_failures: int = 0  # unhealthy runs in a row: failed or with warnings
+    consecutive_warnings: int = 0  # of those, the ones that ended with warnings
     running: bool = False
     last_new_article_at: datetime | None = None
     per_day: list[int] = field(default_factory=list)  # oldest day first
@@ -451,6 +452,7 @@ class Browse:
                     if run.status in HEALTHY_STATUSES:
                         break
                     activity.consecutive_failures += 1
+                    activity.consecutive_warnings += run.status == "warning"
                     activity.last_error = activity.last_error or run.error
             for source, fetched in session.execute(text(last_fetch), names):
                 found[source].last_new_article_at = _utc(fetched)

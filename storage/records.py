@@ -141,7 +141,8 @@ class RunSummary:
     last_run_at: datetime | None = None
     last_status: str | None = None
     last_new_article_at: datetime | None = None
-    consecutive_failures: int = 0
+    consecutive_failures: int = 0  # unhealthy runs in a row: failed or with warnings
+    consecutive_warnings: int = 0  # of those, the ones that ended with warnings
     articles: int = 0
     last_error: str | None = None
     first_run_at: datetime | None = None

@@ -117,6 +117,7 @@ class CrawlRuns:
             if run.status in HEALTHY_STATUSES:
                 break
             summary.consecutive_failures += 1
+            summary.consecutive_warnings += run.status == "warning"
             summary.last_error = summary.last_error or run.error
         with self._db.session() as session:
             summary.first_run_at = session.scalar(

@@ -32,6 +32,26 @@ from tests.fixture_web import write_config
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
+
+def test_a_health_alert_says_how_the_crawls_in_a_row_ended(tmp_path):
+    """Runs with warnings count towards `failing` (issue 25): the alert does not call them failed."""
+    repository = Repository(f"sqlite:///{tmp_path}/health.db")
+    settings = HealthSettings(failures_in_a_row=2, quiet_after="2d")
+    for hours, status in ((5, "ok"), (4, "warning"), (3, "warning")):
+        started = NOW - timedelta(hours=hours)
+        repository.runs.record("spa", started, started + timedelta(minutes=1), status,
+                               error="1 article could not be stored" if status != "ok" else None)
+    summary = repository.runs.summary("spa")
+    assert (summary.consecutive_failures, summary.consecutive_warnings) == (2, 2)
+    state, problem = assess(summary, settings, NOW)
+    assert state == "failing"
+    assert problem.startswith("2 crawls in a row ended with warnings (last: 1 article")
+    started = NOW - timedelta(hours=1)
+    repository.runs.record("spa", started, started, "failed", error="no feed answered")
+    assert assess(repository.runs.summary("spa"), settings, NOW)[1].startswith(
+        "3 crawls in a row failed or ended with warnings (last: no feed answered)")
+    repository.close()
+
 def test_health_states():
     settings = HealthSettings(failures_in_a_row=3, quiet_after="2d")
     healthy = RunSummary("spa", last_run_at=NOW, last_status="ok",

@@ -18,7 +18,7 @@ from storage.records import NewArticle
 from storage.repository import Repository
 from tests.conftest import _postgres_database
 
-SOURCES = ("spa", "wam", "qna", "kuna")
+SOURCES = ("spa", "wam", "qna", "kuna", "bna")
 RIYADH = timedelta(hours=3)
 
 
@@ -123,7 +123,8 @@ def test_articles_per_day_in_the_readers_zone_and_todays_at_once(repository):
 def test_failures_in_a_row_are_counted_past_the_first_runs(repository):
     now = datetime.now(UTC).replace(microsecond=0)
     outcomes = {"spa": ["failed"] * 7 + ["ok", "failed"], "wam": ["running", "failed", "ok"],
-                "qna": ["ok"] + ["failed"] * 5, "kuna": ["failed"] * 25}
+                "qna": ["ok"] + ["failed"] * 5, "kuna": ["failed"] * 25,
+                "bna": ["warning", "failed", "warning", "ok"]}
     with repository.db.session() as session:
         for source, statuses in outcomes.items():
             for back, status in enumerate(statuses):  # newest first
@@ -138,3 +139,5 @@ def test_failures_in_a_row_are_counted_past_the_first_runs(repository):
     assert (activity["wam"].consecutive_failures, activity["wam"].running) == (1, True)
     assert activity["qna"].consecutive_failures == 0 and activity["qna"].last_status == "ok"
     assert activity["kuna"].consecutive_failures == 20  # counted up to 20
+    assert (activity["bna"].consecutive_failures, activity["bna"].consecutive_warnings) == (3, 2)
+    assert activity["spa"].consecutive_warnings == 0

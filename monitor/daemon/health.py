@@ -48,7 +48,7 @@ class HealthChange:
 def assess(summary: RunSummary, settings: HealthSettings, now: datetime) -> tuple[str, str | None]:
     """The state of a source (`ok`, `failing`, `quiet`) and the problem in words."""
     if summary.consecutive_failures >= settings.failures_in_a_row:
-        return "failing", (f"{summary.consecutive_failures} crawls in a row failed"
+        return "failing", (f"{summary.consecutive_failures} crawls in a row {_how(summary)}"
                            + (f" (last: {summary.last_error})" if summary.last_error else ""))
     quiet_for = timedelta(seconds=parse_duration(settings.quiet_after))
     since = summary.last_new_article_at or summary.first_run_at
@@ -57,6 +57,15 @@ def assess(summary: RunSummary, settings: HealthSettings, now: datetime) -> tupl
         return "quiet", ("no new article since " + last.strftime("%Y-%m-%d %H:%M UTC") if last
                          else f"no article at all since its first crawl {since:%Y-%m-%d %H:%M UTC}")
     return "ok", None
+
+
+def _how(summary: RunSummary) -> str:
+    """How a run of unhealthy crawls ended: failed, with warnings, or some of each."""
+    if not summary.consecutive_warnings:
+        return "failed"
+    if summary.consecutive_warnings == summary.consecutive_failures:
+        return "ended with warnings"
+    return "failed or ended with warnings"
 
 
 def transition(source: str, previous: str | None, state: str,

@@ -357,7 +357,8 @@ def sources(view: WebView, request: Request) -> Response:
         state, problem = assess(RunSummary(
             source.id, last_run_at=found.last_run_at, last_status=found.last_status,
             last_new_article_at=found.last_new_article_at,
-            consecutive_failures=found.consecutive_failures, last_error=found.last_error),
+            consecutive_failures=found.consecutive_failures,
+            consecutive_warnings=found.consecutive_warnings, last_error=found.last_error),
             view.config.settings.health, now)
         rows.append({"source": source, "activity": found, "state": state,
                      "chart": _bars(found.per_day, now, view, lang),

@@ -90,7 +90,9 @@ WORDS: dict[str, dict[str, str]] = {
         "stories_count": "{n} قصة", "rules_matched": "القواعد", "unknown_source": "مصدر غير معروف",
         "day": "يوم", "today": "اليوم",
         "per_day_caption": "{n} خلال 30 يوماً، يوماً بيوم",
-        "failing": "فشل الجلب {n} مرات متتالية", "quiet": "لا مقالات جديدة منذ {date}",
+        "failing": "فشل الجلب {n} مرات متتالية",
+        "failing_warnings": "انتهى الجلب بتحذيرات {n} مرات متتالية",
+        "failing_mixed": "فشل الجلب أو انتهى بتحذيرات {n} مرات متتالية", "quiet": "لا مقالات جديدة منذ {date}",
         "quiet_never": "لم يأتِ بأي مقال منذ بدء جلبه",
     },
     "en": {
@@ -162,7 +164,9 @@ WORDS: dict[str, dict[str, str]] = {
         "stories_count": "{n} stories", "rules_matched": "Rules", "unknown_source": "unknown source",
         "day": "day", "today": "today",
         "per_day_caption": "{n} in 30 days, day by day",
-        "failing": "{n} crawls in a row failed", "quiet": "no new article since {date}",
+        "failing": "{n} crawls in a row failed",
+        "failing_warnings": "{n} crawls in a row ended with warnings",
+        "failing_mixed": "{n} crawls in a row failed or ended with warnings", "quiet": "no new article since {date}",
         "quiet_never": "no article at all since its first crawl",
     },
 }
