@@ -168,10 +168,9 @@ def word_locator(text: str, pieces: list[str] | None = None,
     def place(at: int) -> tuple[int, int]:
         if at not in placed:
             piece = bisect_right(counts, at)
-            start, folded = piece_start(piece), normalize(raw[piece])
-            if len(words[piece]) == 1 and len(folded) == len(raw[piece]):
-                start += folded.find(words[piece][0])  # no mark dropped: the places agree
-                placed[at] = start, start + len(words[piece][0])
+            start, here = piece_start(piece), words[piece]
+            if len(here) == 1 and len(here[0]) == len(raw[piece]):  # the word is the piece
+                placed[at] = start, start + len(raw[piece])
             else:
                 token = tokenize(raw[piece])[at - (counts[piece - 1] if piece else 0)]
                 placed[at] = start + token.start, start + token.end

@@ -152,6 +152,7 @@ class RuleSet:
                 self._always.append(at)
             for word in anchors or ():
                 self._by_word.setdefault(word, []).append(at)
+        self._needs = [rule.compiled.root.needs() for rule in self.rules]
         self._twins = twins(rule.compiled.root for rule in self.rules)
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -177,11 +178,13 @@ class RuleSet:
                               attributes={name: value for name, value in known.items() if value})
 
     def candidates(self, article: IndexedArticle) -> list[WatchRule]:
-        """The rules that may match the article: those with an anchor in it, and those that
-        can match without words, in their order."""
+        """The rules that may match the article, in their order: those with an anchor in it,
+        and those that can match without words, whose other `needs` are met too."""
         found = set(self._always).union(
             *[self._by_word[word] for word in article.present() if word in self._by_word])
-        return [self.rules[at] for at in sorted(found)]
+        present = article.present()
+        return [self.rules[at] for at in sorted(found)
+                if all(not present.isdisjoint(words) for words in self._needs[at])]
 
     def evaluate(self, title: str, text: str, language: str | None = None, *,
                  source: str | None = None, country: str | None = None,

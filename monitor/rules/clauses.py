@@ -99,11 +99,14 @@ class Clause:
         """The spans of a positional clause in one field, sorted (`article.spans` memoises)."""
         raise NotImplementedError
 
+    def needs(self) -> list[frozenset[Word]]:
+        """Sets of words that a match needs one word of each, in the fields it looks at
+        ([]: it can match without words, as NOT and `source:` can)."""
+        return [words for part in self.parts() for words in part.needs()]
+
     def anchors(self) -> frozenset[Word] | None:
-        """Words one of which a field must contain for the clause to match there, chosen few
-        and long (likely rare); None when it can match without any (NOT, `source:`)."""
-        found = [words for part in self.parts() if (words := part.anchors()) is not None]
-        return min(found, key=lambda words: (len(words), -sum(len(w.key) for w in words)),
+        """The fewest and longest (likely rarest) of the `needs`; None if there are none."""
+        return min(self.needs(), key=lambda words: (len(words), -sum(len(w.key) for w in words)),
                    default=None)
 
     def prefilter(self) -> Prefilter:
@@ -134,8 +137,8 @@ class Phrase(Clause):
             starts = [at for at in starts if at + offset in following]
         return [(at, at + len(self.words) - 1) for at in starts]
 
-    def anchors(self) -> frozenset[Word] | None:
-        return frozenset([max(self.words, key=lambda word: len(word.key))])
+    def needs(self) -> list[frozenset[Word]]:
+        return [frozenset([word]) for word in self.words]
 
     def prefilter(self) -> Prefilter:
         return _all([word.prefilter() for word in self.words])
@@ -243,9 +246,9 @@ class Or(Clause):
         found.update(span for child in self.others for span in article.spans(child, name))
         return sorted(found)
 
-    def anchors(self) -> frozenset[Word] | None:
+    def needs(self) -> list[frozenset[Word]]:
         found = [child.anchors() for child in self.children]
-        return None if None in found else frozenset().union(*found)  # type: ignore[arg-type]
+        return [] if None in found else [frozenset().union(*found)]  # type: ignore[arg-type]
 
     def prefilter(self) -> Prefilter:
         found = [child.prefilter() for child in self.children]
@@ -265,8 +268,8 @@ class Not(Clause):
     def hits(self, article: Any, fields: tuple[str, ...]) -> list[Hit] | None:
         return None if self.child.holds(article, fields) else []
 
-    def anchors(self) -> frozenset[Word] | None:
-        return None
+    def needs(self) -> list[frozenset[Word]]:
+        return []
 
     def prefilter(self) -> Prefilter:
         return None
@@ -299,8 +302,8 @@ class Attribute(Clause):
     def hits(self, article: Any, fields: tuple[str, ...]) -> list[Hit] | None:
         return [Hit(self, [])] if article.attributes.get(self.name) == self.value else None
 
-    def anchors(self) -> frozenset[Word] | None:
-        return None
+    def needs(self) -> list[frozenset[Word]]:
+        return []
 
     def prefilter(self) -> Prefilter:
         return ("field", self.name, self.value)
