@@ -179,9 +179,8 @@ class RuleSet:
         article = self.index(title, text, language, source=source, country=country, kind=kind)
         matches = []
         for rule in self.candidates(article):
-            if (rule.enabled and rule.applies_to(language)
-                    and rule.compiled.root.holds(article, rule.fields)):
-                hits = rule.compiled.root.hits(article, rule.fields) or []
+            if rule.enabled and rule.applies_to(language) and (
+                    hits := rule.compiled.root.hits(article, rule.fields)) is not None:
                 matches.append(RuleMatch(rule.id, clauses(hits, article, rule.fields, rule.query),
                                          snippets(hits, article)))
         return matches

@@ -69,8 +69,7 @@ def snippets(hits: list[Hit], article: IndexedArticle) -> list[str]:
 
 
 def _excerpt(text: str, start: int, end: int) -> list[str]:
-    """The words of text[start:end] with what is glued to its ends, out to the spaces around
-    (at most MAX_GLUED characters more on a side), as whitespace-separated parts."""
+    """The words of text[start:end] and what is glued to its ends (MAX_GLUED at most)."""
     before = text.rfind(" ", max(start - MAX_GLUED, 0), start)
     after = text.find(" ", end, end + MAX_GLUED)
     first = before + 1 if before >= 0 or start <= MAX_GLUED else start
@@ -80,8 +79,8 @@ def _excerpt(text: str, start: int, end: int) -> list[str]:
 
 def failures(root: Clause, article: IndexedArticle, fields: tuple[str, ...],
              source: str) -> tuple[list[str], list[Hit]]:
-    """Why a clause fails: reasons (the failed clauses, shortest first, and the NOTs that
-    excluded the article) and the hits of those NOTs (where they struck)."""
+    """Why a clause fails: the failed clauses (shortest first) and the NOTs that excluded the
+    article, and the hits of those NOTs."""
     missing: list[str] = []
     excluded: list[str] = []
     struck: list[Hit] = []

@@ -1,9 +1,7 @@
 """The watch-rule query language: lexer, parser and positioned syntax errors (docs/rules.md).
 
 Precedence, loosest first: OR < AND (explicit or adjacent; `a NOT b` is a AND NOT b) < NOT <
-NEAR/ONEAR. A query is refused when it is longer than MAX_QUERY_LENGTH characters or nested
-deeper than MAX_DEPTH levels, so that no query can exhaust the stack or the parser's time.
-"""
+NEAR/ONEAR. Queries too long (MAX_QUERY_LENGTH) or too deep (MAX_DEPTH) are refused."""
 
 from __future__ import annotations
 
@@ -94,10 +92,8 @@ def _word_lexemes(text: str, i: int, warnings: list[str]) -> list[_Lexeme]:
 
 
 def _words(text: str, offset: int, in_phrase: bool = False) -> list[Word]:
-    """Matching forms of one whitespace-free query word (`~` stems, a final `*` is a prefix).
-
-    In a phrase, punctuation between words ("Information & eGovernment") is skipped as in text.
-    """
+    """Matching forms of one whitespace-free query word (`~` stems, a final `*` is a prefix);
+    in a phrase, punctuation between words ("Information & eGovernment") is skipped."""
     stem = text.startswith("~")
     body = text[1:] if stem else text
     prefix = body.endswith("*")
