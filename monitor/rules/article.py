@@ -68,23 +68,17 @@ class Field:
         self._raw = text.split()
         self._pieces = piece_words(self._raw)
         self.words: list[str] = list(chain.from_iterable(self._pieces))  # normalised, in order
-        self._reads = lexicon.read(set(self.words))
+        self._read(lexicon)
+
+    def _read(self, lexicon: Lexicon) -> None:
+        self._lexicon, self._reads = lexicon, lexicon.read(set(self.words))
         self.present: set[Word] = set().union(*self._reads.values())
-        self._known = lexicon.words
+        self.__dict__.pop("_positions", None)
 
     def learn(self, words: Iterable[Word]) -> None:
-        """Look for query words outside the lexicon (a clause from elsewhere) word by word."""
-        new = set(words) - self._known
-        if not new:
-            return
-        self._known = self._known | new
-        distinct = set(self.words)
-        for word in new:
-            forms = [norm for norm in distinct if word.reads(norm)]
-            if forms:
-                self.present.add(word)
-                self._reads.update({norm: (*self._reads.get(norm, ()), word) for norm in forms})
-                self.__dict__.pop("_positions", None)  # found again with this word
+        """Find query words outside the lexicon too (a clause from elsewhere)."""
+        if not self._lexicon.words.issuperset(words):
+            self._read(Lexicon(self._lexicon.words.union(words)))
 
     def positions(self, word: Word) -> list[int]:
         """Sorted indexes of the field's words that read as `word`."""
