@@ -78,11 +78,8 @@ class Clause:
         return [word for part in self.parts() for word in part.query_words(negated)]
 
     def holds(self, article: Any, fields: tuple[str, ...]) -> bool:
-        """Whether the clause matches these fields (as `hits`, without making them)."""
-        if not self.positional:
-            return self.hits(article, fields) is not None
-        return any(self.required <= article.fields[name].present and article.spans(self, name)
-                   for name in fields)
+        """Whether the clause matches these fields."""
+        return self.hits(article, fields) is not None
 
     def hits(self, article: Any, fields: tuple[str, ...]) -> list[Hit] | None:
         """The positive clauses that matched, [] for a satisfied NOT, None when it fails."""
@@ -180,9 +177,6 @@ class And(Clause):
     def parts(self) -> list[Clause]:
         return self.children
 
-    def holds(self, article: Any, fields: tuple[str, ...]) -> bool:
-        return all(child.holds(article, fields) for child in self.children)
-
     def hits(self, article: Any, fields: tuple[str, ...]) -> list[Hit] | None:
         found: list[Hit] = []
         for child in self.children:
@@ -210,10 +204,6 @@ class Or(Clause):
 
     def parts(self) -> list[Clause]:
         return self.children
-
-    def holds(self, article: Any, fields: tuple[str, ...]) -> bool:
-        return (any(not article.fields[name].present.isdisjoint(self.single) for name in fields)
-                or any(child.holds(article, fields) for child in self.others))
 
     def hits(self, article: Any, fields: tuple[str, ...]) -> list[Hit] | None:
         present = article.present(fields)
@@ -266,9 +256,6 @@ class InTitle(Clause):
 
     def parts(self) -> list[Clause]:
         return [self.child]
-
-    def holds(self, article: Any, fields: tuple[str, ...]) -> bool:
-        return self.child.holds(article, ("title",))
 
     def hits(self, article: Any, fields: tuple[str, ...]) -> list[Hit] | None:
         found = self.child.hits(article, ("title",))

@@ -38,17 +38,14 @@ def clauses(hits: list[Hit], article: IndexedArticle, fields: tuple[str, ...],
 
 def snippets(hits: list[Hit], article: IndexedArticle) -> list[str]:
     """Original-text windows around the matched spans, title first, overlapping ones merged."""
-    by_field: dict[str, set[tuple[int, int]]] = {}
-    for hit in hits:
-        for name, start, end in hit.spans:
-            by_field.setdefault(name, set()).add((start, end))
+    spans = sorted({span for hit in hits for span in hit.spans})  # (field, first, last)
     found: list[str] = []
     for name in FIELDS:
         field = article.fields[name]
         last = len(field.words) - 1
         windows: list[list[int]] = []
         wanted = MAX_SNIPPETS - len(found)
-        for start, end in sorted(by_field.get(name, ())):
+        for start, end in [(first, last) for where, first, last in spans if where == name]:
             lo, hi = max(start - SNIPPET_CONTEXT, 0), min(end + SNIPPET_CONTEXT, last)
             if windows and lo <= windows[-1][1] + 1 and hi - windows[-1][0] <= MAX_SNIPPET_WORDS:
                 windows[-1][1] = max(windows[-1][1], hi)
@@ -56,8 +53,6 @@ def snippets(hits: list[Hit], article: IndexedArticle) -> list[str]:
                 break
             else:
                 windows.append([lo, hi])
-        if not windows:
-            continue
         for lo, hi in windows:
             text = " ".join(_excerpt(field.text, field.place(lo)[0], field.place(hi)[1]))
             cut = len(text) > MAX_SNIPPET_CHARS  # a window of few but very long "words"
