@@ -36,12 +36,10 @@ class Query:
 
     def clauses(self, kind: type[Clause] = Clause) -> list[Clause]:
         """Every clause of the query that is a `kind`, outermost first."""
-        found, todo = [], [self.root]
-        while todo:
-            node = todo.pop(0)
-            found += [node] if isinstance(node, kind) else []
-            todo += node.parts()
-        return found
+        found = [self.root]
+        for node in found:  # the list grows as it is read: breadth first
+            found += node.parts()
+        return [node for node in found if isinstance(node, kind)]
 
     def prefilter(self) -> Prefilter:
         """A condition on index terms (`monitor.arabic.index_terms`) and fields that every
