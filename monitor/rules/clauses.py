@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from monitor.arabic import light_stem, strip_proclitics
 
 Span = tuple[int, int]
+MAX_NEEDS = 8  # sets of words an OR needs, at most (see Or.needs)
 Prefilter = tuple[Any, ...] | None
 
 
@@ -97,8 +98,7 @@ class Clause:
 
     def anchors(self) -> frozenset[Word] | None:
         """The fewest and longest (likely rarest) of the `needs`, if any."""
-        return min(self.needs(), key=lambda words: (len(words), -sum(len(w.key) for w in words)),
-                   default=None)
+        return _fewest(self.needs())
 
     def prefilter(self) -> Prefilter:
         """A condition on index terms every match meets: ("and", [...]), ("or", [...]), ("term",
@@ -220,8 +220,15 @@ class Or(Clause):
         return sorted(found)
 
     def needs(self) -> list[frozenset[Word]]:
-        found = [child.anchors() for child in self.children]
-        return [] if None in found else [frozenset().union(*found)]  # type: ignore[arg-type]
+        found = [child.needs() for child in self.children]
+        if [] in found:
+            return []
+        product = [frozenset[Word]()]  # one word of each set of one alternative, for all
+        for needs in found:
+            product = list({mine | theirs for mine in product for theirs in needs})
+            if len(product) > MAX_NEEDS:  # too many: one word of each alternative's anchors
+                return [frozenset().union(*(_fewest(needs) for needs in found))]
+        return product
 
     def prefilter(self) -> Prefilter:
         found = [child.prefilter() for child in self.children]
@@ -303,6 +310,10 @@ def twins(roots: Iterable[Clause]) -> dict[Clause, Clause]:
             else:
                 todo += reversed(clause.parts())
     return same
+
+
+def _fewest(needs: list[frozenset[Word]]) -> frozenset[Word] | None:
+    return min(needs, key=lambda words: (len(words), -sum(len(w.key) for w in words)), default=None)
 
 
 def _all(found: list[Prefilter]) -> Prefilter:
