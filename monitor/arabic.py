@@ -145,9 +145,12 @@ def word_locator(text: str, pieces: list[str] | None = None,
 
     def place(at: int) -> tuple[int, int]:
         piece = bisect_right(counts, at)
-        start = piece_start(piece)
-        if len(words[piece]) == 1 and len(words[piece][0]) == len(raw[piece]):  # the piece
-            return start, start + len(raw[piece])
+        start, here = piece_start(piece), words[piece]
+        if len(here) == 1 and len(here[0]) == len(raw[piece]):  # the word is the piece
+            return start, start + len(here[0])
+        if len(here) == 1 and len(folded := normalize(raw[piece])) == len(raw[piece]):
+            start += folded.find(here[0])  # no mark dropped: the places agree
+            return start, start + len(here[0])
         token = tokenize(raw[piece])[at - (counts[piece - 1] if piece else 0)]
         return start + token.start, start + token.end
 
