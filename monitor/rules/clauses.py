@@ -225,7 +225,7 @@ class Or(Clause):
             return []
         product = [frozenset[Word]()]  # one word of each set of one alternative, for all
         for needs in found:
-            product = list({mine | theirs for mine in product for theirs in needs})
+            product = list(dict.fromkeys(mine | theirs for mine in product for theirs in needs))
             if len(product) > MAX_NEEDS:  # too many: one word of each alternative's anchors
                 return [frozenset().union(*(_fewest(needs) for needs in found))]
         return product
