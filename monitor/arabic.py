@@ -103,23 +103,16 @@ _PIECES: dict[str, tuple[str, ...]] = {}
 def tokenize(text: str) -> list[Token]:
     """The words of `text` and their places in it: a word of letters spans the marks around it
     ("الاجتمـــاعُ"), a number its digits only."""
-    folded = normalize(text)
-    # Normalised index k comes from k plus the number of marks d_i (i-th dropped) with d_i-i <= k.
-    dropped = [] if len(folded) == len(text) else [
-        match.start() - at for at, match in enumerate(_DROPPED_AT.finditer(text))]
-
-    def source(k: int) -> int:
-        return k + bisect_right(dropped, k) if dropped else k
-
+    folded, origin = normalize_with_origin(text)
+    origin.append(len(text))
     tokens, end = [], 0
     for word in normalized_words(text):  # in order, with no word character between them
         start = folded.find(word, end)
         end = start + len(word)
         if word[0].isdecimal():
-            tokens.append(Token(word, source(start), source(end - 1) + 1))
+            tokens.append(Token(word, origin[start], origin[end - 1] + 1))
         else:
-            tokens.append(Token(word, source(start - 1) + 1 if start else 0,
-                                source(end) if end < len(folded) else len(text)))
+            tokens.append(Token(word, origin[start - 1] + 1 if start else 0, origin[end]))
     return tokens
 
 
