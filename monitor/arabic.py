@@ -1,9 +1,7 @@
-"""Arabic-aware text handling: normalisation, words, proclitics and light stems.
+"""Arabic-aware text: normalisation, words, proclitics and light stems (docs/rules.md).
 
-One definition of "a word" for all of raqib: watch rules (monitor.rules), near duplicates
-(crawler.neardup), the content fingerprint (crawler.extraction) and date parsing
-(crawler.datetext) read text through these functions. Pure functions; the caches are bounded
-and safe to share between threads. The rules, with examples: docs/rules.md.
+One definition of "a word" for all of raqib (rules, near duplicates, fingerprints, dates).
+Pure functions; the caches are bounded and safe to share between threads.
 """
 
 from __future__ import annotations
@@ -19,17 +17,12 @@ __all__ = ["Token", "has_arabic", "index_terms", "is_arabic_word", "light_stem",
            "normalize_with_origin", "normalized_words", "piece_words", "strip_proclitics", "tokenize",
            "word_locator"]
 
-# Marks that change the look but not the word: tashkeel (harakat, tanwin, shadda, sukun,
-# superscript alef, Quranic marks), tatweel, and the invisible joiners and direction marks that
-# copy-pasted Gulf agency texts are full of. Dropped, so a word written with them is one word.
-_DROPPED = (
-    [chr(c) for c in range(0x0610, 0x061B)] + [chr(c) for c in range(0x064B, 0x0660)]
-    + ["\u0670", "\u0640"] + [chr(c) for c in range(0x06D6, 0x06DD)]
-    + [chr(c) for c in range(0x06DF, 0x06E9)] + [chr(c) for c in range(0x06EA, 0x06EE)]
-    + ["\u200c", "\u200d", "\u200e", "\u200f", "\u061c"]
-)
-# Invisible characters that part words: zero-width space, byte-order mark, bidi embeddings and
-# isolates. They become spaces.
+# Marks that change the look but not the word, dropped: tashkeel, Quranic marks, tatweel, and
+# the invisible joiners and direction marks of copy-pasted agency texts.
+_DROPPED_AT = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u0640\u06d6-\u06dc\u06df-\u06e8"
+                         "\u06ea-\u06ed\u200c-\u200f\u061c]")
+_DROPPED = [chr(c) for c in range(0x0610, 0x2010) if _DROPPED_AT.match(chr(c))]
+# Invisible characters that part words (zero-width space, BOM, bidi controls): spaces.
 _PARTING = "\u200b\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 
 _LETTERS = {
@@ -44,12 +37,9 @@ _PUNCTUATION = {"،": ",", "؛": ";", "؟": "?", "«": '"', "»": '"', "٪": "%"
 _TABLE: dict[int, str] = {ord(c): "" for c in _DROPPED}
 _TABLE.update({ord(c): " " for c in _PARTING})
 _TABLE.update({ord(k): v for k, v in {**_LETTERS, **_PUNCTUATION}.items()})
-_TABLE.update({0x0660 + d: str(d) for d in range(10)})  # Arabic-Indic digits
-_TABLE.update({0x06F0 + d: str(d) for d in range(10)})  # Persian (extended) digits
-# str.translate looks every character up in a dict; replacing only the characters that occur
-# (one C search per entry) is several times faster on an article. No replacement is a key.
+_TABLE.update({zero + d: str(d) for zero in (0x660, 0x6F0) for d in range(10)})  # ٠-٩, ۰-۹
+# Faster than str.translate on an article: replace only the characters that occur.
 _REPLACEMENTS = tuple((chr(code), value) for code, value in _TABLE.items())
-_DROPPED_AT = re.compile("[" + "".join(_DROPPED) + "]")
 # A word of the normalised text: a run of letters, or of digits ("٢٠٢٤م" is 2024 and م).
 _WORD = re.compile(r"[^\W\d_]+|\d+")
 _ARABIC_LETTER = re.compile(r"[\u0621-\u064A]")
@@ -57,7 +47,7 @@ MAX_WORD = 64  # longer "words" (a URL's letters, a hostile page) are read only 
 
 
 class Token(NamedTuple):
-    """One word: its normalised form and its character span in the original text."""
+    """One word: its normalised form and its span in the original text."""
 
     norm: str
     start: int
@@ -65,11 +55,8 @@ class Token(NamedTuple):
 
 
 def normalize(text: str) -> str:
-    """The matching form of `text`: Arabic letters unified, marks dropped, digits ASCII, lower case.
-
-    Character by character: a dropped mark is the only change of length, and words keep their
-    boundaries (an invisible word-parting character becomes a space).
-    """
+    """The matching form of `text`: Arabic letters unified, marks dropped, digits ASCII, lower
+    case. Character by character: a dropped mark is the only change of length."""
     if len(text) < 160:
         return text.translate(_TABLE).lower()
     for char, replacement in _REPLACEMENTS:
@@ -95,8 +82,7 @@ def normalized_words(text: str) -> list[str]:
 
 
 def piece_words(pieces: list[str]) -> list[tuple[str, ...]]:
-    """The normalised words of each whitespace-separated piece of a text (`text.split()`): no
-    word holds a space."""
+    """The normalised words of each piece of `text.split()`."""
     found = list(map(_PIECES.get, pieces))
     if None not in found:
         return found  # type: ignore[return-value]
@@ -110,52 +96,37 @@ def piece_words(pieces: list[str]) -> list[tuple[str, ...]]:
     return found  # type: ignore[return-value]
 
 
-# The words of the pieces met so far: the same pieces ("التعاون،", "في") recur in every
-# article, and a look-up costs less than normalising and the regex. Plain dict operations:
-# safe between threads.
+# The words of the pieces met so far ("التعاون،", "في" recur in every article).
 _PIECES: dict[str, tuple[str, ...]] = {}
 
 
 def tokenize(text: str) -> list[Token]:
-    """Words of `text` with their normalised forms and their places in the original `text`.
-
-    A word of letters spans the marks around it ("الاجتمـــاعُ"); a number, its digits only.
-    """
-    folded = normalize(text)
-    # Where a normalised index k came from: k plus the marks dropped before it, which are those
-    # at d_i with d_i - i <= k (d_i the i-th dropped position).
-    dropped = [] if len(folded) == len(text) else [
-        match.start() - at for at, match in enumerate(_DROPPED_AT.finditer(text))]
-
-    def source(k: int) -> int:
-        return k + bisect_right(dropped, k) if dropped else k
-
+    """The words of `text` and their places in it: a word of letters spans the marks around it
+    ("الاجتمـــاعُ"), a number its digits only."""
+    folded, origin = normalize_with_origin(text)
+    origin.append(len(text))
     tokens, end = [], 0
     for word in normalized_words(text):  # in order, with no word character between them
         start = folded.find(word, end)
         end = start + len(word)
         if word[0].isdecimal():
-            tokens.append(Token(word, source(start), source(end - 1) + 1))
+            tokens.append(Token(word, origin[start], origin[end - 1] + 1))
         else:
-            tokens.append(Token(word, source(start - 1) + 1 if start else 0,
-                                source(end) if end < len(folded) else len(text)))
+            tokens.append(Token(word, origin[start - 1] + 1 if start else 0, origin[end]))
     return tokens
 
 
 def word_locator(text: str, pieces: list[str] | None = None,
                  words: list[tuple[str, ...]] | None = None) -> Callable[[int], tuple[int, int]]:
-    """Where word i of `text` is, as `tokenize` places it, without placing the words before it
-    (snippets of a long text place a few). `pieces` and `words` are `text.split()` and its
-    `piece_words`, if the caller has them."""
+    """Where word i of `text` is, as `tokenize` places it, placing no other word. `pieces` and
+    `words`: `text.split()` and its `piece_words`, if the caller has them."""
     raw = text.split() if pieces is None else pieces
     words = piece_words(raw) if words is None else words
     counts = list(accumulate(map(len, words)))  # words up to the end of each piece
     ends = list(accumulate(map(len, raw)))
-    # Extracted articles have one whitespace character between pieces and none around: a
-    # piece's place is then a sum. Otherwise the pieces are looked for in turn.
+    # Pieces parted by single spaces (extracted text) are placed by a sum, others by a search.
     even = bool(raw) and ends[-1] + len(raw) - 1 == len(text)
     starts: list[int] = []
-    placed: dict[int, tuple[int, int]] = {}
 
     def piece_start(piece: int) -> int:
         if even:
@@ -166,16 +137,15 @@ def word_locator(text: str, pieces: list[str] | None = None,
         return starts[piece]
 
     def place(at: int) -> tuple[int, int]:
-        if at not in placed:
-            piece = bisect_right(counts, at)
-            start, folded = piece_start(piece), normalize(raw[piece])
-            if len(words[piece]) == 1 and len(folded) == len(raw[piece]):
-                start += folded.find(words[piece][0])  # no mark dropped: the places agree
-                placed[at] = start, start + len(words[piece][0])
-            else:
-                token = tokenize(raw[piece])[at - (counts[piece - 1] if piece else 0)]
-                placed[at] = start + token.start, start + token.end
-        return placed[at]
+        piece = bisect_right(counts, at)
+        start, here = piece_start(piece), words[piece]
+        if len(here) == 1 and len(here[0]) == len(raw[piece]):  # the word is the piece
+            return start, start + len(here[0])
+        if len(here) == 1 and len(folded := normalize(raw[piece])) == len(raw[piece]):
+            start += folded.find(here[0])  # no mark dropped: the places agree
+            return start, start + len(here[0])
+        token = tokenize(raw[piece])[at - (counts[piece - 1] if piece else 0)]
+        return start + token.start, start + token.end
 
     return place
 
@@ -190,8 +160,7 @@ def has_arabic(text: str) -> bool:
     return _ARABIC_LETTER.search(text) is not None
 
 
-# Proclitics, longest first. Those that carry the article also yield "ال"+stem, so that a
-# query written with the article ("الحكومه") matches "والحكومة", "بالحكومة", "للحكومة".
+# Proclitics, longest first. With the article they also give "ال"+stem ("والحكومة": "الحكومه").
 _ARTICLE_PROCLITICS = ("وبال", "وكال", "فبال", "فكال", "وال", "فال", "بال", "كال", "ال",
                        "ولل", "فلل", "لل")
 _PLAIN_PROCLITICS = ("وب", "ول", "وك", "فب", "فل", "فك", "و", "ف", "ب", "ل", "ك")
@@ -199,19 +168,15 @@ _MIN_STEM = 2
 
 
 def strip_proclitics(norm_word: str) -> tuple[str, ...]:
-    """Every reading of a normalised word with and without its proclitics, itself first.
-
-    "والحكومه" gives "الحكومه" and "حكومه"; "للجنه" gives "لجنه", "جنه" and "الجنه". Wrong
-    readings like "جنه" are harmless: they only matter if a query word equals them.
-    """
+    """Every reading of a normalised word with and without its proclitics, itself first:
+    "للجنه" gives "لجنه", "جنه" and "الجنه" (a wrong reading matters only if a query has it)."""
     return (norm_word,) if len(norm_word) > MAX_WORD else _readings(norm_word)
 
 
 @lru_cache(maxsize=65536)
 def _readings(word: str) -> tuple[str, ...]:
     forms = [word]
-    # Accusative tanwin is written with an alif ("اجتماعاً", "مؤتمراً صحفياً"): read the word
-    # without it too. Words that really end in alif only gain a harmless extra reading.
+    # Accusative tanwin is written with an alif ("اجتماعاً"): read the word without it too.
     if len(word) >= 4 and word.endswith("ا") and is_arabic_word(word):
         forms.append(word[:-1])
     if word[:1] not in ("و", "ف", "ب", "ل", "ك", "ا"):
@@ -227,25 +192,21 @@ def _readings(word: str) -> tuple[str, ...]:
 
 
 def index_terms(text: str) -> list[str]:
-    """The terms a full-text index should hold for `text`: its normalised words and every
-    reading of them without proclitics, each once. A query word matches an article word only
-    if it is one of these terms (a wildcard or `~` stem: if one of them starts as it does)."""
+    """A full-text index's terms for `text`: every reading of its words, each once. A query
+    word matches only if it is one of them (a wildcard or `~` stem: starts one of them)."""
     return sorted({form for word in set(normalized_words(text)) for form in strip_proclitics(word)})
 
 
-# Light stemming for the `~word` operator (docs/rules.md). Arabic: one attached pronoun, then
-# one plural / dual / feminine / relative (nisba) ending, leaving at least three letters.
+# Light stems for `~word`. Arabic: one attached pronoun, then one plural, dual, feminine or
+# nisba ending, leaving three letters at least.
 _AR_PRONOUNS = ("هما", "كما", "كم", "هم", "هن", "ها", "نا")
 _AR_ENDINGS = ("يات", "يون", "يين", "تان", "تين", "ات", "ون", "ين", "يه", "تا", "تي", "ي", "ه")
 _AR_MIN_STEM = 3
 
 
 def light_stem(norm_word: str) -> str:
-    """The light stem of a normalised word (proclitics already stripped).
-
-    Arabic: "اجتماعاتها" -> "اجتماع", "ورشتين" -> "ورش", "الخليجيين" after "ال" -> "خليج".
-    English: "meetings" -> "meet", "committees" -> "committee", "ministries" -> "ministry".
-    """
+    """The light stem of a normalised word without proclitics: "اجتماعاتها" -> "اجتماع",
+    "ورشتين" -> "ورش", "meetings" -> "meet", "ministries" -> "ministry"."""
     return norm_word if len(norm_word) > MAX_WORD else _stem(norm_word)
 
 
@@ -265,7 +226,7 @@ def _stem(word: str) -> str:
         return word
     if not (word.isascii() and word.isalpha()):
         return word
-    # English: Porter's step 1 only (plural, -ing, -ed), enough for news vocabulary.
+    # English: Porter's step 1 only (plural, -ing, -ed).
     if word.endswith("ies") and len(word) > 4:
         word = word[:-3] + "y"
     elif word.endswith("sses"):

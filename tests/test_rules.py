@@ -417,6 +417,27 @@ def test_rules_whose_anchors_are_absent_are_not_decided() -> None:
     assert len(anchors) == 1 and anchors <= set(rules.get("egov").compiled.root.query_words())
 
 
+def test_rules_whose_other_needed_words_are_absent_are_not_decided() -> None:
+    # Each rule's anchor ("الذكاء", "الحوسبة", "الحكومة") is in the article; only the rule
+    # whose every needed word is there too is decided: one word of each side of a NEAR, one of
+    # each alternative of an OR, every part of an AND.
+    rules = RuleSet([
+        WatchRule("ai", "AI", '"الذكاء الاصطناعي" NEAR/8 (~شركة OR ~استثمار) '
+                              'OR "artificial intelligence"'),
+        WatchRule("cloud", "C", '"الحوسبة السحابية" NEAR/5 ~شركة AND ~مؤتمر'),
+        WatchRule("egov", "E", '("الحكومة الإلكترونية" OR ~حكومة NEAR/4 ~رقمية) AND ~لجنة'),
+        WatchRule("spa", "S", "source:spa OR (مسقط NOT ~رياضة)")])
+    title = "اللجنة الوزارية للحكومة الإلكترونية تناقش الذكاء الاصطناعي والحوسبة السحابية"
+    body = "ناقشت اللجنة في الرياض تطبيقات الذكاء الاصطناعي في الخدمات الحكومية."
+    article = rules.index(title, body)
+    assert [rule.id for rule in rules.candidates(article)] == ["egov", "spa"]
+    assert [match.rule_id for match in rules.evaluate(title, body)] == ["egov"]
+    needs = rules.get("ai").compiled.root.needs()
+    assert len(needs) == 6  # (الذكاء, الاصطناعي, شركه or استثمار) x (artificial, intelligence)
+    assert all({word.key for word in words} & {"artificial", "intelligence"} for words in needs)
+    assert rules.get("spa").compiled.root.needs() == []
+
+
 def test_a_clause_from_outside_the_rule_set_is_matched_on_its_own_words() -> None:
     # The rule set's word table does not know "الرياض": the article must still find it.
     article = RuleSet([WatchRule("m", "M", "مجلس")]).index("", BODY)

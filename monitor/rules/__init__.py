@@ -1,11 +1,7 @@
 """Watch rules: named queries matched against articles, with explanations (docs/rules.md).
 
-    rules = RuleSet([WatchRule("egov", "E-government", '"الحكومة الإلكترونية" NEAR/6 ~لجنة')])
-    rules.evaluate(title, text, "ar", source="spa", country="SA", kind="agency")
-
-The package reads top to bottom as: `syntax` (the query language), `clauses` (what each
-clause means), `article` (an article read once for all the rules), `explain` (matched clauses,
-snippets, reasons), and here the rules themselves.
+Read in order: `syntax` (the query language), `clauses` (what each clause means), `article`
+(an article read once for all the rules), `explain` (clauses, snippets, reasons), then here.
 """
 
 from __future__ import annotations
@@ -27,7 +23,7 @@ __all__ = ["FIELDS", "MAX_DEPTH", "MAX_NEAR", "And", "Clause", "Hit", "IndexedAr
 
 @dataclass(eq=False)
 class Query:
-    """A compiled query: its text, its clause tree, and warnings about how it was read."""
+    """A compiled query: its text, its clause tree, and warnings on how it was read."""
 
     source: str
     root: Clause
@@ -40,17 +36,14 @@ class Query:
 
     def clauses(self, kind: type[Clause] = Clause) -> list[Clause]:
         """Every clause of the query that is a `kind`, outermost first."""
-        found, todo = [], [self.root]
-        while todo:
-            node = todo.pop(0)
-            found += [node] if isinstance(node, kind) else []
-            todo += node.parts()
-        return found
+        found = [self.root]
+        for node in found:  # the list grows as it is read: breadth first
+            found += node.parts()
+        return [node for node in found if isinstance(node, kind)]
 
     def prefilter(self) -> Prefilter:
-        """A condition on an article's index terms (`monitor.arabic.index_terms`) and fields
-        that every article the query matches meets; None when nothing can narrow it. A tree of
-        ("and", [...]), ("or", [...]), ("term", t), ("prefix", p), ("field", name, value)."""
+        """A condition on index terms (`monitor.arabic.index_terms`) and fields that every
+        match meets (`Clause.prefilter`)."""
         return self.root.prefilter()
 
 
@@ -62,11 +55,8 @@ def compile_query(query: str) -> Query:
 
 @dataclass
 class WatchRule:
-    """A named query, compiled on construction (QuerySyntaxError when it does not parse).
-
-    `languages` and `fields` may be any sequence (YAML gives lists); they are kept as tuples.
-    A rule pickles as its specification and is compiled again when unpickled.
-    """
+    """A named query, compiled on construction (QuerySyntaxError); pickled as its specification.
+    `languages` and `fields` may be any sequence (YAML gives lists), kept as tuples."""
 
     id: str
     name: str
@@ -95,7 +85,7 @@ class WatchRule:
 
 @dataclass
 class RuleMatch:
-    """A rule that matched an article: the clauses that matched and original-text snippets."""
+    """A rule that matched an article: the clauses that matched, and snippets."""
 
     rule_id: str
     clauses: list[str]
@@ -109,10 +99,8 @@ class RuleMatch:
 
 @dataclass
 class RuleVerdict:
-    """One rule's verdict on an article, matched or not, and why (for `rules test`).
-
-    `reasons` has a line each: the clauses that failed (shortest first, a few) and the NOTs that
-    excluded the article; `reason` is them on one line."""
+    """One rule's verdict on an article and why (`rules test`): `reasons`, a line each (the
+    failed clauses, shortest first, and the NOTs that excluded it), are `reason` in one line."""
 
     rule_id: str
     name: str
@@ -128,21 +116,17 @@ class RuleVerdict:
 
 
 class RuleSet:
-    """Watch rules evaluated together on an article read once.
+    """Watch rules evaluated together on an article read once (pickled as its rules).
 
-    A rule can match only where one of its anchors occurs (`Clause.anchors`: a few words of it
-    one of which any match contains), unless it can match without words (`source:spa`): an
-    article's words give, through a table of anchors to rules, the few rules worth deciding,
-    whatever the number of rules. A rule set pickles as its rules (see WatchRule).
-    """
+    An article's words give, through a table of anchors (`Clause.anchors`) to rules, the few
+    rules worth deciding, whatever their number; rules that need no words are always decided."""
 
     def __init__(self, rules: Iterable[WatchRule]) -> None:
         self.rules: list[WatchRule] = list(rules)
-        seen: set[str] = set()
-        for rule in self.rules:
-            if rule.id in seen:
-                raise ValueError(f"duplicate rule id {rule.id!r}")
-            seen.add(rule.id)
+        ids = [rule.id for rule in self.rules]
+        if len(set(ids)) < len(ids):
+            twice = next(rule_id for at, rule_id in enumerate(ids) if rule_id in ids[:at])
+            raise ValueError(f"duplicate rule id {twice!r}")
         self.lexicon = Lexicon(word for rule in self.rules
                                for word in rule.compiled.root.query_words())
         self._by_word: dict[Word, list[int]] = {}
@@ -152,6 +136,7 @@ class RuleSet:
                 self._always.append(at)
             for word in anchors or ():
                 self._by_word.setdefault(word, []).append(at)
+        self._needs = [rule.compiled.root.needs() for rule in self.rules]
         self._twins = twins(rule.compiled.root for rule in self.rules)
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -177,25 +162,23 @@ class RuleSet:
                               attributes={name: value for name, value in known.items() if value})
 
     def candidates(self, article: IndexedArticle) -> list[WatchRule]:
-        """The rules that may match the article: those with an anchor in it, and those that
-        can match without words, in their order."""
-        found = set(self._always).union(
-            *[self._by_word[word] for word in article.present() if word in self._by_word])
-        return [self.rules[at] for at in sorted(found)]
+        """The rules that may match the article, in order: their `needs` are met."""
+        present = article.present()
+        found = set(self._always).union(*[self._by_word[word] for word in present
+                                          if word in self._by_word])
+        return [self.rules[at] for at in sorted(found)
+                if all(not present.isdisjoint(words) for words in self._needs[at])]
 
     def evaluate(self, title: str, text: str, language: str | None = None, *,
                  source: str | None = None, country: str | None = None,
                  kind: str | None = None) -> list[RuleMatch]:
         """Matches of the enabled rules that apply to `language` (None: every language).
-
-        `source`, `country` and `kind` (the article's source, from sources.yaml) are what
-        `source:`, `country:` and `kind:` clauses compare with; unknown, they never match."""
+        `source`, `country`, `kind` (from sources.yaml) are what `source:`... clauses test."""
         article = self.index(title, text, language, source=source, country=country, kind=kind)
         matches = []
         for rule in self.candidates(article):
-            if (rule.enabled and rule.applies_to(language)
-                    and rule.compiled.root.holds(article, rule.fields)):
-                hits = rule.compiled.root.hits(article, rule.fields) or []
+            if rule.enabled and rule.applies_to(language) and (
+                    hits := rule.compiled.root.hits(article, rule.fields)) is not None:
                 matches.append(RuleMatch(rule.id, clauses(hits, article, rule.fields, rule.query),
                                          snippets(hits, article)))
         return matches

@@ -1,10 +1,8 @@
 """An article read once for all the rules of a set: its words, and where the rules' words are.
 
-A `Lexicon` holds the words of a rule set. It tells, for an article word, which of them it
-reads as (monitor.arabic: proclitics, wildcards, stems), remembering the answer for the
-article words it meets (a bounded cache; plain dict operations, so threads may share it). An
-`IndexedArticle` splits its title and body into normalised words once, knows at once which rule
-words each field contains, and builds word positions and clause spans only when asked.
+A `Lexicon` (the words of a rule set) tells which of them an article word reads as, and
+remembers it (a bounded cache that threads may share). An `IndexedArticle` lists the words of
+its title and body once; word positions and clause spans are found only when asked.
 """
 
 from __future__ import annotations
@@ -28,15 +26,13 @@ class Lexicon:
     def __init__(self, words: Iterable[Word]) -> None:
         self.words = frozenset(words)
         self._exact = {word.key for word in self.words if word.kind == "exact"}
-        # Wildcards and stems by the two letters a reading must begin with to match them (a
-        # stem but its last letter, which a light stem may change); "": too short to tell.
+        # Wildcards and stems by the two letters a reading must begin with ("": fewer).
         self._by_head: dict[str, list[Word]] = {}
         for word in sorted(self.words - {Word("exact", key) for key in self._exact}):
             head = word.key if word.kind == "prefix" else word.key[:-1]
             self._by_head.setdefault(head[:2] if len(head) >= 2 else "", []).append(word)
-        # The article words met so far, and what those that read as some word of the set read
-        # as; replaced whole when full, so that a thread still reading the old pair sees both
-        # halves agree.
+        # The article words met, and the words of the set those read as; replaced whole when
+        # full (a thread reading the old pair sees both halves agree).
         self._memory: tuple[set[str], dict[str, tuple[Word, ...]]] = (set(), {})
 
     def read(self, norms: set[str]) -> dict[str, tuple[Word, ...]]:
@@ -64,34 +60,25 @@ class Lexicon:
 
 
 class Field:
-    """One field's normalised words, the query words present, and their positions on demand.
-
-    `present` holds every word of the lexicon, or learnt since (`learn`), that some word of the
-    field reads as: clauses test it with set operations.
-    """
+    """One field's normalised words, the query words `present` (of the lexicon or learnt since),
+    and their positions on demand."""
 
     def __init__(self, text: str, lexicon: Lexicon) -> None:
         self.text = text
         self._raw = text.split()
         self._pieces = piece_words(self._raw)
         self.words: list[str] = list(chain.from_iterable(self._pieces))  # normalised, in order
-        self._reads = lexicon.read(set(self.words))
+        self._read(lexicon)
+
+    def _read(self, lexicon: Lexicon) -> None:
+        self._lexicon, self._reads = lexicon, lexicon.read(set(self.words))
         self.present: set[Word] = set().union(*self._reads.values())
-        self._known = lexicon.words
+        self.__dict__.pop("_positions", None)
 
     def learn(self, words: Iterable[Word]) -> None:
-        """Look for query words outside the lexicon (a clause from elsewhere) word by word."""
-        new = set(words) - self._known
-        if not new:
-            return
-        self._known = self._known | new
-        distinct = set(self.words)
-        for word in new:
-            forms = [norm for norm in distinct if word.reads(norm)]
-            if forms:
-                self.present.add(word)
-                self._reads.update({norm: (*self._reads.get(norm, ()), word) for norm in forms})
-                self.__dict__.pop("_positions", None)  # found again with this word
+        """Find query words outside the lexicon too (a clause from elsewhere)."""
+        if not self._lexicon.words.issuperset(words):
+            self._read(Lexicon(self._lexicon.words.union(words)))
 
     def positions(self, word: Word) -> list[int]:
         """Sorted indexes of the field's words that read as `word`."""
@@ -99,7 +86,7 @@ class Field:
 
     @cached_property
     def _positions(self) -> dict[Word, list[int]]:
-        """The positions of every word present, found in one pass (when a phrase needs them)."""
+        """The positions of every word present, found in one pass."""
         reads, words = self._reads, self.words
         positions: defaultdict[Word, list[int]] = defaultdict(list)
         for at in compress(count(), map(reads.__contains__, words)):  # the few that read as some
@@ -107,12 +94,9 @@ class Field:
                 positions[each].append(at)
         return positions
 
-    def place(self, index: int) -> tuple[int, int]:
-        """Start and end in the original text of word `index`."""
-        return self._locator(index)
-
     @cached_property
-    def _locator(self) -> Callable[[int], tuple[int, int]]:
+    def place(self) -> Callable[[int], tuple[int, int]]:
+        """`place(i)`: start and end in the original text of word i."""
         return word_locator(self.text, self._raw, self._pieces)
 
     @cached_property
@@ -122,13 +106,9 @@ class Field:
 
 
 class IndexedArticle:
-    """An article's title and body read once for many clauses, and what is known of it
-    (`attributes`: source, country, kind and language, for `source:spa` and the like).
-
-    A clause is tested on it once its words are known: those of the lexicon it was read with,
-    or any others after `learn(clause)`. `twins` (clauses.twins) maps clauses to the twin whose
-    spans they share.
-    """
+    """An article's title and body read once for many clauses, and its `attributes` (source,
+    country, kind, language). A clause is tested once its words are known: those of the lexicon,
+    or others after `learn(clause)`. `twins`: clauses.twins."""
 
     def __init__(self, title: str | None, text: str | None, lexicon: Lexicon | None = None,
                  *, attributes: dict[str, str] | None = None,

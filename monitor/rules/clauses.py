@@ -1,8 +1,7 @@
-"""The clauses of a watch-rule query, and how each matches an article (monitor.rules.article).
+"""The clauses of a query and how each matches an article (a plain value: threads share it).
 
-A clause matches in some fields (title, body). Words, phrases, NEAR and OR-groups of them are
-*positional*: they match where they have spans, (first word, last word) places in one field,
-which snippets show. A clause is a plain value: no state, shared by threads, picklable.
+Words, phrases, NEAR and OR-groups of them are *positional*: they match where they have spans,
+(first word, last word) in one field, which snippets show.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from typing import Any, NamedTuple
 from monitor.arabic import light_stem, strip_proclitics
 
 Span = tuple[int, int]
-# A condition an index of words can check (see `Clause.prefilter`); None: no condition.
+MAX_NEEDS = 8  # sets of words an OR needs, at most (see Or.needs)
 Prefilter = tuple[Any, ...] | None
 
 
@@ -28,7 +27,7 @@ class Word(NamedTuple):
     key: str
 
     def reads(self, norm: str) -> bool:
-        """Whether a normalised article word reads as this word (a reading drops proclitics)."""
+        """Whether a normalised article word reads as this word."""
         return any(self.matches(form) for form in strip_proclitics(norm))
 
     def matches(self, form: str) -> bool:
@@ -37,7 +36,7 @@ class Word(NamedTuple):
             return form == self.key
         if self.kind == "prefix":
             return form.startswith(self.key)
-        # A light stem only cuts endings, perhaps changing the last letter left (لجنتها → لجنه).
+        # A light stem cuts endings and may change the last letter left (لجنتها → لجنه).
         return form.startswith(self.key[:-1]) and light_stem(form) == self.key
 
     def prefilter(self) -> Prefilter:
@@ -45,14 +44,13 @@ class Word(NamedTuple):
             return ("term", self.key)
         head = self.key
         if self.kind == "stem" and (head.endswith("ه") or (head.isascii() and head.endswith("y"))):
-            # the one letter a light stem may change (لجنتها → لجنه, ministries → ministry)
-            head = head[:-1]
+            head = head[:-1]  # the one letter a light stem may change
         return ("prefix", head) if len(head) >= 2 else None
 
 
 class Hit(NamedTuple):
-    """A positive clause that matched and where: spans are (field, first word, last word);
-    `fields`: where it was looked for, when not where its rule looks (`title:`)."""
+    """A positive clause that matched: spans (field, first word, last word), and `fields` where
+    it was looked for if not its rule's (`title:`)."""
 
     node: Clause
     spans: list[tuple[str, int, int]]
@@ -81,13 +79,8 @@ class Clause:
         return [word for part in self.parts() for word in part.query_words(negated)]
 
     def holds(self, article: Any, fields: tuple[str, ...]) -> bool:
-        """Whether the clause matches these fields of the article (`hits`, without making them)."""
-        if not self.positional:
-            return self.hits(article, fields) is not None
-        for name in fields:
-            if self.required <= article.fields[name].present and article.spans(self, name):
-                return True
-        return False
+        """Whether the clause matches these fields."""
+        return self.hits(article, fields) is not None
 
     def hits(self, article: Any, fields: tuple[str, ...]) -> list[Hit] | None:
         """The positive clauses that matched, [] for a satisfied NOT, None when it fails."""
@@ -96,20 +89,20 @@ class Clause:
         return [Hit(self, spans)] if spans else None
 
     def find(self, article: Any, name: str) -> list[Span]:
-        """The spans of a positional clause in one field, sorted (`article.spans` memoises)."""
+        """The sorted spans of a positional clause in one field (`article.spans` memoises)."""
         raise NotImplementedError
 
+    def needs(self) -> list[frozenset[Word]]:
+        """Sets of words a match needs one of each of ([]: NOT, `source:` need none)."""
+        return [words for part in self.parts() for words in part.needs()]
+
     def anchors(self) -> frozenset[Word] | None:
-        """Words one of which a field must contain for the clause to match there, chosen few
-        and long (likely rare); None when it can match without any (NOT, `source:`)."""
-        found = [words for part in self.parts() if (words := part.anchors()) is not None]
-        return min(found, key=lambda words: (len(words), -sum(len(w.key) for w in words)),
-                   default=None)
+        """The fewest and longest (likely rarest) of the `needs`, if any."""
+        return _fewest(self.needs())
 
     def prefilter(self) -> Prefilter:
-        """A condition on index terms that every article the clause matches meets: ("and",
-        [...]), ("or", [...]), ("term", t), ("prefix", p), ("field", name, value), or None
-        when nothing can be said (NOT, and whatever else an index cannot check safely)."""
+        """A condition on index terms every match meets: ("and", [...]), ("or", [...]), ("term",
+        t), ("prefix", p), ("field", name, value); None when there is none (NOT)."""
         return _all([part.prefilter() for part in self.parts()])
 
 
@@ -134,8 +127,8 @@ class Phrase(Clause):
             starts = [at for at in starts if at + offset in following]
         return [(at, at + len(self.words) - 1) for at in starts]
 
-    def anchors(self) -> frozenset[Word] | None:
-        return frozenset([max(self.words, key=lambda word: len(word.key))])
+    def needs(self) -> list[frozenset[Word]]:
+        return [frozenset([word]) for word in self.words]
 
     def prefilter(self) -> Prefilter:
         return _all([word.prefilter() for word in self.words])
@@ -145,11 +138,9 @@ class Phrase(Clause):
 class Near(Clause):
     """Two positional clauses at most `distance` words apart (`ordered`: left before right).
 
-    Each span of a side is paired with the nearest span of the other side after it and before
-    it; of the spans so found, those widest for their first or their last word are kept. That
-    keeps every first and last word a pair could have (so a NEAR of NEARs decides as if all
-    pairs were kept) in at most two spans a word: linear in the article, whatever its pairs.
-    """
+    Each span of a side is paired with the nearest span of the other side after and before it;
+    the widest for each first and each last word are kept: every end a pair could have (a NEAR
+    of NEARs decides as if all were kept), in linear time."""
 
     left: Clause
     right: Clause
@@ -174,8 +165,8 @@ class Near(Clause):
             found += _nearest(left, right, self.distance, after=False)
             found += _nearest(right, left, self.distance, after=True)
         found.sort()
-        last = dict(found)  # of spans sharing a start the last, the longest
-        first = {end: start for start, end in reversed(found)}  # sharing an end, the longest
+        last = dict(found)  # the longest span of each start, and of each end
+        first = {end: start for start, end in reversed(found)}
         return sorted({*last.items(), *((start, end) for end, start in first.items())})
 
 
@@ -185,12 +176,6 @@ class And(Clause):
 
     def parts(self) -> list[Clause]:
         return self.children
-
-    def holds(self, article: Any, fields: tuple[str, ...]) -> bool:
-        for child in self.children:
-            if not child.holds(article, fields):
-                return False
-        return True
 
     def hits(self, article: Any, fields: tuple[str, ...]) -> list[Hit] | None:
         found: list[Hit] = []
@@ -210,7 +195,7 @@ class Or(Clause):
         self.positional = all(child.positional for child in self.children)
         if self.positional:
             self.required = frozenset.intersection(*(child.required for child in self.children))
-        # Alternatives of one word each are looked up in the words present.
+        # One-word alternatives are looked up in the words present.
         self.lone_words = [child.words[0] if isinstance(child, Phrase) and len(child.words) == 1
                            else None for child in self.children]
         self.single = frozenset(word for word in self.lone_words if word is not None)
@@ -219,15 +204,6 @@ class Or(Clause):
 
     def parts(self) -> list[Clause]:
         return self.children
-
-    def holds(self, article: Any, fields: tuple[str, ...]) -> bool:
-        for name in fields:
-            if not article.fields[name].present.isdisjoint(self.single):
-                return True
-        for child in self.others:
-            if child.holds(article, fields):
-                return True
-        return False
 
     def hits(self, article: Any, fields: tuple[str, ...]) -> list[Hit] | None:
         present = article.present(fields)
@@ -243,9 +219,16 @@ class Or(Clause):
         found.update(span for child in self.others for span in article.spans(child, name))
         return sorted(found)
 
-    def anchors(self) -> frozenset[Word] | None:
-        found = [child.anchors() for child in self.children]
-        return None if None in found else frozenset().union(*found)  # type: ignore[arg-type]
+    def needs(self) -> list[frozenset[Word]]:
+        found = [child.needs() for child in self.children]
+        if [] in found:
+            return []
+        product = [frozenset[Word]()]  # one word of each set of one alternative, for all
+        for needs in found:
+            product = list(dict.fromkeys(mine | theirs for mine in product for theirs in needs))
+            if len(product) > MAX_NEEDS:  # too many: one word of each alternative's anchors
+                return [frozenset().union(*(_fewest(needs) for needs in found))]
+        return product
 
     def prefilter(self) -> Prefilter:
         found = [child.prefilter() for child in self.children]
@@ -265,8 +248,8 @@ class Not(Clause):
     def hits(self, article: Any, fields: tuple[str, ...]) -> list[Hit] | None:
         return None if self.child.holds(article, fields) else []
 
-    def anchors(self) -> frozenset[Word] | None:
-        return None
+    def needs(self) -> list[frozenset[Word]]:
+        return []
 
     def prefilter(self) -> Prefilter:
         return None
@@ -280,9 +263,6 @@ class InTitle(Clause):
 
     def parts(self) -> list[Clause]:
         return [self.child]
-
-    def holds(self, article: Any, fields: tuple[str, ...]) -> bool:
-        return self.child.holds(article, ("title",))
 
     def hits(self, article: Any, fields: tuple[str, ...]) -> list[Hit] | None:
         found = self.child.hits(article, ("title",))
@@ -299,18 +279,16 @@ class Attribute(Clause):
     def hits(self, article: Any, fields: tuple[str, ...]) -> list[Hit] | None:
         return [Hit(self, [])] if article.attributes.get(self.name) == self.value else None
 
-    def anchors(self) -> frozenset[Word] | None:
-        return None
+    def needs(self) -> list[frozenset[Word]]:
+        return []
 
     def prefilter(self) -> Prefilter:
         return ("field", self.name, self.value)
 
 
 def twins(roots: Iterable[Clause]) -> dict[Clause, Clause]:
-    """For every positional clause of these trees, the first one met that means the same (the
-    same words, alternatives, distance and order): an article finds the spans of it once for all
-    its twins, so rules that share a clause ("مجلس التعاون", an OR of gathering words) share
-    the work. Children are paired first, so a clause is known by its children's twins."""
+    """For every positional clause of these trees, the first met that means the same (words,
+    alternatives, distance, order): an article finds its spans once for all its twins."""
     first: dict[tuple[Any, ...], Clause] = {}
     same: dict[Clause, Clause] = {}
 
@@ -334,15 +312,18 @@ def twins(roots: Iterable[Clause]) -> dict[Clause, Clause]:
     return same
 
 
+def _fewest(needs: list[frozenset[Word]]) -> frozenset[Word] | None:
+    return min(needs, key=lambda words: (len(words), -sum(len(w.key) for w in words)), default=None)
+
+
 def _all(found: list[Prefilter]) -> Prefilter:
     kept = [each for each in found if each is not None]
     return None if not kept else kept[0] if len(kept) == 1 else ("and", kept)
 
 
 def _nearest(spans: list[Span], others: list[Span], distance: int, after: bool) -> list[Span]:
-    """For each span, the span joining it with the nearest of `others` after (or before) it,
-    when that is 1 to `distance` words away."""
-    if after:  # the first other starting after the span's end (the shortest, if several)
+    """Each span joined with the nearest of `others` after (or before) it, if within `distance`."""
+    if after:  # the first other starting after the span's end (the shortest)
         starts = [start for start, _ in others]
         found = map(bisect_right, repeat(starts), [end for _, end in spans])
         return [(start, others[at][1]) for (start, end), at in zip(spans, found, strict=True)

@@ -38,17 +38,14 @@ def clauses(hits: list[Hit], article: IndexedArticle, fields: tuple[str, ...],
 
 def snippets(hits: list[Hit], article: IndexedArticle) -> list[str]:
     """Original-text windows around the matched spans, title first, overlapping ones merged."""
-    by_field: dict[str, set[tuple[int, int]]] = {}
-    for hit in hits:
-        for name, start, end in hit.spans:
-            by_field.setdefault(name, set()).add((start, end))
+    spans = sorted({span for hit in hits for span in hit.spans})  # (field, first, last)
     found: list[str] = []
     for name in FIELDS:
         field = article.fields[name]
         last = len(field.words) - 1
         windows: list[list[int]] = []
         wanted = MAX_SNIPPETS - len(found)
-        for start, end in sorted(by_field.get(name, ())):
+        for start, end in [(first, last) for where, first, last in spans if where == name]:
             lo, hi = max(start - SNIPPET_CONTEXT, 0), min(end + SNIPPET_CONTEXT, last)
             if windows and lo <= windows[-1][1] + 1 and hi - windows[-1][0] <= MAX_SNIPPET_WORDS:
                 windows[-1][1] = max(windows[-1][1], hi)
@@ -56,8 +53,6 @@ def snippets(hits: list[Hit], article: IndexedArticle) -> list[str]:
                 break
             else:
                 windows.append([lo, hi])
-        if not windows:
-            continue
         for lo, hi in windows:
             text = " ".join(_excerpt(field.text, field.place(lo)[0], field.place(hi)[1]))
             cut = len(text) > MAX_SNIPPET_CHARS  # a window of few but very long "words"
@@ -69,8 +64,7 @@ def snippets(hits: list[Hit], article: IndexedArticle) -> list[str]:
 
 
 def _excerpt(text: str, start: int, end: int) -> list[str]:
-    """The words of text[start:end] with what is glued to its ends, out to the spaces around
-    (at most MAX_GLUED characters more on a side), as whitespace-separated parts."""
+    """The words of text[start:end] and what is glued to its ends (MAX_GLUED at most)."""
     before = text.rfind(" ", max(start - MAX_GLUED, 0), start)
     after = text.find(" ", end, end + MAX_GLUED)
     first = before + 1 if before >= 0 or start <= MAX_GLUED else start
@@ -80,8 +74,8 @@ def _excerpt(text: str, start: int, end: int) -> list[str]:
 
 def failures(root: Clause, article: IndexedArticle, fields: tuple[str, ...],
              source: str) -> tuple[list[str], list[Hit]]:
-    """Why a clause fails: reasons (the failed clauses, shortest first, and the NOTs that
-    excluded the article) and the hits of those NOTs (where they struck)."""
+    """Why a clause fails: the failed clauses (shortest first) and the NOTs that excluded the
+    article, and the hits of those NOTs."""
     missing: list[str] = []
     excluded: list[str] = []
     struck: list[Hit] = []

@@ -1,13 +1,12 @@
 """The watch-rule query language: lexer, parser and positioned syntax errors (docs/rules.md).
 
 Precedence, loosest first: OR < AND (explicit or adjacent; `a NOT b` is a AND NOT b) < NOT <
-NEAR/ONEAR. A query is refused when it is longer than MAX_QUERY_LENGTH characters or nested
-deeper than MAX_DEPTH levels, so that no query can exhaust the stack or the parser's time.
-"""
+NEAR/ONEAR. Queries too long (MAX_QUERY_LENGTH) or too deep (MAX_DEPTH) are refused."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 from monitor.arabic import light_stem, tokenize
@@ -94,10 +93,8 @@ def _word_lexemes(text: str, i: int, warnings: list[str]) -> list[_Lexeme]:
 
 
 def _words(text: str, offset: int, in_phrase: bool = False) -> list[Word]:
-    """Matching forms of one whitespace-free query word (`~` stems, a final `*` is a prefix).
-
-    In a phrase, punctuation between words ("Information & eGovernment") is skipped as in text.
-    """
+    """Matching forms of one whitespace-free query word (`~` stems, a final `*` is a prefix);
+    in a phrase, punctuation between words ("Information & eGovernment") is skipped."""
     stem = text.startswith("~")
     body = text[1:] if stem else text
     prefix = body.endswith("*")
@@ -156,11 +153,15 @@ class _Parser:
             where = nxt.start if nxt else len(self.query)
             raise QuerySyntaxError(f"'{after.text}' needs a term after it", where)
 
-    def _enter(self, lexeme: _Lexeme) -> None:
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
+    def _nested(self, lexeme: _Lexeme, parse: Callable[[], Clause]) -> Clause:
+        """`parse()` one level deeper, refused beyond MAX_DEPTH."""
+        if self.depth == MAX_DEPTH:
             raise QuerySyntaxError(f"the query is nested deeper than {MAX_DEPTH} levels",
                                    lexeme.start)
+        self.depth += 1
+        node = parse()
+        self.depth -= 1
+        return node
 
     def _or(self) -> Clause:
         children = [self._and()]
@@ -184,9 +185,7 @@ class _Parser:
         if lexeme is not None and lexeme.kind == "NOT":
             self.i += 1
             self._expect_operand(lexeme)
-            self._enter(lexeme)
-            child = self._unary()
-            self.depth -= 1
+            child = self._nested(lexeme, self._unary)
             return Not(lexeme.start, child.end, child)
         return self._near()
 
@@ -223,13 +222,11 @@ class _Parser:
         if lexeme.kind == "LPAREN":
             if (nxt := self._peek()) is not None and nxt.kind == "RPAREN":
                 raise QuerySyntaxError("empty parentheses", lexeme.start)
-            self._enter(lexeme)
-            node = self._or()
+            node = self._nested(lexeme, self._or)
             closing = self._peek()
             if closing is None or closing.kind != "RPAREN":
                 raise QuerySyntaxError("'(' is never closed", lexeme.start)
             self.i += 1
-            self.depth -= 1
             node.start, node.end = lexeme.start, closing.end
             return node
         if lexeme.kind == "TITLE":
@@ -237,9 +234,7 @@ class _Parser:
             if nxt is None or nxt.kind not in ("WORD", "PHRASE", "LPAREN"):
                 raise QuerySyntaxError("title: needs a word, a phrase or a group in ( )",
                                        lexeme.start)
-            self._enter(lexeme)
-            child = self._primary()
-            self.depth -= 1
+            child = self._nested(lexeme, self._primary)
             if nxt.kind != "LPAREN":  # title:word, title:"…": the clause shows as written
                 child.start = lexeme.start
             return InTitle(lexeme.start, child.end, child)
