@@ -125,16 +125,18 @@ def process_page(html: str, url: str, *, timezone: str, fetched_at: datetime,
     # crawler.store) so that a worker does not import Scrapy and the repository: 1 s a worker.
     from storage.search_index import index_terms
 
-    article = extract_article(html, url, timezone=timezone, fetched_at=fetched_at,
-                              default_language=default_language, max_text_chars=max_text_chars)
-    if article is None:
+    found = _extract(html, url, timezone=timezone, fetched_at=fetched_at,
+                     default_language=default_language, max_text_chars=max_text_chars)
+    if found is None:
         return None
+    # The body's words are read once: the fingerprint, the sketch and the index terms share them.
+    article, words = found
     rule_set = _worker_rules if rules == PRIMED else rules
     matches = [match.to_dict() for match in rule_set.evaluate(
         article.title or "", article.text, article.language, source=source, country=country,
         kind=kind)] if rule_set is not None else []
-    return ProcessedPage(article, matches, sketch(article.title, article.text),
-                         index_terms(article.title, article.text))
+    return ProcessedPage(article, matches, sketch(article.title, article.text, words=words),
+                         index_terms(article.title, article.text, text_words=words))
 
 
 def extract_article(html: str, url: str, *, timezone: str, fetched_at: datetime,
@@ -144,6 +146,15 @@ def extract_article(html: str, url: str, *, timezone: str, fetched_at: datetime,
 
     `max_text_chars` (0: no limit): a longer body is cut there (at a line or word end) and
     ends with TEXT_CUT_NOTE."""
+    found = _extract(html, url, timezone=timezone, fetched_at=fetched_at,
+                     default_language=default_language, max_text_chars=max_text_chars)
+    return found[0] if found is not None else None
+
+
+def _extract(html: str, url: str, *, timezone: str, fetched_at: datetime,
+             default_language: str | None, max_text_chars: int,
+             ) -> tuple[ExtractedArticle, list[str]] | None:
+    """`extract_article`, and the normalised words of the body (`normalized_words`)."""
     page = parse_html(html)  # the one parse: extraction works on a copy, dates read the page
     if page is None:
         return None
@@ -164,6 +175,7 @@ def extract_article(html: str, url: str, *, timezone: str, fetched_at: datetime,
         return None
     published = find_published_date(page, url=url, timezone=timezone, fetched_at=fetched_at,
                                     title=title, body=text)
+    words = normalized_words(text)
     return ExtractedArticle(
         url=canonical,
         title=title,
@@ -172,8 +184,8 @@ def extract_article(html: str, url: str, *, timezone: str, fetched_at: datetime,
         published_at=published.value if published else None,
         published_raw=published.raw if published else None,
         published_method=published.method if published else None,
-        content_fingerprint=content_fingerprint(text),
-    )
+        content_fingerprint=content_fingerprint(text, words=words),
+    ), words
 
 
 TEXT_CUT_NOTE = "[…] (النص مقتطع — text cut)"
@@ -256,12 +268,17 @@ def detect_language(text: str) -> str | None:
     return "ar" if arabic >= latin else "en"
 
 
-def content_fingerprint(text: str) -> str:
+def content_fingerprint(text: str, *, words: list[str] | None = None) -> str:
     """A hash of the body's words as watch rules read them (monitor.arabic: spacing,
     punctuation, tashkeel, tatweel, hamza forms and case ignored), after Unicode's NFKC,
     without the metadata lines at its start and end (`without_metadata_lines`): a copy that
-    shows a date line or a source credit around the same text is the same text."""
-    words = normalized_words(unicodedata.normalize("NFKC", without_metadata_lines(text)))
+    shows a date line or a source credit around the same text is the same text.
+
+    `words`: `normalized_words(text)` when the caller has them (used when NFKC and the metadata
+    lines change nothing, as for most bodies)."""
+    body = without_metadata_lines(text)
+    if words is None or len(body) != len(text) or not unicodedata.is_normalized("NFKC", text):
+        words = normalized_words(unicodedata.normalize("NFKC", body))
     return hashlib.sha256(" ".join(words).encode("utf-8")).hexdigest()
 
 

@@ -206,9 +206,10 @@ def signature_of(story: PreparedArticle) -> Signature:
     return Signature(permuted.min(axis=0))
 
 
-def sketch(title: str | None, text: str) -> Sketch | None:
-    """What the index stores about a story, or None when it is too short to call a copy (pure)."""
-    story = prepare(title, text)
+def sketch(title: str | None, text: str, *, words: list[str] | None = None) -> Sketch | None:
+    """What the index stores about a story, or None when it is too short to call a copy (pure).
+    `words`: `normalized_words(text)`, when the caller has them (see `prepare`)."""
+    story = prepare(title, text, words=words)
     return sketch_of(story) if story.indexable else None
 
 

@@ -34,14 +34,21 @@ __all__ = ["MAX_TERM", "clear", "create", "index_article", "index_terms", "known
 MAX_TERM = 100
 
 
-def index_terms(*texts: str | None) -> list[str]:
+def index_terms(*texts: str | None, text_words: list[str] | None = None) -> list[str]:
     """The distinct index terms of some texts (monitor.arabic.index_terms: normalised words and
-    their readings without proclitics), cut to MAX_TERM characters."""
+    their readings without proclitics), cut to MAX_TERM characters. `text_words`: the last
+    text's `normalized_words`, when the caller has them (the extraction worker)."""
     terms: dict[str, None] = {}
-    for part in texts:
-        if part:
-            for term in arabic.index_terms(part):
-                terms[term[:MAX_TERM]] = None
+    for at, part in enumerate(texts):
+        if text_words is not None and at == len(texts) - 1:
+            found = sorted({form for word in set(text_words)
+                            for form in arabic.strip_proclitics(word)})
+        elif part:
+            found = arabic.index_terms(part)
+        else:
+            continue
+        for term in found:
+            terms[term[:MAX_TERM]] = None
     return list(terms)
 
 
