@@ -19,7 +19,6 @@ from datetime import datetime
 from typing import Any
 
 import lxml.html
-import trafilatura
 from lxml import etree
 
 from crawler.dates import find_published_date
@@ -155,6 +154,10 @@ def _extract(html: str, url: str, *, timezone: str, fetched_at: datetime,
              default_language: str | None, max_text_chars: int,
              ) -> tuple[ExtractedArticle, list[str]] | None:
     """`extract_article`, and the normalised words of the body (`normalized_words`)."""
+    # Imported on first use: the crawl process imports this module for `process_page` and
+    # hands the pages to its extraction workers (0.2 s of its start for nothing).
+    import trafilatura
+
     page = parse_html(html)  # the one parse: extraction works on a copy, dates read the page
     if page is None:
         return None

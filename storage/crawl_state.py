@@ -158,7 +158,8 @@ def settle_in(session: Session, urls: Iterable[str], source: str, outcome: str,
     """Record settled URLs (an outcome other than `failed`) in the caller's transaction, in one
     statement: INSERT … ON CONFLICT DO UPDATE, as `record_in` would for each."""
     now = utcnow()
-    session.execute(_settle_statement(session.get_bind().dialect.name), [
+    connection = session.connection()
+    connection.execute(_settle_statement(connection.dialect.name), [
         {"url": url, "source": source, "outcome": outcome, "article_id": article_id,
          "attempts": 1, "last_error": None, "first_seen": now, "last_seen": now}
         for url in sorted(urls) if len(url) <= MAX_URL_LENGTH])
