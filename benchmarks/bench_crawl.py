@@ -298,7 +298,7 @@ def profile_summary(pages: int, sites: int, workers: int = 0) -> None:
                 stats.dump_stats(os.environ["BENCH_PROFILE_OUT"])
     finally:
         web.stop()
-    steps = {"extraction (trafilatura, cleaning, dates)": ("crawler/extraction.py", "extract_article"),
+    steps = {"extraction (trafilatura, cleaning, dates)": ("crawler/extraction.py", "_extract"),
              "  of which trafilatura.bare_extraction": ("trafilatura/core.py", "bare_extraction"),
              "watch rules (RuleSet.evaluate)": ("monitor/rules/__init__.py", "evaluate"),
              "near-duplicate sketch (neardup.sketch)": ("crawler/neardup.py", "sketch"),
@@ -317,6 +317,13 @@ def profile_summary(pages: int, sites: int, workers: int = 0) -> None:
         calls = sum(c for c, _ in found)
         seconds = max((t for _, t in found), default=0.0)
         print(f"  {label:44s} {seconds:6.2f} s {seconds / total:6.1%}  ({calls} calls)")
+    tasks = sum(calls for (name, _, func), (_, calls, _, _, _) in stats.stats.items()
+                if name.endswith("asyncio/base_events.py") and func == "create_task")
+    statements = sum(calls for (name, _, func), (_, calls, _, _, _) in stats.stats.items()
+                     if name == "~" and func in ("<method 'execute' of 'sqlite3.Cursor' objects>",
+                                                 "<method 'executemany' of 'sqlite3.Cursor' objects>"))
+    print(f"  asyncio tasks created: {tasks} ({tasks / pages:.1f} a page); SQLite statements: "
+          f"{statements} ({statements / pages:.1f} a page)")
     stats.sort_stats("tottime").print_stats(12)
 
 

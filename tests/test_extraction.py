@@ -347,3 +347,25 @@ def test_the_worker_reads_the_words_once_and_finds_what_each_step_finds_alone(ab
         words = normalized_words(text)
         assert content_fingerprint(text, words=words) == content_fingerprint(text)
         assert index_terms(title, text, text_words=words) == index_terms(title, text)
+
+
+@pytest.mark.parametrize(("stem", "url", "language"), REAL, ids=[r[0] for r in REAL])
+def test_the_body_and_title_are_trafilaturas_without_its_other_metadata(stem, url, language):
+    """raqib asks trafilatura for the body alone and reads the title as its metadata would: the
+    same text and title as the call with every metadata field (TRAFILATURA_OPTIONS), the tree
+    left as it was for the title."""
+    import trafilatura
+
+    from crawler.extraction import (
+        TRAFILATURA_OPTIONS,
+        prepared_tree,
+        trafilatura_body,
+        trafilatura_title,
+    )
+
+    html = HtmlResponse(url=url, body=(REAL_PAGES / f"{stem}.html").read_bytes()).text
+    full = trafilatura.bare_extraction(prepared_tree(html), url=url, **TRAFILATURA_OPTIONS)
+    tree = prepared_tree(html)
+    body = trafilatura_body(tree, url)
+    assert full is not None and body == full.text
+    assert trafilatura_title(tree) == full.title and full.title
