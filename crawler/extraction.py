@@ -29,6 +29,8 @@ MIN_BODY_CHARS = 200
 MIN_BODY_WORDS = 30
 _ARABIC_LETTER = re.compile(r"[\u0621-\u064A\u066E-\u06D3\u06FA-\u06FF]")
 _LATIN_LETTER = re.compile(r"[A-Za-z]")
+_ARABIC_LETTERS = re.compile(_ARABIC_LETTER.pattern + "+")
+_LATIN_LETTERS = re.compile(_LATIN_LETTER.pattern + "+")
 # Blocks that trafilatura sometimes keeps on Gulf news pages: news tickers, "related news",
 # share bars, cookie banners. Removed before extraction by class/id names.
 _BOILERPLATE = re.compile(
@@ -296,8 +298,9 @@ def _tidy(text: str) -> str:
 def detect_language(text: str) -> str | None:
     """`ar` or `en` by script, or None when the text has too few letters to tell."""
     sample = text[:3000]
-    arabic = len(_ARABIC_LETTER.findall(sample))
-    latin = len(_LATIN_LETTER.findall(sample))
+    # Counted by runs (a word at a time), not by a list of every letter.
+    arabic = sum(map(len, _ARABIC_LETTERS.findall(sample)))
+    latin = sum(map(len, _LATIN_LETTERS.findall(sample)))
     if arabic + latin < 20:
         return None
     return "ar" if arabic >= latin else "en"
