@@ -366,12 +366,12 @@ class _Info(NamedTuple):
     shingle: str  # `_shingle_word`
     value: str | None  # `_word_value` of the word itself
     honorific: bool  # its shingle form is an honorific: the next word may be a name
-    name: str | None  # the value it stands for after an honorific ("name:…"), if it can
+    nameable: bool  # after an honorific it is a name (`_name`)
     hash: int  # `_word_hash` of its shingle form
 
 
 _INFO: dict[str, _Info] = {}  # plain dict operations: safe between threads
-_INFO_MAX = 100_000
+_INFO_MAX = 50_000  # about 10 MB
 
 
 def _infos(norms: list[str]) -> list[_Info]:
@@ -386,9 +386,8 @@ def _infos(norms: list[str]) -> list[_Info]:
 
 def _info(norm: str) -> _Info:
     shingle = _shingle_word(norm)
-    name = "name:" + min(strip_proclitics(norm), key=len) \
-        if norm not in _HONORIFICS and len(norm) > 2 else None
-    entry = _Info(shingle, _word_value(norm), _is_honorific(shingle), name, _word_hash(shingle))
+    entry = _Info(shingle, _word_value(norm), _is_honorific(shingle),
+                  norm not in _HONORIFICS and len(norm) > 2, _word_hash(shingle))
     if len(_INFO) >= _INFO_MAX:
         _INFO.clear()
     _INFO[norm] = entry
@@ -540,19 +539,24 @@ def _is_honorific(word: str) -> bool:
     return any(form in _HONORIFICS for form in strip_proclitics(word))
 
 
-def _slots(info: list[_Info]) -> dict[tuple[str, str | None, str | None], set[str]]:
+def _name(norm: str) -> str:
+    """"الوزير"/"وزير" after "معالي" is one word: names compared without their proclitics."""
+    return "name:" + min(strip_proclitics(norm), key=len)
+
+
+def _slots(info: list[_Info], norms: list[str]) -> dict[tuple[str, str | None, str | None], set[str]]:
     """The values of a body (numbers, ordinals, dates, places, names after an honorific), each
     under the words on its left and on its right (and a digit number's content neighbours)."""
     words = [entry.shingle for entry in info]
     slots: dict[tuple[str, str | None, str | None], set[str]] = {}
     # Only the words that say something are visited: a value, or a name after an honorific.
     found = [i for i, entry in enumerate(info) if entry.value is not None
-             or (entry.name is not None and i and info[i - 1].honorific)]
+             or (entry.nameable and i and info[i - 1].honorific)]
     after = 0  # the word after the last value read (a teen or a tens word is read with it)
     for i in found:
         if i < after:
             continue
-        value, last = info[i].value or info[i].name, i
+        value, last = info[i].value or _name(norms[i]), i
         if value.isdigit() and int(value) < 10 and i + 1 < len(words):
             following = _ORDINALS.get(words[i + 1])
             if words[i + 1] in _TEEN:  # "الحادي عشر": 11
@@ -670,7 +674,7 @@ def _story(body: list[str], text: str) -> tuple[StoryFacts, int, int, list[_Info
         end -= 1
     # The body only: a new headline may put a value in a context that the body words otherwise.
     info = _infos(body[start:end])
-    slots = {key: frozenset(values) for key, values in _slots(info).items()}
+    slots = {key: frozenset(values) for key, values in _slots(info, body[start:end]).items()}
     return StoryFacts(slots, _dateline_date(body[:start])), start, end, info
 
 
