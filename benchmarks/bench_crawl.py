@@ -173,6 +173,16 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
+def _own_cpu(pid: int) -> float:
+    """CPU seconds of one process so far, without its children (Linux /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
+        return 0.0
+
+
 def timed_crawl(config: Path, extra: list[str] | None = None) -> dict:
     """Run `raqib crawl` as a child: wall, CPU (with its extraction processes), peak RSS."""
     import subprocess
@@ -185,11 +195,13 @@ def timed_crawl(config: Path, extra: list[str] | None = None) -> dict:
     child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
     peak = [0]
+    own = [0.0]  # CPU seconds of the crawl process itself (its extraction workers not counted)
     done = threading.Event()
 
     def watch() -> None:
         while not done.wait(0.2):
             peak[0] = max(peak[0], _tree_rss(child.pid))
+            own[0] = max(own[0], _own_cpu(child.pid))
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     out_chunks: list[str] = []
@@ -201,7 +213,7 @@ def timed_crawl(config: Path, extra: list[str] | None = None) -> dict:
     done.set()
     reader.join()
     child.returncode = os.waitstatus_to_exitcode(status)
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "own_cpu": own[0],
             "maxrss": usage.ru_maxrss * 1024, "tree_rss": peak[0], "exit": child.returncode,
             "stdout": "".join(out_chunks), "stderr": err}
 
@@ -258,6 +270,11 @@ def pipeline_against_trafilatura(pages: int, sites: int, kind: str, workers: int
               f"{per_wall * 1000:.1f} ms/article = {per_wall / bare:.2f}x | peak RSS: largest "
               f"process {run['maxrss'] / 2**20:.0f} MB, process tree {run['tree_rss'] / 2**20:.0f} MB",
               flush=True)
+        own = run["own_cpu"] / max(stored, 1)
+        print(f"        CPU per article: crawl process {own * 1000:.1f} ms = {own / bare:.2f}x "
+              f"(one core: the wall can go no lower), extraction workers "
+              f"{(per_cpu - own) * 1000:.1f} ms = {(per_cpu - own) / bare:.2f}x "
+              f"({workers} workers)", flush=True)
     finally:
         web.stop()
 
@@ -281,7 +298,7 @@ def profile_summary(pages: int, sites: int, workers: int = 0) -> None:
                 stats.dump_stats(os.environ["BENCH_PROFILE_OUT"])
     finally:
         web.stop()
-    steps = {"extraction (trafilatura, cleaning, dates)": ("crawler/extraction.py", "extract_article"),
+    steps = {"extraction (trafilatura, cleaning, dates)": ("crawler/extraction.py", "_extract"),
              "  of which trafilatura.bare_extraction": ("trafilatura/core.py", "bare_extraction"),
              "watch rules (RuleSet.evaluate)": ("monitor/rules/__init__.py", "evaluate"),
              "near-duplicate sketch (neardup.sketch)": ("crawler/neardup.py", "sketch"),
@@ -300,6 +317,13 @@ def profile_summary(pages: int, sites: int, workers: int = 0) -> None:
         calls = sum(c for c, _ in found)
         seconds = max((t for _, t in found), default=0.0)
         print(f"  {label:44s} {seconds:6.2f} s {seconds / total:6.1%}  ({calls} calls)")
+    tasks = sum(calls for (name, _, func), (_, calls, _, _, _) in stats.stats.items()
+                if name.endswith("asyncio/base_events.py") and func == "create_task")
+    statements = sum(calls for (name, _, func), (_, calls, _, _, _) in stats.stats.items()
+                     if name == "~" and func in ("<method 'execute' of 'sqlite3.Cursor' objects>",
+                                                 "<method 'executemany' of 'sqlite3.Cursor' objects>"))
+    print(f"  asyncio tasks created: {tasks} ({tasks / pages:.1f} a page); SQLite statements: "
+          f"{statements} ({statements / pages:.1f} a page)")
     stats.sort_stats("tottime").print_stats(12)
 
 

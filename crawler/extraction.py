@@ -19,7 +19,6 @@ from datetime import datetime
 from typing import Any
 
 import lxml.html
-import trafilatura
 from lxml import etree
 
 from crawler.dates import find_published_date
@@ -30,6 +29,8 @@ MIN_BODY_CHARS = 200
 MIN_BODY_WORDS = 30
 _ARABIC_LETTER = re.compile(r"[\u0621-\u064A\u066E-\u06D3\u06FA-\u06FF]")
 _LATIN_LETTER = re.compile(r"[A-Za-z]")
+_ARABIC_LETTERS = re.compile(_ARABIC_LETTER.pattern + "+")
+_LATIN_LETTERS = re.compile(_LATIN_LETTER.pattern + "+")
 # Blocks that trafilatura sometimes keeps on Gulf news pages: news tickers, "related news",
 # share bars, cookie banners. Removed before extraction by class/id names.
 _BOILERPLATE = re.compile(
@@ -52,9 +53,42 @@ def without_control_chars(html: str) -> str:
     return _NOT_XML_SPACE.sub(" ", _NOT_XML_CHARS.sub("", html))
 
 
-# How raqib calls trafilatura (benchmarks/bench_rules.py times this very call).
+# What raqib asks of trafilatura (benchmarks/bench_rules.py times this call): the body text and
+# the metadata's title. The pipeline makes it as `trafilatura_body` and `trafilatura_title`,
+# which give the same text and title without the metadata raqib does not use (htmldate's date
+# search, author, site name, categories, tags, licence: a third of the call).
 TRAFILATURA_OPTIONS = {"with_metadata": True, "include_comments": False, "include_tables": False,
                        "include_images": False, "deduplicate": False, "favor_precision": True}
+_BODY_OPTIONS = {**TRAFILATURA_OPTIONS, "with_metadata": False}
+
+
+def trafilatura_body(tree: lxml.html.HtmlElement, url: str) -> str | None:
+    """The body text trafilatura finds (`TRAFILATURA_OPTIONS`); the tree is left as it was."""
+    import trafilatura  # on first use: the crawl process only hands pages to its workers
+
+    document = trafilatura.bare_extraction(tree, url=url, **_BODY_OPTIONS)
+    return document.text if document is not None else None
+
+
+def trafilatura_title(tree: lxml.html.HtmlElement) -> str | None:
+    """The title trafilatura's metadata gives (`TRAFILATURA_OPTIONS`' `document.title`): the
+    meta tags, then JSON-LD, then the page's own title and headings, trimmed as it trims it."""
+    from html import unescape
+
+    from trafilatura.metadata import examine_meta, extract_meta_json, extract_title
+    from trafilatura.utils import line_processing
+
+    metadata = examine_meta(tree)
+    try:
+        metadata = extract_meta_json(tree, metadata)
+    except Exception:  # noqa: BLE001 (trafilatura's own guard: bugs in its JSON-LD reading)
+        pass
+    title = metadata.title or extract_title(tree)
+    if not isinstance(title, str):
+        return None
+    if len(title) > 10000:
+        title = title[:9999] + "…"
+    return line_processing(unescape(title))
 
 
 def prepared_tree(html: str) -> lxml.html.HtmlElement | None:
@@ -125,16 +159,18 @@ def process_page(html: str, url: str, *, timezone: str, fetched_at: datetime,
     # crawler.store) so that a worker does not import Scrapy and the repository: 1 s a worker.
     from storage.search_index import index_terms
 
-    article = extract_article(html, url, timezone=timezone, fetched_at=fetched_at,
-                              default_language=default_language, max_text_chars=max_text_chars)
-    if article is None:
+    found = _extract(html, url, timezone=timezone, fetched_at=fetched_at,
+                     default_language=default_language, max_text_chars=max_text_chars)
+    if found is None:
         return None
+    # The body's words are read once: the fingerprint, the sketch and the index terms share them.
+    article, words = found
     rule_set = _worker_rules if rules == PRIMED else rules
     matches = [match.to_dict() for match in rule_set.evaluate(
         article.title or "", article.text, article.language, source=source, country=country,
         kind=kind)] if rule_set is not None else []
-    return ProcessedPage(article, matches, sketch(article.title, article.text),
-                         index_terms(article.title, article.text))
+    return ProcessedPage(article, matches, sketch(article.title, article.text, words=words),
+                         index_terms(article.title, article.text, text_words=words))
 
 
 def extract_article(html: str, url: str, *, timezone: str, fetched_at: datetime,
@@ -144,17 +180,29 @@ def extract_article(html: str, url: str, *, timezone: str, fetched_at: datetime,
 
     `max_text_chars` (0: no limit): a longer body is cut there (at a line or word end) and
     ends with TEXT_CUT_NOTE."""
+    found = _extract(html, url, timezone=timezone, fetched_at=fetched_at,
+                     default_language=default_language, max_text_chars=max_text_chars)
+    return found[0] if found is not None else None
+
+
+def _extract(html: str, url: str, *, timezone: str, fetched_at: datetime,
+             default_language: str | None, max_text_chars: int,
+             ) -> tuple[ExtractedArticle, list[str]] | None:
+    """`extract_article`, and the normalised words of the body (`normalized_words`)."""
     page = parse_html(html)  # the one parse: extraction works on a copy, dates read the page
     if page is None:
         return None
     canonical = _canonical_link(page, url)
     prepared = copy.deepcopy(page)
     _drop_boilerplate(prepared)
-    document = trafilatura.bare_extraction(prepared, url=url, **TRAFILATURA_OPTIONS)
-    if document is None or not document.text:
+    raw = trafilatura_body(prepared, url)
+    if not raw:
         return None
-    title = _tidy(document.title) if document.title else None
-    raw = document.text
+    try:
+        found_title = trafilatura_title(prepared)
+    except (TypeError, ValueError):  # as trafilatura's own call took it: no article
+        return None
+    title = _tidy(found_title) if found_title else None
     if max_text_chars and len(raw) > 2 * max_text_chars:  # bound every step after this one
         raw = raw[:2 * max_text_chars]
     text = _without_title(_tidy(raw), title)
@@ -164,6 +212,7 @@ def extract_article(html: str, url: str, *, timezone: str, fetched_at: datetime,
         return None
     published = find_published_date(page, url=url, timezone=timezone, fetched_at=fetched_at,
                                     title=title, body=text)
+    words = normalized_words(text)
     return ExtractedArticle(
         url=canonical,
         title=title,
@@ -172,8 +221,8 @@ def extract_article(html: str, url: str, *, timezone: str, fetched_at: datetime,
         published_at=published.value if published else None,
         published_raw=published.raw if published else None,
         published_method=published.method if published else None,
-        content_fingerprint=content_fingerprint(text),
-    )
+        content_fingerprint=content_fingerprint(text, words=words),
+    ), words
 
 
 TEXT_CUT_NOTE = "[…] (النص مقتطع — text cut)"
@@ -249,19 +298,25 @@ def _tidy(text: str) -> str:
 def detect_language(text: str) -> str | None:
     """`ar` or `en` by script, or None when the text has too few letters to tell."""
     sample = text[:3000]
-    arabic = len(_ARABIC_LETTER.findall(sample))
-    latin = len(_LATIN_LETTER.findall(sample))
+    # Counted by runs (a word at a time), not by a list of every letter.
+    arabic = sum(map(len, _ARABIC_LETTERS.findall(sample)))
+    latin = sum(map(len, _LATIN_LETTERS.findall(sample)))
     if arabic + latin < 20:
         return None
     return "ar" if arabic >= latin else "en"
 
 
-def content_fingerprint(text: str) -> str:
+def content_fingerprint(text: str, *, words: list[str] | None = None) -> str:
     """A hash of the body's words as watch rules read them (monitor.arabic: spacing,
     punctuation, tashkeel, tatweel, hamza forms and case ignored), after Unicode's NFKC,
     without the metadata lines at its start and end (`without_metadata_lines`): a copy that
-    shows a date line or a source credit around the same text is the same text."""
-    words = normalized_words(unicodedata.normalize("NFKC", without_metadata_lines(text)))
+    shows a date line or a source credit around the same text is the same text.
+
+    `words`: `normalized_words(text)` when the caller has them (used when NFKC and the metadata
+    lines change nothing, as for most bodies)."""
+    body = without_metadata_lines(text)
+    if words is None or len(body) != len(text) or not unicodedata.is_normalized("NFKC", text):
+        words = normalized_words(unicodedata.normalize("NFKC", body))
     return hashlib.sha256(" ".join(words).encode("utf-8")).hexdigest()
 
 

@@ -16,13 +16,23 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from itertools import chain
+from typing import NamedTuple
 
 import numpy as np
 
-from monitor.arabic import Token, normalize, strip_proclitics, tokenize
+from monitor.arabic import (
+    Token,
+    normalize,
+    normalized_words,
+    piece_words,
+    strip_proclitics,
+    tokenize,
+)
 from monitor.vocabulary import HIJRI_MONTHS, MONTHS, NEWS_AGENCIES, WEEKDAYS
 
 log = logging.getLogger(__name__)
@@ -36,7 +46,6 @@ MAX_SHINGLES = 4096  # a huge text is sampled: the MAX_SHINGLES smallest shingle
 MAX_WORDS = 60_000  # and only its first MAX_WORDS words are read at all
 CANDIDATE_ESTIMATE = 0.1  # MinHash-estimated Jaccard below which a candidate is not considered
 _SEED = 20250115
-_MASK32 = np.uint64(0xFFFFFFFF)
 
 
 @dataclass(frozen=True)
@@ -130,24 +139,23 @@ def _mix(values: np.ndarray) -> np.ndarray:
         return values ^ (values >> np.uint64(31))
 
 
-def prepare(title: str | None, text: str) -> PreparedArticle:
+def prepare(title: str | None, text: str, *, words: list[str] | None = None) -> PreparedArticle:
     """Normalise, strip the dateline, shingle the body and collect its facts (pure).
 
-    Each distinct word is hashed once; the shingles' hashes are then combined for all shingles
-    at once (numpy). Bounded: the first MAX_WORDS words, and MAX_SHINGLES hashes at most."""
+    `words`: `monitor.arabic.normalized_words(text)`, when the caller has them already (the
+    extraction worker reads each text once). Each distinct word is looked up once (its shingle
+    form, its hash and what it says as a fact, kept between articles); the shingles' hashes are
+    then combined for all shingles at once (numpy). Bounded: the first MAX_WORDS words, and
+    MAX_SHINGLES hashes at most."""
+    text = text or ""
+    norms = _words_of(text) if words is None else words[:MAX_WORDS]
     # "الـ23" tokenizes as "ال" + "23": the bare article would stand between a number and its words.
-    body = [token for token in _tokens(text or "") if token.norm != "ال"]
-    facts, start, end = story_facts(body, text or "")
-    words = [_shingle_word(token) for token in body[start:end]]
-    words = [word for word in words if word]
-    if len(words) < SHINGLE_WORDS:
+    body = [word for word in norms if word != "ال"]
+    facts, start, end, info = _story(body, text)
+    if len(info) < SHINGLE_WORDS:
         return PreparedArticle(np.empty(0, dtype=np.uint64), facts)
-    vocabulary: dict[str, int] = {}
-    codes = np.fromiter((vocabulary.setdefault(word, len(vocabulary)) for word in words),
-                        dtype=np.int64, count=len(words))
-    word_hashes = np.fromiter((_word_hash(word) for word in vocabulary), dtype=np.uint64,
-                              count=len(vocabulary))[codes]
-    n = len(words) - SHINGLE_WORDS + 1
+    word_hashes = np.fromiter((entry[4] for entry in info), dtype=np.uint64, count=len(info))
+    n = len(info) - SHINGLE_WORDS + 1
     with np.errstate(over="ignore"):
         combined = word_hashes[:n].copy()
         for offset in range(1, SHINGLE_WORDS):
@@ -158,11 +166,28 @@ def prepare(title: str | None, text: str) -> PreparedArticle:
     return PreparedArticle(hashes, facts)
 
 
-def _tokens(text: str) -> list[Token]:
-    tokens = tokenize(text)
-    return tokens[:MAX_WORDS] if len(tokens) > MAX_WORDS else tokens
+def _words_of(text: str) -> list[str]:
+    """The first MAX_WORDS normalised words of a text, without reading all of a huge one."""
+    pieces = text.split(None, MAX_WORDS)
+    if len(pieces) <= MAX_WORDS:
+        return normalized_words(text)
+    words = list(chain.from_iterable(piece_words(pieces[:MAX_WORDS])))
+    if len(words) < MAX_WORDS:  # pieces without a word (punctuation): read it all
+        words = normalized_words(text)
+    return words[:MAX_WORDS]
 
 
+def _head_tokens(text: str, count: int) -> list[Token]:
+    """The first `count` tokens of a text (without bare "ال"), placed as `tokenize(text)` places
+    them, from a prefix of it that ends in white space (a dateline is near the start)."""
+    pieces = count + 4
+    while True:
+        prefix = re.match(r"\s*(?:\S+\s+){" + str(pieces) + "}", text)
+        head = tokenize(prefix.group() if prefix else text)
+        head = [token for token in head if token.norm != "ال"]
+        if len(head) >= count or prefix is None:
+            return head[:count]
+        pieces *= 2
 def story_signature(title: str | None, text: str) -> Signature:
     """The MinHash signature of a story's body."""
     return signature_of(prepare(title, text))
@@ -174,15 +199,17 @@ def signature_of(story: PreparedArticle) -> Signature:
     if not len(story.hashes):
         return Signature(np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32))
     a, b = _permutations()
-    values = (story.hashes >> np.uint64(32))[:, None]
+    # uint32 arithmetic wraps modulo 2^32: the same values as (h * a + b) & 0xFFFFFFFF in 64 bits.
+    values = (story.hashes >> np.uint64(32)).astype(np.uint32)[:, None]
     with np.errstate(over="ignore"):
-        permuted = (values * a + b) & _MASK32
-    return Signature(permuted.min(axis=0).astype(np.uint32))
+        permuted = values * a + b
+    return Signature(permuted.min(axis=0))
 
 
-def sketch(title: str | None, text: str) -> Sketch | None:
-    """What the index stores about a story, or None when it is too short to call a copy (pure)."""
-    story = prepare(title, text)
+def sketch(title: str | None, text: str, *, words: list[str] | None = None) -> Sketch | None:
+    """What the index stores about a story, or None when it is too short to call a copy (pure).
+    `words`: `normalized_words(text)`, when the caller has them (see `prepare`)."""
+    story = prepare(title, text, words=words)
     return sketch_of(story) if story.indexable else None
 
 
@@ -326,21 +353,65 @@ def index_entry(story: Sketch, published_at: datetime | None, fetched_at: dateti
                       window=window, decide=choose)
 
 
-def _shingle_word(token: Token) -> str:
+def _shingle_word(word: str) -> str:
     # "وأكد"/"أكد" and "والوزير"/"الوزير" differ only by the joining "و" an editor adds or drops.
-    word = token.norm
     if len(word) > 3 and word[0] == "و":
         word = word[1:]
     return word
 
 
-@lru_cache(maxsize=200_000)
+class _Info(NamedTuple):
+    """What a normalised word is to near duplicates (the same in every article: kept)."""
+
+    shingle: str  # `_shingle_word`
+    value: str | None  # `_word_value` of the word itself
+    honorific: bool  # its shingle form is an honorific: the next word may be a name
+    nameable: bool  # after an honorific it is a name (`_name`)
+    hash: int  # `_word_hash` of its shingle form
+
+
+_INFO: dict[str, _Info] = {}  # plain dict operations: safe between threads
+_INFO_MAX = 50_000  # about 10 MB
+
+
+def _infos(norms: list[str]) -> list[_Info]:
+    """The `_Info` of each word: one dict look-up a word once its vocabulary was met."""
+    found = list(map(_INFO.get, norms))
+    if None in found:
+        for at, entry in enumerate(found):
+            if entry is None:
+                found[at] = _info(norms[at])
+    return found  # type: ignore[return-value]
+
+
+def _info(norm: str) -> _Info:
+    shingle = _shingle_word(norm)
+    entry = _Info(shingle, _word_value(norm), _is_honorific(shingle),
+                  norm not in _HONORIFICS and len(norm) > 2, _word_hash(shingle))
+    if len(_INFO) >= _INFO_MAX:
+        _INFO.clear()
+    _INFO[norm] = entry
+    return entry
+
+
 def _word_hash(word: str) -> int:
     return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
 
 
 def _hash32(value: str) -> int:
     return int.from_bytes(hashlib.blake2b(value.encode(), digest_size=4).digest(), "little")
+
+
+@lru_cache(maxsize=65536)
+def _slot_hash(key: tuple) -> int:
+    """The 22-bit hash of a fact's slot, in the high bits (`encode_facts`)."""
+    return _hash32("|".join(str(part) for part in key)) >> 10 << 10
+
+
+@lru_cache(maxsize=65536)
+def _value_hash(value: str) -> int:
+    """The 10-bit hash of a fact's value (`encode_facts`): values recur, slots much less."""
+    return _hash32(str(value)) & 0x3FF
 
 
 @lru_cache(maxsize=1)
@@ -350,7 +421,7 @@ def _permutations() -> tuple[np.ndarray, np.ndarray]:
     generator = np.random.RandomState(_SEED)
     a = generator.randint(0, 1 << 31, NUM_PERM, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
     b = generator.randint(0, 1 << 32, NUM_PERM, dtype=np.uint64)
-    return a, b
+    return a.astype(np.uint32), b.astype(np.uint32)
 
 
 # --- facts that two copies of one story cannot disagree on ---------------------------------
@@ -432,9 +503,8 @@ def encode_facts(facts: StoryFacts) -> bytes:
     collided would make a false conflict (about 1 in 700 pairs of copies); value hashes that
     collide hide a conflict only if every disagreeing slot collides (1 in 1,024 each)."""
     day, month, year = facts.dateline
-    packed = sorted({(_hash32("|".join(str(part) for part in key)) >> 10 << 10)
-                     | (_hash32(str(value)) & 0x3FF)
-                     for key, values in facts.slots.items() for value in values})
+    packed = sorted({slot | _value_hash(value) for key, values in facts.slots.items()
+                     for slot in (_slot_hash(key),) for value in values})
     header = np.array([day or 0, month or 0, year or 0], dtype="<u2").tobytes()
     return header + np.array(packed, dtype="<u4").tobytes()
 
@@ -450,17 +520,6 @@ def decode_facts(data: bytes) -> StoryFacts:
         slots.setdefault(number >> 10, set()).add(number & 0x3FF)
     return StoryFacts({key: frozenset(values) for key, values in slots.items()},
                       (day or None, month or None, year or None))
-
-
-def _value(token: Token, previous: str | None) -> str | None:
-    norm = token.norm
-    value = _word_value(norm)
-    if value is not None:
-        return value
-    if previous and norm not in _HONORIFICS and len(norm) > 2 and _is_honorific(previous):
-        # "الوزير"/"وزير" after "معالي" is one word: compare names without their proclitics
-        return "name:" + min(strip_proclitics(norm), key=len)
-    return None
 
 
 @lru_cache(maxsize=100_000)
@@ -480,21 +539,30 @@ def _is_honorific(word: str) -> bool:
     return any(form in _HONORIFICS for form in strip_proclitics(word))
 
 
-def _slots(tokens: list[Token]) -> dict[tuple[str, str | None, str | None], set[str]]:
-    words = [_shingle_word(t) for t in tokens]
+def _name(norm: str) -> str:
+    """"الوزير"/"وزير" after "معالي" is one word: names compared without their proclitics."""
+    return "name:" + min(strip_proclitics(norm), key=len)
+
+
+def _slots(info: list[_Info], norms: list[str]) -> dict[tuple[str, str | None, str | None], set[str]]:
+    """The values of a body (numbers, ordinals, dates, places, names after an honorific), each
+    under the words on its left and on its right (and a digit number's content neighbours)."""
+    words = [entry.shingle for entry in info]
     slots: dict[tuple[str, str | None, str | None], set[str]] = {}
-    i = 0
-    while i < len(tokens):
-        value, last = _value(tokens[i], words[i - 1] if i else None), i
-        if value is not None and value.isdigit() and int(value) < 10 and i + 1 < len(words):
+    # Only the words that say something are visited: a value, or a name after an honorific.
+    found = [i for i, entry in enumerate(info) if entry.value is not None
+             or (entry.nameable and i and info[i - 1].honorific)]
+    after = 0  # the word after the last value read (a teen or a tens word is read with it)
+    for i in found:
+        if i < after:
+            continue
+        value, last = info[i].value or _name(norms[i]), i
+        if value.isdigit() and int(value) < 10 and i + 1 < len(words):
             following = _ORDINALS.get(words[i + 1])
             if words[i + 1] in _TEEN:  # "الحادي عشر": 11
                 value, last = str(10 + int(value)), i + 1
             elif following and int(following) % 10 == 0 and int(following) >= 20:  # "الثالث والعشرين"
                 value, last = str(int(following) + int(value)), i + 1
-        if value is None:
-            i += 1
-            continue
         left = ("L", words[i - 2] if i >= 2 else None, words[i - 1] if i >= 1 else None)
         right = ("R", *(words[last + 1:last + 3] + [None, None])[:2])
         keys = [left, right]
@@ -503,7 +571,7 @@ def _slots(tokens: list[Token]) -> dict[tuple[str, str | None, str | None], set[
             # that "اجتماعها الـ30" and "اجتماعها رقم 130" are two meetings however the rest of
             # the sentence was written: a whole number against a whole number, never its digits.
             keys += _content_neighbours(words, i)
-        i = last + 1
+        after = last + 1
         for key in keys:
             if key[1] is not None or key[2] is not None:
                 slots.setdefault(key, set()).add(value)
@@ -538,13 +606,18 @@ def _neighbour_stem(word: str) -> str:
     return stem
 
 
-def _dateline_end(tokens: list[Token], text: str) -> int:
-    """How many leading tokens are an agency dateline ("الرياض 15 يناير 2025 (واس) -")."""
-    if not tokens or not (_is_place(tokens[0].norm) or tokens[0].norm in _AGENCIES
-                          or tokens[0].norm in {"abu", "ابو"}):
+def _dateline_end(body: list[str], text: str) -> int:
+    """How many leading words are an agency dateline ("الرياض 15 يناير 2025 (واس) -")."""
+    if not body or not (_is_place(body[0]) or body[0] in _AGENCIES or body[0] in {"abu", "ابو"}):
         return 0
+    # Placed tokens (what stands between two words counts), as few as the dateline needs.
+    most = min(31, len(body))
+    tokens = _placed(body, text, min(12, most))
     cut, seen_agency = 0, False
-    for i, token in enumerate(tokens[:30]):
+    for i in range(min(30, len(body))):
+        if i + 1 >= len(tokens) and len(tokens) < most:
+            tokens = _placed(body, text, min(2 * len(tokens), most))
+        token = tokens[i]
         norm = token.norm
         if norm in _AGENCIES:
             cut, seen_agency = i + 1, True
@@ -558,12 +631,19 @@ def _dateline_end(tokens: list[Token], text: str) -> int:
     return cut
 
 
+def _placed(body: list[str], text: str, count: int) -> list[Token]:
+    """The first `count` words of the body as tokens placed in `text`."""
+    tokens = _head_tokens(text, count)
+    if [token.norm for token in tokens] != body[:len(tokens)]:  # never seen: read it all
+        tokens = [token for token in tokenize(text) if token.norm != "ال"][:count]
+    return tokens
+
+
 def _is_place(norm: str) -> bool:
     return norm in _PLACES
 
 
-def _dateline_date(tokens: list[Token]) -> tuple[int | None, int | None, int | None]:
-    norms = [t.norm for t in tokens]
+def _dateline_date(norms: list[str]) -> tuple[int | None, int | None, int | None]:
     if "الموافق" in norms:  # a Hijri date first, then its Gregorian equivalent: keep the latter
         norms = norms[norms.index("الموافق") + 1:]
     numbers = [int(n) for n in norms if n.isdigit()]
@@ -578,16 +658,24 @@ def _dateline_date(tokens: list[Token]) -> tuple[int | None, int | None, int | N
     return None, None, years[0] if years else None
 
 
-def story_facts(body: list[Token], text: str) -> tuple[StoryFacts, int, int]:
-    """The facts of a story, and where its body starts and ends once dateline and end marks go."""
+def story_facts(body: list[str], text: str) -> tuple[StoryFacts, int, int]:
+    """The facts of a story (its normalised words, bare "ال" left out, and its text), and where
+    its body starts and ends once dateline and end marks go."""
+    facts, start, end, _ = _story(body, text)
+    return facts, start, end
+
+
+def _story(body: list[str], text: str) -> tuple[StoryFacts, int, int, list[_Info]]:
+    """`story_facts`, and the `_Info` of the body's words between its start and end."""
     start = _dateline_end(body, text)
     end = len(body)
-    while end > start and end > len(body) - 6 and (body[end - 1].norm in _END_MARKS
-                                                   or len(body[end - 1].norm) == 1):
+    while end > start and end > len(body) - 6 and (body[end - 1] in _END_MARKS
+                                                   or len(body[end - 1]) == 1):
         end -= 1
     # The body only: a new headline may put a value in a context that the body words otherwise.
-    slots = {key: frozenset(values) for key, values in _slots(body[start:end]).items()}
-    return StoryFacts(slots, _dateline_date(body[:start])), start, end
+    info = _infos(body[start:end])
+    slots = {key: frozenset(values) for key, values in _slots(info, body[start:end]).items()}
+    return StoryFacts(slots, _dateline_date(body[:start])), start, end, info
 
 
 def conflict(a: StoryFacts, b: StoryFacts) -> str | None:

@@ -22,6 +22,7 @@ from crawler.settings import crawl_settings
 from crawler.spider import NewsSpider
 from crawler.store import STORE_SETTING, CrawlStore
 from monitor.config import Config, Source
+from monitor.logs import lowest_library_level
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,10 @@ def run_crawl(config: Config, sources: list[Source], store: CrawlStore, *,
     pool = ExtractionPool(workers, rules) if workers else None  # restarted if a worker dies
     # Scrapy resets its loggers to DEBUG here; the CLI's handler filter keeps them quiet.
     process = CrawlerProcess({**crawl_settings(config), "LOG_INSTALL_ROOT_HANDLER": False})
+    # …so Scrapy made a record of every page ("Crawled (200)", "Scraped from") only for the
+    # filter to drop it: its loggers start where some output would show them.
+    scrapy_logger = logging.getLogger("scrapy")
+    scrapy_logger.setLevel(max(scrapy_logger.getEffectiveLevel(), lowest_library_level()))
     reports: dict[str, SourceReport] = {}
 
     def finished(report: SourceReport) -> None:

@@ -72,6 +72,10 @@ def crawl_settings(config: Config) -> dict[str, Any]:
     return {
         **scrapy_settings(config),
         "RAQIB_MAX_ARTICLES_PER_RUN": crawl.max_articles_per_run,
+        # Items a response's output is worked through with at once. An article page yields one
+        # item and a discovery page only requests (scheduled at once): Scrapy's 100 made 101
+        # asyncio tasks for every response, ~100 a page, for nothing.
+        "CONCURRENT_ITEMS": 1,
         "RAQIB_MAX_TEXT_CHARS": crawl.max_text_chars,
         "RAQIB_NEAR_DUPLICATE_THRESHOLD": near.threshold,
         "RAQIB_NEAR_DUPLICATE_WINDOW": near.window_seconds,

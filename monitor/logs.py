@@ -33,3 +33,18 @@ def configure_logging(verbosity: int) -> None:
     for handler in logging.root.handlers:
         below = {0: logging.CRITICAL, 1: logging.ERROR}.get(verbosity, logging.DEBUG)
         handler.addFilter(_QuietLibraries(quiet, below))
+
+
+def lowest_library_level() -> int:
+    """The lowest level at which a library's record reaches any output (a handler of the root
+    logger): records below it are made only to be dropped. Scrapy's own log counter (LogCount)
+    is no output; a handler without `configure_logging`'s filter (a test's) takes everything."""
+    from scrapy.utils.log import LogCounterHandler
+
+    levels = []
+    for handler in logging.root.handlers:
+        if isinstance(handler, LogCounterHandler):
+            continue
+        quiet = [f for f in handler.filters if isinstance(f, _QuietLibraries) and "scrapy" in f.names]
+        levels.append(max(handler.level, min(f.below for f in quiet)) if quiet else handler.level)
+    return min(levels) if levels else logging.WARNING  # no handler: logging's last resort

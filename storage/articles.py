@@ -15,6 +15,10 @@ from storage.db import Database
 from storage.models import Article, RuleMatchRow, utcnow
 from storage.records import IndexEntry, NewArticle, RuleHit, SaveResult, StoredArticle
 
+MAX_KNOWN_TERMS = 300_000  # about 25 MB of terms remembered (Articles._known_terms)
+_INSERT_ARTICLE = Article.__table__.insert()
+_INSERT_MATCH = RuleMatchRow.__table__.insert()
+
 
 class Articles:
     """Every article once (by canonical URL and by text), read back with its rule matches."""
@@ -22,6 +26,9 @@ class Articles:
     def __init__(self, db: Database, crawl: CrawlState) -> None:
         self._db = db
         self._crawl = crawl
+        # Terms committed to the search index's list of known terms by this repository
+        # (storage.search_index.index_article): not written again. Bounded.
+        self._known_terms: set[str] = set()
 
     def save(self, new: NewArticle, *, matches: Iterable[dict] | None = None,
              terms: list[str] | None = None, index: IndexEntry | None = None,
@@ -35,21 +42,24 @@ class Articles:
         """
         try:
             with self._db.session() as session:
-                article = Article(
-                    source=new.source, url=new.url, title=new.title, text=new.text,
-                    language=new.language, published_at=new.published_at,
-                    published_raw=new.published_raw, published_method=new.published_method,
-                    fetched_at=new.fetched_at, content_fingerprint=new.content_fingerprint)
-                session.add(article)
-                session.flush()
-                article_id = article.id
+                # Core statements on the session's connection: one article's rows need none of
+                # the ORM's unit of work (its flush cost more than the statements themselves).
+                connection = session.connection()
+                article_id = connection.execute(_INSERT_ARTICLE, {
+                    "source": new.source, "url": new.url, "title": new.title, "text": new.text,
+                    "language": new.language, "published_at": new.published_at,
+                    "published_raw": new.published_raw, "published_method": new.published_method,
+                    "fetched_at": new.fetched_at,
+                    "content_fingerprint": new.content_fingerprint}).inserted_primary_key[0]
                 fault_point("store:after-article")
                 # Searchable the moment it is stored: the index row commits with the article.
-                search_index.index_article(session, article_id, new.title, new.text, terms=terms)
+                fresh = search_index.index_article(session, article_id, new.title, new.text,
+                                                   terms=terms, known=self._known_terms)
                 now = utcnow()
-                session.add_all(RuleMatchRow(article_id=article_id, rule_id=match["rule_id"],
-                                             explanation=match, matched_at=now)
-                                for match in matches or ())
+                rows = [{"article_id": article_id, "rule_id": match["rule_id"],
+                         "explanation": match, "matched_at": now} for match in matches or ()]
+                if rows:
+                    connection.execute(_INSERT_MATCH, rows)
                 settle_in(session, {new.url, new.fetched_url}, new.source, "article", article_id)
                 cluster = signatures.index_in(session, article_id, index, new=True) if index else None
                 fault_point("store:before-commit")
@@ -62,6 +72,9 @@ class Articles:
             for url in {new.url, new.fetched_url}:
                 self._crawl.record_outcome(url, new.source, "duplicate", article_id=original)
             return SaveResult("duplicate", original, duplicate_of=original)
+        if len(self._known_terms) + len(fresh) > MAX_KNOWN_TERMS:
+            self._known_terms.clear()
+        self._known_terms.update(fresh)  # committed
         return SaveResult("new", article_id,
                           cluster_id=cluster.cluster_id if cluster else None,
                           similarity=cluster.similarity if cluster else None)

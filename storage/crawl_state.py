@@ -158,10 +158,33 @@ def settle_in(session: Session, urls: Iterable[str], source: str, outcome: str,
     """Record settled URLs (an outcome other than `failed`) in the caller's transaction, in one
     statement: INSERT … ON CONFLICT DO UPDATE, as `record_in` would for each."""
     now = utcnow()
-    session.execute(_settle_statement(session.get_bind().dialect.name), [
+    urls = [url for url in sorted(urls) if len(url) <= MAX_URL_LENGTH]
+    if not urls:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        # Straight to the driver (every article's transaction has one): the timestamps as the
+        # column's own type writes them.
+        stamp = _stamp(connection.dialect)(now)
+        connection.exec_driver_sql(_SQLITE_SETTLE, [(url, source, outcome, article_id, 1, stamp,
+                                                     stamp) for url in urls])
+        return
+    connection.execute(_settle_statement(connection.dialect.name), [
         {"url": url, "source": source, "outcome": outcome, "article_id": article_id,
          "attempts": 1, "last_error": None, "first_seen": now, "last_seen": now}
-        for url in sorted(urls) if len(url) <= MAX_URL_LENGTH])
+        for url in urls])
+
+
+_SQLITE_SETTLE = (
+    "INSERT INTO seen_urls (url, source, outcome, article_id, attempts, last_error, first_seen, "
+    "last_seen) VALUES (?, ?, ?, ?, ?, NULL, ?, ?) ON CONFLICT (url) DO UPDATE SET "
+    "outcome = excluded.outcome, last_error = NULL, last_seen = excluded.last_seen, "
+    "article_id = coalesce(excluded.article_id, seen_urls.article_id)")
+
+
+@lru_cache(maxsize=2)
+def _stamp(dialect):
+    return SeenUrl.__table__.c.last_seen.type.bind_processor(dialect) or (lambda value: value)
 
 
 @lru_cache(maxsize=2)

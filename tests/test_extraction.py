@@ -318,3 +318,54 @@ def test_a_huge_body_is_stored_cut_with_a_note_and_every_step_is_bounded():
     # Generous bounds (a shared machine): the point is "seconds, not minutes; MB, not GB".
     assert seconds < 30
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before < 1024 * 1024
+
+
+@pytest.mark.parametrize("above", [None, "05/03/2024", "آخر تحديث: 5 مارس 2024"])
+def test_the_worker_reads_the_words_once_and_finds_what_each_step_finds_alone(above):
+    """process_page shares the body's words between the fingerprint, the near-duplicate sketch
+    and the index terms: each must be what it is computed alone from the text."""
+    from crawler.extraction import content_fingerprint, process_page
+    from crawler.neardup import sketch
+    from monitor.arabic import normalized_words
+    from storage.search_index import index_terms
+
+    story = _neardup_story("egov23-okaz")
+    paragraphs = tuple(p for p in story["text"].split("\n") if p.strip())
+    # A ligature (NFKC folds it) in one version: the fingerprint must not take the words as such.
+    page = SampleArticle(slug="w", site="w", title=story["title"], dateline="", jsonld_date=None,
+                         paragraphs=(*([above] if above else []), *paragraphs))
+    html = article_page(page, "https://w.example/w", "و", "ar")
+    for html_ in (html, html.replace("لا ", "\ufefb ", 1)):
+        done = process_page(html_, "https://w.example/w", timezone="Asia/Riyadh",
+                            fetched_at=FETCHED_AT)
+        alone = extract_article(html_, "https://w.example/w", timezone="Asia/Riyadh",
+                                fetched_at=FETCHED_AT)
+        assert done is not None and done.article == alone
+        text, title = alone.text, alone.title
+        assert done.sketch is not None and done.sketch == sketch(title, text)
+        assert done.terms == index_terms(title, text)
+        words = normalized_words(text)
+        assert content_fingerprint(text, words=words) == content_fingerprint(text)
+        assert index_terms(title, text, text_words=words) == index_terms(title, text)
+
+
+@pytest.mark.parametrize(("stem", "url", "language"), REAL, ids=[r[0] for r in REAL])
+def test_the_body_and_title_are_trafilaturas_without_its_other_metadata(stem, url, language):
+    """raqib asks trafilatura for the body alone and reads the title as its metadata would: the
+    same text and title as the call with every metadata field (TRAFILATURA_OPTIONS), the tree
+    left as it was for the title."""
+    import trafilatura
+
+    from crawler.extraction import (
+        TRAFILATURA_OPTIONS,
+        prepared_tree,
+        trafilatura_body,
+        trafilatura_title,
+    )
+
+    html = HtmlResponse(url=url, body=(REAL_PAGES / f"{stem}.html").read_bytes()).text
+    full = trafilatura.bare_extraction(prepared_tree(html), url=url, **TRAFILATURA_OPTIONS)
+    tree = prepared_tree(html)
+    body = trafilatura_body(tree, url)
+    assert full is not None and body == full.text
+    assert trafilatura_title(tree) == full.title and full.title
