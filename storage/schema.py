@@ -10,6 +10,8 @@ else's application) is never touched: both are a `SchemaError`, one line the CLI
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -84,20 +86,29 @@ def is_empty(engine: Engine) -> bool:
         return not inspect(connection).get_table_names()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply the migrations up to `revision` (one migrator at a time on PostgreSQL)."""
-    from alembic import command
-
-    if engine.dialect.name != "postgresql":
-        command.upgrade(alembic_config(engine), revision)
-        return
+@contextmanager
+def _migrator(engine: Engine) -> Iterator[None]:
+    """Be the one migrator of a PostgreSQL database (an advisory lock, held on a connection of
+    its own until the block ends)."""
     with engine.connect() as connection:
         connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
         try:
-            command.upgrade(alembic_config(engine), revision)
+            yield
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
             connection.commit()
+
+
+def upgrade(engine: Engine, revision: str = "head", *, locked: bool = False) -> None:
+    """Apply the migrations up to `revision` (one migrator at a time on PostgreSQL; `locked`:
+    the caller is that migrator already)."""
+    from alembic import command
+
+    if engine.dialect.name != "postgresql" or locked:
+        command.upgrade(alembic_config(engine), revision)
+        return
+    with _migrator(engine):
+        command.upgrade(alembic_config(engine), revision)
 
 
 def upgrade_to_head(engine: Engine) -> str:
@@ -123,9 +134,16 @@ def check(engine: Engine, *, create: bool) -> None:
     """
     if current_revision(engine) == (quick_head() or head_revision()):
         return  # up to date: decided without loading Alembic where the files tell
+    if engine.dialect.name == "postgresql":
+        # PostgreSQL: decided as the one migrator, so that a second command opening a new
+        # database at once does not look while the first is half way through the migrations
+        # (tables there, no revision yet: "not raqib's database").
+        with _migrator(engine):
+            _check(engine, create=create, locked=True)
+        return
     database = sqlite_file(engine.url.render_as_string(hide_password=False))
-    if database is None:
-        _check(engine, create=create)  # PostgreSQL: one migrator at a time (upgrade)
+    if database is None:  # in memory
+        _check(engine, create=create)
         return
     # Two commands opening one new SQLite file at once: the second waits for the first to
     # give it the schema, then finds it there (instead of "table articles already exists",
@@ -134,7 +152,7 @@ def check(engine: Engine, *, create: bool) -> None:
         _check(engine, create=create)
 
 
-def _check(engine: Engine, *, create: bool) -> None:
+def _check(engine: Engine, *, create: bool, locked: bool = False) -> None:
     revision = current_revision(engine)
     if revision is not None and revision == quick_head():
         return  # up to date: decided without loading Alembic and every migration
@@ -149,7 +167,7 @@ def _check(engine: Engine, *, create: bool) -> None:
         if not create:
             raise SchemaError(f"database {where} has no raqib schema (is --db right? "
                               "`raqib db upgrade` or a crawl creates it there)")
-        upgrade(engine)
+        upgrade(engine, locked=locked)
         return
     if revision not in _known_revisions():
         raise SchemaError(f"database {where} is at schema revision {revision}, newer than this "

@@ -88,3 +88,34 @@ def test_a_database_that_is_not_raqibs_is_never_changed(postgres_url, tmp_path):
         assert result.returncode == 2, (command, result.stderr)
         assert "has tables but no raqib schema" in _one_line(result.stderr)
     assert _tables(postgres_url) == {"invoices"}
+
+
+@pytest.mark.postgres
+def test_commands_opening_a_new_postgresql_database_at_once_all_find_the_schema(
+        postgres_url, monkeypatch):
+    """Each decides as the one migrator: none looks while another is migrating and then
+    calls the database, which has tables by the time it looks again, someone else's."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    calls, guard, empty = [], threading.Lock(), schema.is_empty
+
+    def slow_is_empty(engine):  # all but the first look take long: the first migrates meanwhile
+        with guard:
+            calls.append(engine)
+        if len(calls) > 1:
+            time.sleep(2)
+        return empty(engine)
+
+    monkeypatch.setattr(schema, "is_empty", slow_is_empty)
+    engines = [make_engine(postgres_url) for _ in range(4)]
+    try:
+        with ThreadPoolExecutor(len(engines)) as pool:
+            outcomes = list(pool.map(
+                lambda engine: schema.check(engine, create=True), engines))
+        assert outcomes == [None] * len(engines)
+        assert schema.current_revision(engines[0]) == schema.head_revision()
+    finally:
+        for engine in engines:
+            engine.dispose()
