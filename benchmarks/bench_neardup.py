@@ -1,7 +1,7 @@
 """Benchmark the near-duplicate index on realistic Arabic news: 100,000 (or 1,000,000) stories.
 
     python benchmarks/bench_neardup.py [--articles 100000] [--samples 300] [--sqlite-only]
-                                       [--processes 2]
+                                       [--processes 2] [--cache sketches.pickle]
 
 The index is filled with the sketches (crawler.neardup.sketch: b-bit MinHash, LSH bands,
 shingle count, facts) of generated stories: `--real` texts of a word-bigram model of the real
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import pickle
 import random
 import resource
 import statistics
@@ -52,7 +53,7 @@ from storage.models import Article, ArticleSignature, SignatureBand  # noqa: E40
 from storage.records import NewArticle  # noqa: E402
 from storage.repository import Repository  # noqa: E402
 from storage.search_index import index_terms  # noqa: E402
-from storage.signatures import candidates_in  # noqa: E402
+from storage.signatures import candidates_in, entry_keys  # noqa: E402
 
 WINDOW = timedelta(days=7)
 THRESHOLD = 0.55
@@ -181,7 +182,8 @@ def run(label: str, url: str, stories: list, arrivals: list, real: int) -> None:
                 "article_id": 10_000_000 + n, "signature": story.signature, "created_at": when,
                 "shingles": story.shingles, "facts": story.facts}])
             connection.execute(insert(SignatureBand), [
-                {"band_key": key, "article_id": 10_000_000 + n} for key in sorted(set(story.bands))])
+                {"band_key": key, "article_id": 10_000_000 + n}
+                for key in entry_keys(story.bands, when, when)])
             t1 = time.perf_counter()
             rows = candidates_in(Session(bind=connection), story.bands, since=when - WINDOW,
                                  until=when + WINDOW, fetched_window=(when - WINDOW, when + WINDOW))
@@ -225,10 +227,20 @@ def main() -> None:
     parser.add_argument("--real", type=int, default=3000,
                         help="stories generated and sketched for real (the rest drawn from them)")
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--postgres-only", action="store_true")
+    parser.add_argument("--cache", type=Path,
+                        help="a pickle of the generated sketches: read if it exists, else written")
     args = parser.parse_args()
     started = time.perf_counter()
-    real = real_stories(min(args.real, args.articles), args.processes)
-    stories = sketches(args.articles, real)
+    if args.cache and args.cache.exists():
+        with args.cache.open("rb") as cached:
+            real, stories = pickle.load(cached)  # written by this script: trusted
+    else:
+        real = real_stories(min(args.real, args.articles), args.processes)
+        stories = sketches(args.articles, real)
+        if args.cache:
+            with args.cache.open("wb") as cached:
+                pickle.dump((real, stories), cached)
     print(f"{args.articles:,} stories: {len(real):,} realistic Arabic texts generated and sketched, "
           f"the rest drawn from their shingles, in {time.perf_counter() - started:.0f} s",
           flush=True)
@@ -246,8 +258,9 @@ def main() -> None:
             title, text = _story(10_000_000 + n)
             arrivals.append((title, text, sketch(title, text), None))
     arrivals = [a for a in arrivals if a[2] is not None]
-    with tempfile.TemporaryDirectory() as directory:
-        run("SQLite", f"sqlite:///{directory}/bench.db", stories, arrivals, len(real))
+    if not args.postgres_only:
+        with tempfile.TemporaryDirectory() as directory:
+            run("SQLite", f"sqlite:///{directory}/bench.db", stories, arrivals, len(real))
     if args.sqlite_only:
         return
     import psycopg

@@ -1,16 +1,23 @@
 """Room `repo.signatures`: the near-duplicate index of crawler.neardup, and clusters.
 
 One MinHash signature per article (b-bit: 16 bits a value), its shingle count and its facts
-(hashed), and its LSH band keys (32-bit integers, one B-tree); candidates out, with what is
-stored about them; the cluster an article joins written back, in the article's transaction.
+(hashed), and its LSH band keys; candidates out, with what is stored about them; the cluster an
+article joins written back, in the article's transaction.
+
+A band key is stored folded with the week of the article's time (`stored_keys`: a 24-bit
+integer, three bytes on SQLite), so that a lookup reads only the articles of the weeks a window
+covers, never every article that ever shared a band (agency formulas make some bands common
+to thousands of reports). An article fetched long after (or before) its publication time is
+also filed under its fetch week, for the rule that compares fetch times (`candidates_in`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import numpy as np
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -22,6 +29,51 @@ from storage.records import IndexEntry
 log = logging.getLogger(__name__)
 
 MIN_SHARED_BANDS = 2  # LSH bands a stored article must share with a new one to be a candidate
+BUCKET = timedelta(days=7)  # the time span a stored band key is filed under
+# Published and fetched this far apart: the article is filed under both times' weeks. Nearer,
+# a lookup by fetch time widens its weeks by this much instead (see `candidates_in`).
+SLACK = timedelta(days=2)
+KEY_BITS = 24  # stored keys: a chance collision only adds a verified candidate
+
+
+def bucket_of(moment: datetime) -> int:
+    """The number of the week (`BUCKET`) a moment falls in."""
+    return int(moment.timestamp() // BUCKET.total_seconds())
+
+
+def buckets_between(start: datetime, end: datetime) -> range:
+    return range(bucket_of(start), bucket_of(end) + 1)
+
+
+def stored_keys(band_keys: Iterable[int], buckets: Iterable[int]) -> dict[int, int]:
+    """The stored form of band keys filed under time buckets: {stored key: band key}. A band key
+    (signed 32-bit) and a bucket number are mixed (murmur3's finaliser) into a signed 24-bit
+    integer."""
+    keys = np.array(sorted(set(band_keys)), dtype=np.int64) & 0xFFFFFFFF
+    out: dict[int, int] = {}
+    for bucket in buckets:
+        with np.errstate(over="ignore"):
+            mixed = (keys ^ ((bucket * 0x9E3779B1) & 0xFFFFFFFF)).astype(np.uint32)
+            mixed ^= mixed >> np.uint32(16)
+            mixed *= np.uint32(0x85EBCA6B)
+            mixed ^= mixed >> np.uint32(13)
+            mixed *= np.uint32(0xC2B2AE35)
+            mixed ^= mixed >> np.uint32(16)
+        folded = (mixed >> np.uint32(32 - KEY_BITS)).astype(np.int64) - (1 << (KEY_BITS - 1))
+        for stored, key in zip(folded.tolist(), keys.tolist(), strict=True):
+            out[stored] = key
+    return out
+
+
+def entry_keys(band_keys: Iterable[int], created_at: datetime,
+               fetched_at: datetime | None = None) -> list[int]:
+    """The stored keys of an article indexed at `created_at` (its publication time, else its
+    fetch time): under that week, and under its fetch week too when the two times are more than
+    `SLACK` apart."""
+    buckets = {bucket_of(created_at)}
+    if fetched_at is not None and abs(fetched_at - created_at) > SLACK:
+        buckets.add(bucket_of(fetched_at))
+    return sorted(stored_keys(band_keys, buckets))
 
 
 class SignatureIndex:
@@ -40,10 +92,10 @@ class SignatureIndex:
             log.debug("signature indexed by another process at the same moment")
             return None
 
-    def add_many(self, entries: Iterable[tuple[int, bytes, list[int], datetime, int, bytes]]) -> None:
+    def add_many(self, entries: Iterable[tuple]) -> None:
         """Index many signatures in one transaction (bulk loads: no candidates, no clusters);
         articles already indexed are left as they are. Entries: (article id, signature,
-        band keys, indexed at, shingle count, facts)."""
+        band keys, indexed at, shingle count, facts[, fetched at])."""
         signatures, bands = ArticleSignature.__table__, SignatureBand.__table__
         pending = {entry[0]: entry for entry in entries}
         with self._db.session() as session:
@@ -60,7 +112,8 @@ class SignatureIndex:
                 for article_id, signature, _, created_at, shingles, facts in pending.values()])
             session.execute(bands.insert(), [
                 {"band_key": key, "article_id": entry[0]}
-                for entry in pending.values() for key in sorted(set(entry[2]))])
+                for entry in pending.values()
+                for key in entry_keys(entry[2], entry[3], entry[6] if len(entry) > 6 else None)])
 
     def candidates(self, band_keys: list[int], *, since: datetime, until: datetime,
                    fetched_window: tuple[datetime, datetime] | None = None,
@@ -120,7 +173,7 @@ def index_in(session: Session, article_id: int, entry: IndexEntry, *, new: bool 
             "shingles": story.shingles, "facts": story.facts}])
         session.execute(SignatureBand.__table__.insert(),
                         [{"band_key": key, "article_id": article_id}
-                         for key in sorted(set(story.bands))])
+                         for key in entry_keys(story.bands, story_time, entry.fetched_at)])
     window, fetched = entry.window, entry.fetched_at
     rows = candidates_in(session, story.bands, since=story_time - window,
                          until=story_time + window, undated=entry.published_at is None,
@@ -153,26 +206,37 @@ def _claim_root(session: Session, article_id: int) -> None:
 def candidates_in(session: Session, band_keys: list[int], *, since: datetime, until: datetime,
                   fetched_window: tuple[datetime, datetime] | None = None,
                   undated: bool = False, min_bands: int = MIN_SHARED_BANDS) -> list[tuple]:
-    """Articles sharing a band key, indexed for a time in [since, until]: (article id,
+    """Articles sharing band keys, indexed for a time in [since, until]: (article id,
     signature, shingle count, facts, cluster id).
 
     An article of unknown date was indexed at its fetch time, which says nothing about the
     publication time of a dated copy: for such pairs the fetch times are compared instead
     (`fetched_window`; `undated` when the new article itself has no date).
+
+    The keys are looked up under the weeks the window covers, and the fetch window's weeks: an
+    undated stored article is filed under its fetch week; a dated one whose fetch time is
+    within `SLACK` of its publication time is found in the fetch window's weeks widened by
+    `SLACK`, a farther one under its fetch week (`entry_keys`). (Such an article, filed twice,
+    counts a band twice when both its weeks are looked up: one candidate more to verify.)
     """
     signatures, bands = ArticleSignature.__table__, SignatureBand.__table__
+    buckets = set(buckets_between(since, until))
     in_window = (signatures.c.created_at >= since) & (signatures.c.created_at <= until)
     if fetched_window is not None:
+        slack = SLACK if undated else timedelta(0)
+        buckets.update(buckets_between(fetched_window[0] - slack, fetched_window[1] + slack))
         fetched = Article.fetched_at.between(*fetched_window)
         # A dated article may join an undated one only while that one is alone: once an
         # undated copy belongs to a dated story, it must not bridge to another year's report.
         lone_undated = Article.published_at.is_(None) & Article.cluster_id.is_(None)
         in_window = in_window | (fetched if undated else fetched & lone_undated)
-    # From the band index outwards: a handful of key lookups (only the index is read), the
-    # articles sharing at least `min_bands` bands, then joins by primary key. One shared band
-    # of 32 is what two unrelated reports sharing agency formulas mostly have; a copy
-    # (Jaccard 0.38 and up) shares 4.6 on average, and two or more 94% of the time.
-    shared = (select(bands.c.article_id).where(bands.c.band_key.in_(sorted(set(band_keys))))
+    # From the band index outwards: a handful of key lookups (only the index is read, only the
+    # weeks of the window), the articles sharing at least `min_bands` bands, then joins by
+    # primary key. One shared band of 32 is what two unrelated reports sharing agency formulas
+    # mostly have; a copy (Jaccard 0.38 and up) shares 4.6 on average, and two or more 94% of
+    # the time.
+    shared = (select(bands.c.article_id)
+              .where(bands.c.band_key.in_(sorted(stored_keys(band_keys, sorted(buckets)))))
               .group_by(bands.c.article_id))
     if min_bands > 1:
         shared = shared.having(func.count() >= min_bands)
