@@ -16,14 +16,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.db import Database
-from storage.models import Article, ArticleSignature, SignatureBand
+from storage.models import Article, ArticleSignature, EpochSeconds, SignatureBand, UTCDateTime
 from storage.records import IndexEntry
 
 log = logging.getLogger(__name__)
@@ -219,13 +220,26 @@ def candidates_in(session: Session, band_keys: list[int], *, since: datetime, un
     `SLACK`, a farther one under its fetch week (`entry_keys`). (Such an article, filed twice,
     counts a band twice when both its weeks are looked up: one candidate more to verify.)
     """
-    signatures, bands = ArticleSignature.__table__, SignatureBand.__table__
     buckets = set(buckets_between(since, until))
-    in_window = (signatures.c.created_at >= since) & (signatures.c.created_at <= until)
+    params = {"since": since, "until": until, "min_bands": min_bands}
     if fetched_window is not None:
         slack = SLACK if undated else timedelta(0)
         buckets.update(buckets_between(fetched_window[0] - slack, fetched_window[1] + slack))
-        fetched = Article.fetched_at.between(*fetched_window)
+        params.update(fetched_from=fetched_window[0], fetched_to=fetched_window[1])
+    params["keys"] = sorted(stored_keys(band_keys, sorted(buckets)))
+    query = _candidate_query(fetched_window is not None, undated)
+    return [tuple(row) for row in session.execute(query, params)]
+
+
+@lru_cache(maxsize=4)
+def _candidate_query(fetch_rule: bool, undated: bool):
+    """The candidate query (built once: building it took longer than running it)."""
+    signatures, bands = ArticleSignature.__table__, SignatureBand.__table__
+    in_window = signatures.c.created_at.between(bindparam("since", type_=EpochSeconds()),
+                                                bindparam("until", type_=EpochSeconds()))
+    if fetch_rule:
+        fetched = Article.fetched_at.between(bindparam("fetched_from", type_=UTCDateTime()),
+                                             bindparam("fetched_to", type_=UTCDateTime()))
         # A dated article may join an undated one only while that one is alone: once an
         # undated copy belongs to a dated story, it must not bridge to another year's report.
         lone_undated = Article.published_at.is_(None) & Article.cluster_id.is_(None)
@@ -236,15 +250,12 @@ def candidates_in(session: Session, band_keys: list[int], *, since: datetime, un
     # mostly have; a copy (Jaccard 0.38 and up) shares 4.6 on average, and two or more 94% of
     # the time.
     shared = (select(bands.c.article_id)
-              .where(bands.c.band_key.in_(sorted(stored_keys(band_keys, sorted(buckets)))))
-              .group_by(bands.c.article_id))
-    if min_bands > 1:
-        shared = shared.having(func.count() >= min_bands)
-    shared = shared.subquery()
-    query = (select(signatures.c.article_id, signatures.c.signature, signatures.c.shingles,
-                    signatures.c.facts, Article.cluster_id)
-             .select_from(shared)
-             .join(signatures, signatures.c.article_id == shared.c.article_id)
-             .join(Article, Article.id == shared.c.article_id)
-             .where(in_window))
-    return [tuple(row) for row in session.execute(query)]
+              .where(bands.c.band_key.in_(bindparam("keys", expanding=True)))
+              .group_by(bands.c.article_id)
+              .having(func.count() >= bindparam("min_bands"))).subquery()
+    return (select(signatures.c.article_id, signatures.c.signature, signatures.c.shingles,
+                   signatures.c.facts, Article.cluster_id)
+            .select_from(shared)
+            .join(signatures, signatures.c.article_id == shared.c.article_id)
+            .join(Article, Article.id == shared.c.article_id)
+            .where(in_window))
