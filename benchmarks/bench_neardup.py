@@ -19,6 +19,7 @@ and PostgreSQL. Asserts nothing.
 from __future__ import annotations
 
 import argparse
+import math
 import multiprocessing
 import os
 import pickle
@@ -50,6 +51,7 @@ from crawler.neardup import (  # noqa: E402
     sketch_of,
 )
 from storage.models import Article, ArticleSignature, SignatureBand  # noqa: E402
+from storage.packing import pack_facts  # noqa: E402
 from storage.records import NewArticle  # noqa: E402
 from storage.repository import Repository  # noqa: E402
 from storage.search_index import index_terms  # noqa: E402
@@ -137,14 +139,36 @@ def fill(repo: Repository, stories: list, rng: random.Random, recent_from: int,
         if story is not None:
             batch.append((n, story.signature, story.bands, created, story.shingles, story.facts))
         if len(rows) == 5000:
-            with repo.db.session() as session:
-                session.execute(insert(Article), rows)
-            repo.signatures.add_many(batch)
+            _load(repo, rows, batch)
             batch, rows = [], []
     if rows:
+        _load(repo, rows, batch)
+
+
+def _load(repo: Repository, rows: list[dict], batch: list[tuple]) -> None:
+    if repo.dialect != "postgresql":
         with repo.db.session() as session:
             session.execute(insert(Article), rows)
         repo.signatures.add_many(batch)
+        return
+    # PostgreSQL: COPY, as add_many would store them (a million articles in minutes, not an hour)
+    columns = ("id", "source", "url", "title", "text", "fetched_at", "published_at",
+               "content_fingerprint")
+    with repo.db.engine.begin() as connection:
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor.copy(f"COPY articles ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[name] if "_at" not in name else row[name].replace(tzinfo=None)
+                                for name in columns])
+        with cursor.copy("COPY article_signatures (article_id, signature, created_at, shingles, "
+                         "facts) FROM STDIN") as copy:
+            for article_id, signature, _, created, shingles, facts in batch:
+                copy.write_row([article_id, signature, math.floor(created.timestamp()), shingles,
+                                pack_facts(facts)])
+        with cursor.copy("COPY signature_bands (band_key, article_id) FROM STDIN") as copy:
+            for article_id, _, bands, created, _, _ in batch:
+                for key in entry_keys(bands, created):
+                    copy.write_row([key, article_id])
 
 
 def percentiles(samples: list[float]) -> str:
