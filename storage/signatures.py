@@ -131,14 +131,21 @@ class SignatureIndex:
                             .values(cluster_id=cluster_id, similarity=similarity))
 
     def refresh_statistics(self) -> None:
-        """After a bulk load: give the planner statistics (else PostgreSQL scans the band table)
-        and, on SQLite, fold the write-ahead log back into the database file."""
+        """After a bulk load: give the planner statistics (else PostgreSQL scans the band table);
+        on PostgreSQL also vacuum, as autovacuum later would (hint bits set once, not by the
+        first lookups; the visibility map lets a band lookup read the index only); on SQLite
+        fold the write-ahead log back into the database file."""
+        if self._db.dialect == "postgresql":
+            with self._db.engine.connect().execution_options(
+                    isolation_level="AUTOCOMMIT") as connection:
+                connection.exec_driver_sql("VACUUM (ANALYZE) article_signatures")
+                connection.exec_driver_sql("VACUUM (ANALYZE) signature_bands")
+            return
         with self._db.session() as session:
             session.execute(text("ANALYZE article_signatures"))
             session.execute(text("ANALYZE signature_bands"))
-        if self._db.dialect == "sqlite":
-            with self._db.engine.connect() as connection:
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        with self._db.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def index_bytes(self) -> dict[str, int]:
         """On-disk bytes of the signature and band tables, their indexes included."""
