@@ -59,3 +59,16 @@ def unpack_facts(stored: bytes | None) -> bytes | None:
         values |= bits.reshape(count, low).astype(np.int64) @ (1 << np.arange(
             low - 1, -1, -1, dtype=np.int64))
     return stored[1:7] + values.astype("<u4").tobytes()
+
+
+class PackedFacts:
+    """Facts as stored, unpacked only when asked (`bytes(...)`): most candidates are turned
+    down on their signature before their facts are looked at."""
+
+    __slots__ = ("stored",)
+
+    def __init__(self, stored: bytes) -> None:
+        self.stored = stored
+
+    def __bytes__(self) -> bytes:
+        return unpack_facts(self.stored) or b""

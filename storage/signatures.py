@@ -19,12 +19,13 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 import numpy as np
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import LargeBinary, bindparam, func, select, text, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.db import Database
 from storage.models import Article, ArticleSignature, EpochSeconds, SignatureBand, UTCDateTime
+from storage.packing import PackedFacts
 from storage.records import IndexEntry
 
 log = logging.getLogger(__name__)
@@ -215,7 +216,8 @@ def candidates_in(session: Session, band_keys: list[int], *, since: datetime, un
                   fetched_window: tuple[datetime, datetime] | None = None,
                   undated: bool = False, min_bands: int = MIN_SHARED_BANDS) -> list[tuple]:
     """Articles sharing band keys, indexed for a time in [since, until]: (article id,
-    signature, shingle count, facts, cluster id).
+    signature, shingle count, facts, cluster id); the facts as an object whose `bytes()` are
+    the encoded facts (unpacked on demand).
 
     An article of unknown date was indexed at its fetch time, which says nothing about the
     publication time of a dated copy: for such pairs the fetch times are compared instead
@@ -235,7 +237,11 @@ def candidates_in(session: Session, band_keys: list[int], *, since: datetime, un
         params.update(fetched_from=fetched_window[0], fetched_to=fetched_window[1])
     params["keys"] = sorted(stored_keys(band_keys, sorted(buckets)))
     query = _candidate_query(fetched_window is not None, undated)
-    return [tuple(row) for row in session.execute(query, params)]
+    # Facts come as stored (PackedFacts): unpacked only for the few candidates that need them.
+    return [(article_id, signature, shingles,
+             None if facts is None else PackedFacts(facts), cluster_id)
+            for article_id, signature, shingles, facts, cluster_id
+            in session.execute(query, params)]
 
 
 @lru_cache(maxsize=4)
@@ -261,7 +267,7 @@ def _candidate_query(fetch_rule: bool, undated: bool):
               .group_by(bands.c.article_id)
               .having(func.count() >= bindparam("min_bands"))).subquery()
     return (select(signatures.c.article_id, signatures.c.signature, signatures.c.shingles,
-                   signatures.c.facts, Article.cluster_id)
+                   type_coerce(signatures.c.facts, LargeBinary), Article.cluster_id)
             .select_from(shared)
             .join(signatures, signatures.c.article_id == shared.c.article_id)
             .join(Article, Article.id == shared.c.article_id)

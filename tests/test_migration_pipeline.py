@@ -168,7 +168,7 @@ def test_0007_files_band_keys_by_week_and_finds_the_same_candidates(database_url
                         fetched_window=(at - week, at + week))
     assert sorted(dated) == [1, 2]
     for number, row in dated.items():  # stored as they were: signature, shingles, facts
-        assert (bytes(row[1]), row[2], row[3]) == (
+        assert (bytes(row[1]), row[2], bytes(row[3])) == (
             sketches[number].signature, sketches[number].shingles, sketches[number].facts)
     # An undated copy fetched the next day also meets the archive copy, fetched that week
     # though published seven months before (filed under its fetch week too).
