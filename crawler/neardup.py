@@ -345,8 +345,15 @@ def index_entry(story: Sketch, published_at: datetime | None, fetched_at: dateti
     from crawler.store import IndexEntry  # the crawl's one door to storage
 
     def choose(article_id: int, rows: list[tuple]) -> Decision:
-        candidates = [Candidate(row[0], Sketch(bytes(row[1]), [], row[2], bytes(row[3] or b"")),
-                                row[4]) for row in rows]
+        candidates = []
+        for row in rows:
+            candidate = Sketch(bytes(row[1]), [], row[2], b"")
+            # The facts (`bytes()` of the stored form) only where `decide` will compare them.
+            if (row[3] is not None and story.similarity(candidate) >= threshold
+                    and estimated_jaccard(story.signature, candidate.signature)
+                    >= CANDIDATE_ESTIMATE):
+                candidate = Sketch(candidate.signature, [], row[2], bytes(row[3]))
+            candidates.append(Candidate(row[0], candidate, row[4]))
         return decide(article_id, story, candidates, threshold)
 
     return IndexEntry(story=story, published_at=published_at, fetched_at=fetched_at,

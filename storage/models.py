@@ -6,10 +6,12 @@ twice: one row per canonical URL and one per content fingerprint.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     ForeignKey,
     Index,
@@ -39,6 +41,42 @@ class UTCDateTime(TypeDecorator):
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class EpochSeconds(TypeDecorator):
+    """A UTC time stored as whole seconds since 1970 (4 bytes on SQLite until 2038, where a
+    timestamp is 26 characters of text); read back timezone-aware."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> int | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return math.floor(value.timestamp())
+
+    def process_result_value(self, value: int | None, dialect) -> datetime | None:
+        return datetime.fromtimestamp(value, UTC) if value is not None else None
+
+
+class PackedFacts(TypeDecorator):
+    """Encoded story facts (crawler.neardup.encode_facts), stored Elias-Fano coded
+    (storage.packing); read back byte for byte."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: bytes | None, dialect) -> bytes | None:
+        from storage.packing import pack_facts
+
+        return pack_facts(value)
+
+    def process_result_value(self, value: bytes | None, dialect) -> bytes | None:
+        from storage.packing import unpack_facts
+
+        return unpack_facts(value)
 
 
 def utcnow() -> datetime:
@@ -158,13 +196,16 @@ class ArticleSignature(Base):
     article_id: Mapped[int] = mapped_column(
         ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
     signature: Mapped[bytes] = mapped_column(LargeBinary)  # b-bit MinHash (crawler.neardup)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Publication time, else fetch time, to the second (the band keys carry its week).
+    created_at: Mapped[datetime] = mapped_column(EpochSeconds)
     shingles: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    facts: Mapped[bytes | None] = mapped_column(LargeBinary)  # crawler.neardup.encode_facts
+    facts: Mapped[bytes | None] = mapped_column(PackedFacts)  # crawler.neardup.encode_facts
 
 
 class SignatureBand(Base):
-    """One LSH band key of an article: articles sharing a key are near-duplicate candidates."""
+    """One LSH band key of an article, folded with the week it is filed under (a 24-bit
+    integer, storage.signatures.stored_keys): articles sharing keys are near-duplicate
+    candidates."""
 
     __tablename__ = "signature_bands"
     # One B-tree on SQLite (no rowid): the primary key's index is the table.

@@ -16,6 +16,7 @@ from crawler.neardup import (
     prepare,
     same_story,
     similarity,
+    sketch,
     sketch_of,
     story_signature,
     verify_sketches,
@@ -310,3 +311,37 @@ def test_labelled_set_decided_from_stored_sketches_as_from_texts() -> None:
     precision, recall = true_pos / (true_pos + false_pos), true_pos / (true_pos + false_neg)
     print(f"\nfrom stored sketches: precision {precision:.3f}, recall {recall:.3f}")
     assert precision == 1.0 and recall >= 0.928
+
+
+# --- what the index stores: facts packed, band keys filed by week ----------------------------
+
+def test_stored_facts_come_back_byte_for_byte_and_smaller() -> None:
+    from storage.packing import pack_facts, unpack_facts
+
+    sizes = []
+    for article in ARTICLES.values():
+        story = sketch(article["title"], article["text"])
+        if story is None:
+            continue
+        packed = pack_facts(story.facts)
+        assert unpack_facts(packed) == story.facts
+        sizes.append((len(packed), len(story.facts)))
+    assert sum(p for p, _ in sizes) < sum(raw for _, raw in sizes)
+    for odd in (None, b"", b"\x00" * 6, b"seven b", b"\x00" * 6 + b"\x09\x00\x00\x00\x03\x00\x00\x00"):
+        assert unpack_facts(pack_facts(odd)) == odd  # anything else is kept as it is
+
+
+def test_band_keys_are_filed_under_the_week_and_far_fetch_times_under_both() -> None:
+    from storage.signatures import KEY_BITS, SLACK, entry_keys, stored_keys
+
+    story = sketch(ARTICLES["egov23-spa"]["title"], ARTICLES["egov23-spa"]["text"])
+    published = datetime(2025, 1, 14, 9, tzinfo=UTC)
+    keys = entry_keys(story.bands, published, published + timedelta(hours=5))
+    assert len(keys) == len(set(story.bands))
+    assert all(-(1 << (KEY_BITS - 1)) <= key < 1 << (KEY_BITS - 1) for key in keys)
+    archive = entry_keys(story.bands, published, published + SLACK + timedelta(days=30))
+    assert len(archive) == 2 * len(keys) and set(keys) < set(archive)
+    # Another week, other keys: a lookup reads only the weeks it asks for.
+    weeks = stored_keys(story.bands, [100, 101])
+    assert len(weeks) == 2 * len(keys) and not set(stored_keys(story.bands, [100])) & set(
+        stored_keys(story.bands, [101]))
