@@ -58,7 +58,8 @@ class IndexEntry:
 
     `story` has `signature` (bytes), `bands` (signed 32-bit keys), `shingles` (count) and
     `facts` (bytes); `decide(article_id, candidates)` takes the candidates as stored rows
-    (article id, signature, shingles, facts, cluster id) and returns an object with `cluster`
+    (article id, signature, shingles, facts, cluster id; their facts as
+    storage.packing.PackedFacts, unpacked by `bytes()` when compared) and returns an object with `cluster`
     (None, or `cluster_id` and `similarity`) and `later` ((article id, similarity) pairs).
     """
 
