@@ -191,10 +191,12 @@ def _readings(word: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(forms))
 
 
-def index_terms(text: str) -> list[str]:
+def index_terms(text: str, words: list[str] | None = None) -> list[str]:
     """A full-text index's terms for `text`: every reading of its words, each once. A query
-    word matches only if it is one of them (a wildcard or `~` stem: starts one of them)."""
-    return sorted({form for word in set(normalized_words(text)) for form in strip_proclitics(word)})
+    word matches only if it is one of them (a wildcard or `~` stem: starts one of them).
+    `words`: `normalized_words(text)`, when the caller has them."""
+    words = normalized_words(text) if words is None else words
+    return sorted({form for word in set(words) for form in strip_proclitics(word)})
 
 
 # Light stems for `~word`. Arabic: one attached pronoun, then one plural, dual, feminine or

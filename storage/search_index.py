@@ -45,15 +45,10 @@ def index_terms(*texts: str | None, text_words: list[str] | None = None) -> list
     text's `normalized_words`, when the caller has them (the extraction worker)."""
     terms: dict[str, None] = {}
     for at, part in enumerate(texts):
-        if text_words is not None and at == len(texts) - 1:
-            found = sorted({form for word in set(text_words)
-                            for form in arabic.strip_proclitics(word)})
-        elif part:
-            found = arabic.index_terms(part)
-        else:
-            continue
-        for term in found:
-            terms[term[:MAX_TERM]] = None
+        if part:
+            last = at == len(texts) - 1
+            for term in arabic.index_terms(part, text_words if last else None):
+                terms[term[:MAX_TERM]] = None
     return list(terms)
 
 
