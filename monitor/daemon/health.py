@@ -59,13 +59,18 @@ def assess(summary: RunSummary, settings: HealthSettings, now: datetime) -> tupl
     return "ok", None
 
 
+def how_ended(failures: int, warnings: int) -> str:
+    """How unhealthy crawls in a row ended: `failed`, `warnings` (all with warnings) or
+    `mixed` (the web view words it by this key)."""
+    return "failed" if not warnings else "warnings" if warnings == failures else "mixed"
+
+
+_ENDED = {"failed": "failed", "warnings": "ended with warnings",
+          "mixed": "failed or ended with warnings"}
+
+
 def _how(summary: RunSummary) -> str:
-    """How a run of unhealthy crawls ended: failed, with warnings, or some of each."""
-    if not summary.consecutive_warnings:
-        return "failed"
-    if summary.consecutive_warnings == summary.consecutive_failures:
-        return "ended with warnings"
-    return "failed or ended with warnings"
+    return _ENDED[how_ended(summary.consecutive_failures, summary.consecutive_warnings)]
 
 
 def transition(source: str, previous: str | None, state: str,

@@ -31,7 +31,7 @@ from starlette.staticfiles import StaticFiles
 
 from monitor.arabic import normalized_words, strip_proclitics
 from monitor.config import Config
-from monitor.daemon.health import assess
+from monitor.daemon.health import assess, how_ended
 from monitor.rules import QuerySyntaxError
 from monitor.web import access, i18n
 from monitor.web.feeds import FeedEntry, atom_feed, csv_document
@@ -361,6 +361,7 @@ def sources(view: WebView, request: Request) -> Response:
             consecutive_warnings=found.consecutive_warnings, last_error=found.last_error),
             view.config.settings.health, now)
         rows.append({"source": source, "activity": found, "state": state,
+                     "ended": how_ended(found.consecutive_failures, found.consecutive_warnings),
                      "chart": _bars(found.per_day, now, view, lang),
                      "total": sum(found.per_day),
                      "kind": i18n.KINDS[lang].get(source.kind, source.kind)})
